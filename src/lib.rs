@@ -1,0 +1,22 @@
+//! slagate: a declarative SLA gatekeeper for HTTP services.
+//!
+//! One pipeline, one folder per stage; data flows one way:
+//!
+//! ```text
+//! config::load_* → plan::build → engine::run → stats::Summary → verdict::judge → report::write
+//!   SlaFile,         Plan          Recording      Summary          Verdict          terminal/files
+//!   ProfileFile
+//! ```
+//!
+//! `app` is the only module that calls every stage; `fixture` is the embedded Resource Agent
+//! simulator that `slagate demo` and the tests load.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod fixture;
+pub mod plan;
+pub mod report;
+pub mod stats;
+pub mod verdict;
