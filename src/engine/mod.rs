@@ -1,1 +1,471 @@
-//! placeholder
+//! The load generator: Locust's closed model on raw hyper HTTP/1.1 connections.
+//!
+//! Users are spawned at `spawn_rate` per second and spread over one worker thread per core,
+//! each running a single-threaded tokio runtime. A user owns one keep-alive connection; it
+//! picks an endpoint by weight, sends, reads the whole body, records, thinks, repeats, and
+//! reconnects after a connection error. Each worker records into its own `stats::Recorder`
+//! (no locks, no messages per request); the calling thread collects one batch per worker per
+//! second, samples the user count, reports progress and handles Ctrl-C.
+//!
+//! Owns: pacing, connections, failure classification. Knows no output format.
+
+mod client;
+
+use std::cell::RefCell;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::HeaderValue;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
+
+use crate::plan::{Plan, ThinkTime};
+use crate::stats::{Outcome, Recorder, Recording};
+use client::{Template, exchange};
+
+/// Why a run could not be made at all.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("target {url} is unreachable: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("could not start the load generator: {0}")]
+    Start(std::io::Error),
+}
+
+/// How the run is driven, beyond the plan.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads; 0 = one per available core.
+    pub workers: usize,
+    /// Seed for endpoint choice and think times (runs with the same seed make the same choices).
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers: 0,
+            seed: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x5eed),
+        }
+    }
+}
+
+/// Live figures for the progress line, once per second.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub elapsed: Duration,
+    pub run_time: Duration,
+    pub users: u32,
+    pub target_users: u32,
+    pub requests: u64,
+    pub failures: u64,
+    /// Requests completed in the last second.
+    pub last_second: u64,
+    pub interrupted: bool,
+}
+
+/// The result of a run: every second of it, and whether it was cut short.
+#[derive(Debug)]
+pub struct Run {
+    pub recording: Recording,
+    pub interrupted: bool,
+}
+
+struct Shared {
+    addr: SocketAddr,
+    templates: Vec<Template>,
+    /// Cumulative endpoint weights, for a weighted pick with one random number.
+    cumulative: Vec<u64>,
+    think: ThinkTime,
+    timeout: Duration,
+    start: Instant,
+    deadline: Instant,
+    run_time: Duration,
+    users: u32,
+    spawn_rate: f64,
+    seed: u64,
+    active: AtomicU32,
+}
+
+/// Resolve the target and check that something listens there, so a typo or a service that
+/// isn't up fails in milliseconds instead of after a full run of refused connections.
+pub fn preflight(plan: &Plan) -> Result<SocketAddr, EngineError> {
+    let url = &plan.target.base_url;
+    let unreachable = |reason: String| EngineError::Unreachable {
+        url: url.to_string(),
+        reason,
+    };
+    if url.scheme() != "http" {
+        return Err(EngineError::Unsupported(format!(
+            "{url}: only http:// targets are supported by this build (https is planned)"
+        )));
+    }
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    // Brackets are kept by `host_str` for IPv6; resolution wants them off.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
+        .next()
+        .ok_or_else(|| unreachable(format!("{host} resolves to no address")))?;
+    let connect_timeout = plan.target.timeout.min(Duration::from_secs(5));
+    std::net::TcpStream::connect_timeout(&addr, connect_timeout).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            " (is the service running on that port?)"
+        } else {
+            ""
+        };
+        unreachable(format!("{addr}: {e}{hint}"))
+    })?;
+    Ok(addr)
+}
+
+/// Drive the plan's profile against `addr` and return everything measured.
+pub fn run(
+    plan: &Plan,
+    addr: SocketAddr,
+    opts: &Options,
+    mut progress: impl FnMut(&Progress),
+) -> Result<Run, EngineError> {
+    let host = plan.target.base_url.host_str().unwrap_or_default();
+    let authority = match plan.target.base_url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    let host_header = HeaderValue::from_str(&authority)
+        .map_err(|e| EngineError::Unsupported(format!("host {authority}: {e}")))?;
+    let templates = plan
+        .endpoints
+        .iter()
+        .map(|ep| Template::new(ep, &host_header))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(EngineError::Unsupported)?;
+    let mut cumulative = Vec::with_capacity(plan.endpoints.len());
+    let mut sum = 0u64;
+    for ep in &plan.endpoints {
+        sum += u64::from(ep.weight);
+        cumulative.push(sum);
+    }
+
+    let profile = &plan.profile;
+    let workers = match opts.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, profile.users.max(1) as usize);
+
+    let start = Instant::now();
+    let started_at = SystemTime::now();
+    let shared = Arc::new(Shared {
+        addr,
+        templates,
+        cumulative,
+        think: profile.think_time,
+        timeout: plan.target.timeout,
+        start,
+        deadline: start + profile.run_time,
+        run_time: profile.run_time,
+        users: profile.users,
+        spawn_rate: profile.spawn_rate,
+        seed: opts.seed,
+        active: AtomicU32::new(0),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (batch_tx, batch_rx) = mpsc::channel();
+
+    let mut handles = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let shared = Arc::clone(&shared);
+        let stop = stop_rx.clone();
+        let sink = batch_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("slagate-worker-{w}"))
+            .spawn(move || worker(w, workers, shared, stop, sink))
+            .map_err(EngineError::Start)?;
+        handles.push(handle);
+    }
+    drop(batch_tx);
+
+    let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time);
+    let mut interrupted = false;
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(EngineError::Start)?;
+    control.block_on(async {
+        let mut signals = Signals::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_slot: Option<u32> = None;
+        let (mut requests, mut failures) = (0u64, 0u64);
+        let mut last_second_requests = 0u64;
+        loop {
+            tokio::select! {
+                n = signals.next() => {
+                    if n >= 2 {
+                        // A second Ctrl-C: stop waiting for requests in flight.
+                        break;
+                    }
+                    interrupted = true;
+                    recording.stopped_at = start.elapsed().min(profile.run_time);
+                    let _ = stop_tx.send(true);
+                }
+                _ = tick.tick() => {}
+            }
+            for batch in batch_rx.try_iter() {
+                for ep in &batch.endpoints {
+                    requests += ep.requests;
+                    failures += ep.failures;
+                    last_second_requests += ep.requests;
+                }
+                recording.add(batch);
+            }
+            let elapsed = start.elapsed();
+            let slot = u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX);
+            if last_slot != Some(slot) {
+                if let Some(prev) = last_slot {
+                    recording.set_users(prev, shared.active.load(Ordering::Relaxed));
+                }
+                last_slot = Some(slot);
+                progress(&Progress {
+                    elapsed,
+                    run_time: profile.run_time,
+                    users: shared.active.load(Ordering::Relaxed),
+                    target_users: profile.users,
+                    requests,
+                    failures,
+                    last_second: last_second_requests,
+                    interrupted,
+                });
+                last_second_requests = 0;
+            }
+            if handles.iter().all(|h| h.is_finished()) {
+                break;
+            }
+        }
+    });
+    for h in handles {
+        if h.is_finished() {
+            // A worker that panicked would be a bug; its measurements are lost but the run's
+            // report is still written from the rest.
+            let _ = h.join();
+        }
+    }
+    for batch in batch_rx.try_iter() {
+        recording.add(batch);
+    }
+    recording.finished_at = start.elapsed();
+    Ok(Run {
+        recording,
+        interrupted,
+    })
+}
+
+/// Ctrl-C and SIGTERM (what CI sends on cancel), counted.
+struct Signals {
+    count: u32,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Signals {
+            count: 0,
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn next(&mut self) -> u32 {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        self.count += 1;
+        self.count
+    }
+}
+
+fn worker(
+    index: usize,
+    workers: usize,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    sink: mpsc::Sender<crate::stats::Batch>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("slagate: worker {index} could not start: {e}");
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let recorder = Rc::new(RefCell::new(Recorder::new(
+            shared.templates.len(),
+            shared.start,
+            shared.run_time,
+            sink,
+        )));
+        let ticker = {
+            let recorder = Rc::clone(&recorder);
+            let start = shared.start;
+            tokio::task::spawn_local(async move {
+                // Wake just after each whole second so a quiet worker hands its second over.
+                let mut next = 1u64;
+                loop {
+                    tokio::time::sleep_until(
+                        (start + Duration::from_secs(next) + Duration::from_millis(5)).into(),
+                    )
+                    .await;
+                    recorder.borrow_mut().tick(Instant::now());
+                    next += 1;
+                }
+            })
+        };
+        let mut users = Vec::new();
+        let mut stop_spawning = stop.clone();
+        for user in (index..shared.users as usize).step_by(workers) {
+            let at = shared.start + Duration::from_secs_f64(user as f64 / shared.spawn_rate);
+            if at >= shared.deadline || *stop_spawning.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = stop_spawning.changed() => break,
+            }
+            users.push(tokio::task::spawn_local(user_loop(
+                user as u64,
+                Arc::clone(&shared),
+                Rc::clone(&recorder),
+                stop.clone(),
+            )));
+        }
+        for u in users {
+            let _ = u.await;
+        }
+        ticker.abort();
+        recorder.borrow_mut().flush();
+    });
+}
+
+async fn user_loop(
+    id: u64,
+    shared: Arc<Shared>,
+    recorder: Rc<RefCell<Recorder>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    shared.active.fetch_add(1, Ordering::Relaxed);
+    let mut rng = SmallRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let total_weight = *shared.cumulative.last().unwrap_or(&1);
+    let mut conn = None;
+    loop {
+        if *stop.borrow() || Instant::now() >= shared.deadline {
+            break;
+        }
+        let pick = rng.random_range(0..total_weight);
+        let endpoint = shared.cumulative.partition_point(|&c| c <= pick);
+        let template = &shared.templates[endpoint];
+
+        let sent = Instant::now();
+        let result = tokio::time::timeout(
+            shared.timeout,
+            exchange(&mut conn, shared.addr, template, |status| {
+                !template.expect.accepts(status)
+                    && recorder.borrow().wants_example(
+                        endpoint,
+                        crate::stats::FailureKind::Status(status),
+                    )
+            }),
+        )
+        .await;
+        let done = Instant::now();
+        let latency = done - sent;
+        {
+            let mut rec = recorder.borrow_mut();
+            match result {
+                Ok(Ok(resp)) => {
+                    let outcome = if template.expect.accepts(resp.status) {
+                        Outcome::Success
+                    } else {
+                        let kind = crate::stats::FailureKind::Status(resp.status);
+                        if rec.wants_example(endpoint, kind) {
+                            rec.add_example(
+                                endpoint,
+                                kind,
+                                done,
+                                client::example_text(resp.status, &resp.excerpt),
+                            );
+                        }
+                        Outcome::Failure(kind)
+                    };
+                    rec.record(endpoint, latency, outcome, resp.body_bytes, done);
+                }
+                Ok(Err(failure)) => {
+                    conn = None;
+                    if rec.wants_example(endpoint, failure.kind) {
+                        rec.add_example(endpoint, failure.kind, done, failure.error.describe());
+                    }
+                    rec.record(endpoint, latency, Outcome::Failure(failure.kind), 0, done);
+                }
+                Err(_elapsed) => {
+                    // The connection is mid-exchange: it cannot be reused.
+                    conn = None;
+                    let kind = crate::stats::FailureKind::Timeout;
+                    if rec.wants_example(endpoint, kind) {
+                        rec.add_example(endpoint, kind, done, client::timeout_text(shared.timeout));
+                    }
+                    rec.record(endpoint, latency, Outcome::Failure(kind), 0, done);
+                }
+            }
+        }
+
+        let think = think_time(&mut rng, shared.think);
+        if !think.is_zero() {
+            let wake = (done + think).min(shared.deadline);
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+    shared.active.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn think_time(rng: &mut SmallRng, think: ThinkTime) -> Duration {
+    if think.max <= think.min {
+        return think.min;
+    }
+    let lo = think.min.as_nanos() as u64;
+    let hi = think.max.as_nanos() as u64;
+    Duration::from_nanos(rng.random_range(lo..=hi))
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-pub(crate) use build::{Overrides, build};
+pub use build::{Overrides, build};
 
 /// Everything needed to run and judge one profile against one target.
 #[derive(Debug, Clone)]

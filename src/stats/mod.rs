@@ -1,1 +1,57 @@
-//! placeholder
+//! Measurements: what happened to each request, per second and per endpoint, and the summary of
+//! a window of seconds. Owns the HdrHistogram recorders, the once-per-second hand-over from the
+//! engine's workers, the per-second timeline and `Summary`. Imports nothing of ours: endpoints
+//! are indices, times are offsets from the run's start.
+//!
+//! Hot-path contract: `Recorder::record` touches only the worker's own, pre-sized histograms and
+//! counters. Once per second (per worker) the second's data is compacted and sent to the
+//! `Collector`; that is the only message and the only allocation that the request rate drives.
+
+mod outcome;
+mod recorder;
+mod summary;
+
+pub use outcome::{FailureKind, Outcome};
+pub use recorder::{Batch, Recorder, SlotEndpoint};
+pub use summary::{
+    EndpointStats, FailureExample, KindStats, Recording, SecondStats, Slot, Summary, Timeline,
+    TimelinePoint, Window,
+};
+
+use hdrhistogram::Histogram;
+
+/// Latencies are recorded in microseconds, from 1 µs to 1 hour, 3 significant digits.
+pub const LOWEST_US: u64 = 1;
+pub const HIGHEST_US: u64 = 3_600_000_000;
+pub const SIGFIG: u8 = 3;
+
+/// A histogram with slagate's bounds. Values above one hour saturate at the top bucket.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
+}
+
+/// A histogram as (value, count) pairs of its non-empty buckets: what a second of one endpoint
+/// costs to keep (a few hundred pairs at most) instead of a full 200 KB counts array.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sparse(pub Vec<(u64, u64)>);
+
+impl Sparse {
+    pub fn from_histogram(h: &Histogram<u64>) -> Sparse {
+        Sparse(
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        )
+    }
+
+    pub fn add_to(&self, h: &mut Histogram<u64>) {
+        for &(value, count) in &self.0 {
+            h.saturating_record_n(value, count);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,87 @@
+//! What became of one request. Failures are counted by kind (and status code), never by message.
+
+use std::fmt;
+
+/// The result of one request, as the engine classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response whose status the endpoint accepts.
+    Success,
+    Failure(FailureKind),
+}
+
+/// Why a request failed. `Status` is a whole response with an unexpected code; the rest are
+/// transport failures, where no (complete) response arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// A complete response with a status outside `expect_status`.
+    Status(u16),
+    /// The target refused the TCP connection (nothing listening).
+    ConnectRefused,
+    /// Any other failure to connect (unreachable, DNS, connect timeout).
+    Connect,
+    /// No complete response within the per-request timeout.
+    Timeout,
+    /// The connection was reset by the peer.
+    Reset,
+    /// The peer closed the connection before the response was complete.
+    Closed,
+    /// The response was not valid HTTP/1.1.
+    Protocol,
+    /// Any other I/O error.
+    Io,
+    /// The load generator's own machine ran out of something (file descriptors, ephemeral
+    /// ports): the target is not to blame.
+    LocalResource,
+}
+
+impl FailureKind {
+    /// Stable identifier for machine formats (`status_503`, `connect_refused`, …).
+    pub fn id(self) -> String {
+        match self {
+            FailureKind::Status(code) => format!("status_{code}"),
+            other => other.transport_id().to_string(),
+        }
+    }
+
+    fn transport_id(self) -> &'static str {
+        match self {
+            FailureKind::Status(_) => "status",
+            FailureKind::ConnectRefused => "connect_refused",
+            FailureKind::Connect => "connect_error",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Reset => "connection_reset",
+            FailureKind::Closed => "connection_closed",
+            FailureKind::Protocol => "protocol_error",
+            FailureKind::Io => "io_error",
+            FailureKind::LocalResource => "local_resource_exhausted",
+        }
+    }
+
+    /// True for failures of the load generator's machine rather than of the target.
+    pub fn is_local(self) -> bool {
+        matches!(self, FailureKind::LocalResource)
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Status(code) => match http::StatusCode::from_u16(*code)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+            {
+                Some(reason) => write!(f, "HTTP {code} {reason}"),
+                None => write!(f, "HTTP {code}"),
+            },
+            FailureKind::ConnectRefused => f.write_str("connection refused"),
+            FailureKind::Connect => f.write_str("connect error"),
+            FailureKind::Timeout => f.write_str("timeout"),
+            FailureKind::Reset => f.write_str("connection reset"),
+            FailureKind::Closed => f.write_str("connection closed early"),
+            FailureKind::Protocol => f.write_str("invalid HTTP response"),
+            FailureKind::Io => f.write_str("I/O error"),
+            FailureKind::LocalResource => f.write_str("load generator out of resources"),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! A worker's own recorder: per-endpoint histograms and counters for the current second, handed
+//! to the collector as one `Batch` when the second changes.
+
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::summary::FailureExample;
+use super::{FailureKind, Outcome, Sparse, new_histogram};
+
+/// One worker's measurements for one second of the run.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub slot: u32,
+    pub endpoints: Vec<SlotEndpoint>,
+}
+
+/// One endpoint's measurements in one second (from one worker, or merged).
+#[derive(Debug, Clone, Default)]
+pub struct SlotEndpoint {
+    /// Latency of every request that completed in this second, in µs.
+    pub latencies: Vec<Sparse>,
+    pub requests: u64,
+    pub failures: u64,
+    pub failures_by_kind: Vec<(FailureKind, u64)>,
+    pub body_bytes: u64,
+    /// The first example of each failure kind this worker saw (sent once per kind per worker).
+    pub examples: Vec<FailureExample>,
+}
+
+impl SlotEndpoint {
+    pub(crate) fn merge(&mut self, other: SlotEndpoint) {
+        self.latencies.extend(other.latencies);
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.body_bytes += other.body_bytes;
+        for (kind, n) in other.failures_by_kind {
+            add_kind(&mut self.failures_by_kind, kind, n);
+        }
+        self.examples.extend(other.examples);
+    }
+}
+
+pub(crate) fn add_kind(kinds: &mut Vec<(FailureKind, u64)>, kind: FailureKind, n: u64) {
+    match kinds.iter_mut().find(|(k, _)| *k == kind) {
+        Some((_, count)) => *count += n,
+        None => kinds.push((kind, n)),
+    }
+}
+
+struct Current {
+    hist: Histogram<u64>,
+    requests: u64,
+    failures: u64,
+    failures_by_kind: Vec<(FailureKind, u64)>,
+    body_bytes: u64,
+    examples: Vec<FailureExample>,
+}
+
+/// Records one worker's requests. Not shared: each worker thread owns one.
+pub struct Recorder {
+    start: Instant,
+    deadline: Instant,
+    /// Requests that complete after the deadline (in flight when it passed) are counted in this
+    /// slot, so they are measured but never inflate the window's requests per second.
+    drain_slot: u32,
+    slot: u32,
+    current: Vec<Current>,
+    /// (endpoint, kind) pairs this worker has already sent an example for.
+    exampled: Vec<(usize, FailureKind)>,
+    sink: Sender<Batch>,
+}
+
+impl Recorder {
+    pub fn new(endpoints: usize, start: Instant, run_time: Duration, sink: Sender<Batch>) -> Self {
+        let current = (0..endpoints)
+            .map(|_| Current {
+                hist: new_histogram(),
+                requests: 0,
+                failures: 0,
+                failures_by_kind: Vec::with_capacity(4),
+                body_bytes: 0,
+                examples: Vec::new(),
+            })
+            .collect();
+        Recorder {
+            start,
+            deadline: start + run_time,
+            drain_slot: drain_slot(run_time),
+            slot: 0,
+            current,
+            exampled: Vec::new(),
+            sink,
+        }
+    }
+
+    fn slot_of(&self, now: Instant) -> u32 {
+        if now >= self.deadline {
+            self.drain_slot
+        } else {
+            u32::try_from(now.saturating_duration_since(self.start).as_secs()).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// Record one finished request. `completed` is when its body was fully read (or it failed).
+    pub fn record(
+        &mut self,
+        endpoint: usize,
+        latency: Duration,
+        outcome: Outcome,
+        body_bytes: u64,
+        completed: Instant,
+    ) {
+        self.advance(completed);
+        let c = &mut self.current[endpoint];
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+        c.hist.saturating_record(us);
+        c.requests += 1;
+        c.body_bytes += body_bytes;
+        if let Outcome::Failure(kind) = outcome {
+            c.failures += 1;
+            add_kind(&mut c.failures_by_kind, kind, 1);
+        }
+    }
+
+    /// Whether the engine should build an example message for this failure (the first of its
+    /// kind on this worker): keeps message formatting off the hot path.
+    pub fn wants_example(&self, endpoint: usize, kind: FailureKind) -> bool {
+        !self.exampled.contains(&(endpoint, kind))
+    }
+
+    pub fn add_example(&mut self, endpoint: usize, kind: FailureKind, at: Instant, text: String) {
+        if !self.wants_example(endpoint, kind) {
+            return;
+        }
+        self.exampled.push((endpoint, kind));
+        self.current[endpoint].examples.push(FailureExample {
+            kind,
+            at: at.saturating_duration_since(self.start),
+            text,
+        });
+    }
+
+    /// Called by the worker's once-a-second timer, so a quiet worker still hands over.
+    pub fn tick(&mut self, now: Instant) {
+        self.advance(now);
+    }
+
+    fn advance(&mut self, now: Instant) {
+        let slot = self.slot_of(now);
+        if slot != self.slot {
+            self.flush();
+            self.slot = slot;
+        }
+    }
+
+    /// Hand the current second over (if anything happened in it) and start afresh.
+    pub fn flush(&mut self) {
+        if self
+            .current
+            .iter()
+            .all(|c| c.requests == 0 && c.examples.is_empty())
+        {
+            return;
+        }
+        let endpoints = self
+            .current
+            .iter_mut()
+            .map(|c| {
+                let out = SlotEndpoint {
+                    latencies: if c.requests > 0 {
+                        vec![Sparse::from_histogram(&c.hist)]
+                    } else {
+                        Vec::new()
+                    },
+                    requests: c.requests,
+                    failures: c.failures,
+                    failures_by_kind: std::mem::take(&mut c.failures_by_kind),
+                    body_bytes: c.body_bytes,
+                    examples: std::mem::take(&mut c.examples),
+                };
+                c.hist.reset();
+                c.requests = 0;
+                c.failures = 0;
+                c.body_bytes = 0;
+                out
+            })
+            .collect();
+        // The collector outlives every worker; if it is gone the run is being torn down anyway.
+        let _ = self.sink.send(Batch {
+            slot: self.slot,
+            endpoints,
+        });
+    }
+}
+
+/// The slot index that holds requests completed after the run time.
+pub(crate) fn drain_slot(run_time: Duration) -> u32 {
+    u32::try_from(run_time.as_secs() + u64::from(run_time.subsec_nanos() > 0)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn requests_land_in_the_second_they_complete_and_late_ones_in_the_drain_slot() {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let mut rec = Recorder::new(2, start, Duration::from_millis(2500), tx);
+        let ms = Duration::from_millis;
+        rec.record(0, ms(5), Outcome::Success, 10, start + ms(100));
+        rec.record(1, ms(7), Outcome::Success, 10, start + ms(900));
+        rec.record(
+            0,
+            ms(9),
+            Outcome::Failure(FailureKind::Status(503)),
+            3,
+            start + ms(1100),
+        );
+        rec.record(0, ms(40), Outcome::Success, 1, start + ms(2600)); // after the deadline
+        rec.flush();
+        let batches: Vec<Batch> = rx.try_iter().collect();
+        assert_eq!(
+            batches.iter().map(|b| b.slot).collect::<Vec<_>>(),
+            [0, 1, 3]
+        );
+        assert_eq!(batches[0].endpoints[0].requests, 1);
+        assert_eq!(batches[0].endpoints[1].requests, 1);
+        assert_eq!(batches[1].endpoints[0].failures, 1);
+        assert_eq!(
+            batches[1].endpoints[0].failures_by_kind,
+            [(FailureKind::Status(503), 1)]
+        );
+        assert_eq!(batches[2].endpoints[0].requests, 1);
+        assert_eq!(drain_slot(Duration::from_secs(10)), 10);
+    }
+
+    #[test]
+    fn an_example_is_kept_once_per_kind() {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let mut rec = Recorder::new(1, start, Duration::from_secs(5), tx);
+        assert!(rec.wants_example(0, FailureKind::Timeout));
+        rec.add_example(0, FailureKind::Timeout, start, "first".into());
+        assert!(!rec.wants_example(0, FailureKind::Timeout));
+        rec.add_example(0, FailureKind::Timeout, start, "second".into());
+        rec.flush();
+        let b = rx.recv().unwrap();
+        assert_eq!(b.endpoints[0].examples.len(), 1);
+        assert_eq!(b.endpoints[0].examples[0].text, "first");
+    }
+}

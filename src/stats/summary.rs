@@ -1,0 +1,419 @@
+//! The whole run kept per second (`Recording`), and what a window of it adds up to (`Summary`).
+
+use std::time::{Duration, SystemTime};
+
+use hdrhistogram::Histogram;
+
+use super::recorder::{Batch, SlotEndpoint, add_kind, drain_slot};
+use super::{FailureKind, new_histogram};
+
+/// One failure, kept as an example of its kind: when it happened and what was seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureExample {
+    pub kind: FailureKind,
+    /// Offset from the start of the run.
+    pub at: Duration,
+    /// What the target said or did: status line and body excerpt, or the transport error.
+    pub text: String,
+}
+
+/// One second of the run (slot i covers [i s, i+1 s) from the start; the slot after the run
+/// time holds requests that were in flight when it passed).
+#[derive(Debug, Clone, Default)]
+pub struct Slot {
+    /// Users running at the end of this second.
+    pub users: u32,
+    pub endpoints: Vec<SlotEndpoint>,
+}
+
+/// Everything measured, per second, for the whole run (ramp-up included).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub endpoints: usize,
+    pub slots: Vec<Slot>,
+    pub started_at: SystemTime,
+    /// The run time that was planned.
+    pub run_time: Duration,
+    /// When the load stopped starting requests: the run time, or earlier if interrupted.
+    pub stopped_at: Duration,
+    /// When the last request in flight finished.
+    pub finished_at: Duration,
+}
+
+impl Recording {
+    pub fn new(endpoints: usize, started_at: SystemTime, run_time: Duration) -> Self {
+        Recording {
+            endpoints,
+            slots: Vec::new(),
+            started_at,
+            run_time,
+            stopped_at: run_time,
+            finished_at: run_time,
+        }
+    }
+
+    fn slot_mut(&mut self, slot: u32) -> &mut Slot {
+        let i = slot as usize;
+        if self.slots.len() <= i {
+            let endpoints = self.endpoints;
+            self.slots.resize_with(i + 1, || Slot {
+                users: 0,
+                endpoints: vec![SlotEndpoint::default(); endpoints],
+            });
+        }
+        &mut self.slots[i]
+    }
+
+    pub fn add(&mut self, batch: Batch) {
+        let slot = self.slot_mut(batch.slot);
+        for (mine, theirs) in slot.endpoints.iter_mut().zip(batch.endpoints) {
+            mine.merge(theirs);
+        }
+    }
+
+    pub fn set_users(&mut self, slot: u32, users: u32) {
+        self.slot_mut(slot).users = users;
+    }
+
+    /// The slot that holds completions after the planned run time.
+    pub fn drain_slot(&self) -> u32 {
+        drain_slot(self.run_time)
+    }
+}
+
+/// A failure kind's share of an endpoint's failures in a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindStats {
+    pub kind: FailureKind,
+    pub count: u64,
+    /// Start of the first and last second in which this kind was seen.
+    pub first_seen: Duration,
+    pub last_seen: Duration,
+    pub example: Option<FailureExample>,
+}
+
+/// One endpoint (or all of them) over a window.
+#[derive(Debug, Clone)]
+pub struct EndpointStats {
+    pub requests: u64,
+    pub failures: u64,
+    pub body_bytes: u64,
+    /// Latency of every request completed in the window, failed ones included, in µs.
+    pub latency: Histogram<u64>,
+    /// Most frequent first.
+    pub failures_by_kind: Vec<KindStats>,
+    /// Requests completed inside the window (the drain after the run time excluded) per
+    /// second of window.
+    pub rps: f64,
+    pub failures_per_s: f64,
+}
+
+impl EndpointStats {
+    fn empty() -> Self {
+        EndpointStats {
+            requests: 0,
+            failures: 0,
+            body_bytes: 0,
+            latency: new_histogram(),
+            failures_by_kind: Vec::new(),
+            rps: 0.0,
+            failures_per_s: 0.0,
+        }
+    }
+
+    pub fn successes(&self) -> u64 {
+        self.requests - self.failures
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.requests as f64
+        }
+    }
+
+    /// Latency at quantile `q` (0..=1); `None` without samples.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        (self.latency.len() > 0)
+            .then(|| Duration::from_micros(self.latency.value_at_quantile(q)))
+    }
+
+    pub fn max(&self) -> Option<Duration> {
+        (self.latency.len() > 0).then(|| Duration::from_micros(self.latency.max()))
+    }
+
+    pub fn min(&self) -> Option<Duration> {
+        (self.latency.len() > 0).then(|| Duration::from_micros(self.latency.min()))
+    }
+
+    pub fn mean(&self) -> Option<Duration> {
+        (self.latency.len() > 0).then(|| Duration::from_secs_f64(self.latency.mean() / 1e6))
+    }
+
+    /// Requests that took at least `limit`.
+    pub fn count_at_or_above(&self, limit: Duration) -> u64 {
+        let us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+        if self.latency.len() == 0 {
+            return 0;
+        }
+        // count_between is inclusive of the bucket that holds `us`, which may also hold values
+        // just below it; use the next distinct bucket when `us` is not its lowest value.
+        let low = if self.latency.lowest_equivalent(us) == us {
+            us
+        } else {
+            self.latency.next_non_equivalent(us)
+        };
+        self.latency.count_between(low, u64::MAX)
+    }
+}
+
+/// The measured window: offsets from the start of the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub start: Duration,
+    pub end: Duration,
+}
+
+impl Window {
+    pub fn length(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// One point of the timeline: one second, one endpoint or the total.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SecondStats {
+    pub requests: u64,
+    pub failures: u64,
+    /// Latency percentiles of the requests completed in this second, µs.
+    pub p50_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub p99_us: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelinePoint {
+    /// Seconds since the start (the drain slot is the last point, if anything landed there).
+    pub second: u32,
+    pub users: u32,
+    pub endpoints: Vec<SecondStats>,
+    pub total: SecondStats,
+}
+
+pub type Timeline = Vec<TimelinePoint>;
+
+/// What the measured window adds up to, plus the whole run per second.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub started_at: SystemTime,
+    pub run_time: Duration,
+    pub stopped_at: Duration,
+    pub finished_at: Duration,
+    pub window: Window,
+    pub endpoints: Vec<EndpointStats>,
+    pub total: EndpointStats,
+    pub timeline: Timeline,
+}
+
+impl Summary {
+    /// Summarise the window that starts at second `window_start` (the first whole second after
+    /// ramp-up) and ends when the load stopped.
+    pub fn new(rec: &Recording, window_start: u32) -> Summary {
+        let drain = rec.drain_slot();
+        let window = Window {
+            start: Duration::from_secs(u64::from(window_start)),
+            end: rec.stopped_at,
+        };
+        let secs = window.length().as_secs_f64();
+        let mut endpoints: Vec<EndpointStats> =
+            (0..rec.endpoints).map(|_| EndpointStats::empty()).collect();
+        let mut in_window = vec![(0u64, 0u64); rec.endpoints];
+        for (i, slot) in rec.slots.iter().enumerate().skip(window_start as usize) {
+            let second = Duration::from_secs(i as u64);
+            for (e, se) in slot.endpoints.iter().enumerate() {
+                let st = &mut endpoints[e];
+                for part in &se.latencies {
+                    part.add_to(&mut st.latency);
+                }
+                st.requests += se.requests;
+                st.failures += se.failures;
+                st.body_bytes += se.body_bytes;
+                if (i as u32) < drain {
+                    in_window[e].0 += se.requests;
+                    in_window[e].1 += se.failures;
+                }
+                for &(kind, n) in &se.failures_by_kind {
+                    match st.failures_by_kind.iter_mut().find(|k| k.kind == kind) {
+                        Some(k) => {
+                            k.count += n;
+                            k.last_seen = second;
+                        }
+                        None => st.failures_by_kind.push(KindStats {
+                            kind,
+                            count: n,
+                            first_seen: second,
+                            last_seen: second,
+                            example: None,
+                        }),
+                    }
+                }
+            }
+        }
+        // Examples are kept from the whole run: a failure seen first during ramp-up is still the
+        // best example of its kind.
+        for slot in &rec.slots {
+            for (e, se) in slot.endpoints.iter().enumerate() {
+                for ex in &se.examples {
+                    if let Some(k) = endpoints[e]
+                        .failures_by_kind
+                        .iter_mut()
+                        .find(|k| k.kind == ex.kind && k.example.is_none())
+                    {
+                        k.example = Some(ex.clone());
+                    }
+                }
+            }
+        }
+        let rate = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let mut total = EndpointStats::empty();
+        for (st, &(reqs, fails)) in endpoints.iter_mut().zip(&in_window) {
+            st.rps = rate(reqs);
+            st.failures_per_s = rate(fails);
+            st.failures_by_kind
+                .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+            total.requests += st.requests;
+            total.failures += st.failures;
+            total.body_bytes += st.body_bytes;
+            total.latency.add(&st.latency).expect("same bounds");
+            for k in &st.failures_by_kind {
+                match total.failures_by_kind.iter_mut().find(|t| t.kind == k.kind) {
+                    Some(t) => {
+                        t.count += k.count;
+                        t.first_seen = t.first_seen.min(k.first_seen);
+                        t.last_seen = t.last_seen.max(k.last_seen);
+                        if t.example.is_none() {
+                            t.example = k.example.clone();
+                        }
+                    }
+                    None => total.failures_by_kind.push(k.clone()),
+                }
+            }
+        }
+        total.rps = rate(in_window.iter().map(|x| x.0).sum());
+        total.failures_per_s = rate(in_window.iter().map(|x| x.1).sum());
+        total
+            .failures_by_kind
+            .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+
+        Summary {
+            started_at: rec.started_at,
+            run_time: rec.run_time,
+            stopped_at: rec.stopped_at,
+            finished_at: rec.finished_at,
+            window,
+            endpoints,
+            total,
+            timeline: timeline(rec),
+        }
+    }
+}
+
+fn point(hist: &Histogram<u64>, requests: u64, failures: u64) -> SecondStats {
+    let q = |q: f64| (hist.len() > 0).then(|| hist.value_at_quantile(q));
+    SecondStats {
+        requests,
+        failures,
+        p50_us: q(0.5),
+        p95_us: q(0.95),
+        p99_us: q(0.99),
+    }
+}
+
+fn timeline(rec: &Recording) -> Timeline {
+    let mut per_endpoint = new_histogram();
+    let mut total = new_histogram();
+    rec.slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            total.reset();
+            let mut kinds_total: Vec<(FailureKind, u64)> = Vec::new();
+            let endpoints = slot
+                .endpoints
+                .iter()
+                .map(|se| {
+                    per_endpoint.reset();
+                    for part in &se.latencies {
+                        part.add_to(&mut per_endpoint);
+                        part.add_to(&mut total);
+                    }
+                    for &(k, n) in &se.failures_by_kind {
+                        add_kind(&mut kinds_total, k, n);
+                    }
+                    point(&per_endpoint, se.requests, se.failures)
+                })
+                .collect::<Vec<_>>();
+            let requests = endpoints.iter().map(|p| p.requests).sum();
+            let failures = endpoints.iter().map(|p| p.failures).sum();
+            TimelinePoint {
+                second: i as u32,
+                users: slot.users,
+                endpoints,
+                total: point(&total, requests, failures),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Outcome, Recorder};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn window_excludes_ramp_up_and_rate_excludes_the_drain() {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let mut r = Recorder::new(1, start, Duration::from_secs(4), tx);
+        // second 0 (ramp-up): 3 requests; seconds 1..4: 2 each; drain: 1 (slow)
+        for _ in 0..3 {
+            r.record(0, ms(10), Outcome::Success, 5, start + ms(500));
+        }
+        for s in 1..4 {
+            r.record(0, ms(20), Outcome::Success, 5, start + ms(s * 1000 + 10));
+            r.record(
+                0,
+                ms(30),
+                Outcome::Failure(FailureKind::Status(500)),
+                5,
+                start + ms(s * 1000 + 20),
+            );
+        }
+        r.record(0, ms(900), Outcome::Success, 5, start + ms(4100));
+        r.flush();
+        let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(4));
+        for b in rx.try_iter() {
+            rec.add(b);
+        }
+        let s = Summary::new(&rec, 1);
+        let e = &s.endpoints[0];
+        assert_eq!(e.requests, 7, "3 seconds × 2 + the drained request");
+        assert_eq!(e.failures, 3);
+        assert!((e.rps - 2.0).abs() < 1e-9, "6 requests in a 3 s window");
+        assert!((e.failures_per_s - 1.0).abs() < 1e-9);
+        assert_eq!(e.max().unwrap().as_millis(), 900);
+        assert_eq!(e.failures_by_kind[0].first_seen, Duration::from_secs(1));
+        assert_eq!(e.failures_by_kind[0].last_seen, Duration::from_secs(3));
+        assert_eq!(s.total.requests, 7);
+        assert_eq!(s.timeline.len(), 5);
+        assert_eq!(s.timeline[0].total.requests, 3);
+        assert_eq!(e.count_at_or_above(ms(30)), 4);
+    }
+}
