@@ -1,1 +1,8 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = slagate::cli::Cli::parse();
+    ExitCode::from(slagate::app::run(cli))
+}

@@ -1,1 +1,69 @@
-//! placeholder
+//! Rendering a finished run. Every format renders from the same `RunReport`; no format reads
+//! another's output; `write` alone decides between a file and stdout. Never sees the engine.
+
+mod model;
+pub mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use model::{EndpointReport, ProfileInfo, RunOutcome, RunReport};
+
+/// Renders a finished run. Pure: no I/O, no clock.
+pub trait Reporter {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, RenderError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Format(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("could not render the {format} report: {source}")]
+    Render {
+        format: &'static str,
+        source: RenderError,
+    },
+    #[error("could not write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Where a rendered format goes.
+pub enum Destination<'a> {
+    Stdout,
+    File(&'a Path),
+}
+
+pub fn write(
+    format: &'static str,
+    reporter: &dyn Reporter,
+    run: &RunReport,
+    to: Destination<'_>,
+) -> Result<(), WriteError> {
+    let bytes = reporter
+        .render(run)
+        .map_err(|source| WriteError::Render { format, source })?;
+    match to {
+        Destination::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|_| out.flush())
+                .map_err(|source| WriteError::Io {
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                })
+        }
+        Destination::File(path) => {
+            std::fs::write(path, &bytes).map_err(|source| WriteError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+}

@@ -351,6 +351,17 @@ fn append_failures(d: &mut String, st: &EndpointStats) {
 
 /// A latency for people: "842 µs", "4.27 ms", "212 ms", "2.61 s".
 pub fn fmt_duration(d: Duration) -> String {
+    let text = fmt_duration_fixed(d);
+    // "10.0 ms" → "10 ms", "2.50 s" → "2.5 s": budgets are written round, show them so.
+    match text.split_once(' ') {
+        Some((num, unit)) if num.contains('.') => {
+            format!("{} {unit}", num.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => text,
+    }
+}
+
+fn fmt_duration_fixed(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
     if us < 1000.0 {
         format!("{us:.0} µs")

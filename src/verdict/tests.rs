@@ -240,6 +240,8 @@ fn formatting() {
     assert_eq!(fmt_duration(Duration::from_micros(4270)), "4.27 ms");
     assert_eq!(fmt_duration(ms(212)), "212 ms");
     assert_eq!(fmt_duration(ms(2610)), "2.61 s");
+    assert_eq!(fmt_duration(ms(10)), "10 ms");
+    assert_eq!(fmt_duration(ms(2500)), "2.5 s");
     assert_eq!(fmt_percent(0.0), "0%");
     assert_eq!(fmt_percent(0.0004), "0.04%");
     assert_eq!(fmt_percent(0.024), "2.4%");
