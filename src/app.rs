@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LoadArgs};
 use crate::fixture::{Fixture, Mode};
 use crate::plan::{Overrides, Plan};
-use crate::report::{Destination, RunReport};
+use crate::report::{Destination, Provenance, RunReport};
 use crate::stats::{FailureKind, Summary};
 use crate::{config, engine, plan, report, verdict};
 
@@ -123,7 +123,7 @@ fn execute(plan: &Plan) -> u8 {
         return exit::NOT_RUN;
     }
     let verdict = verdict::judge(plan, &summary);
-    let run_report = RunReport::new(plan, summary, verdict, run.interrupted);
+    let run_report = RunReport::new(plan, provenance(plan), summary, verdict, run.interrupted);
     if let Err(e) = report::write(
         "terminal",
         &report::table::Terminal,
@@ -134,6 +134,35 @@ fn execute(plan: &Plan) -> u8 {
         return exit::NOT_RUN;
     }
     run_report.outcome.exit_code()
+}
+
+/// Hashes of the files the run was configured from, and the commit it ran at.
+fn provenance(plan: &Plan) -> Provenance {
+    let hash = |path: &Path| {
+        std::fs::read(path)
+            .map(|bytes| {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(&bytes);
+                digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    let git_commit = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    Provenance {
+        sla_file: plan.sla_path.display().to_string(),
+        sla_sha256: hash(&plan.sla_path),
+        profile_file: plan.profile.path.display().to_string(),
+        profile_sha256: hash(&plan.profile.path),
+        git_commit,
+    }
 }
 
 /// When every request of the run failed to even connect, there is nothing to judge: the

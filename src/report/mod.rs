@@ -7,7 +7,7 @@ pub mod table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use model::{EndpointReport, ProfileInfo, RunOutcome, RunReport};
+pub use model::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
 
 /// Renders a finished run. Pure: no I/O, no clock.
 pub trait Reporter {

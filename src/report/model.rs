@@ -39,6 +39,18 @@ pub struct ProfileInfo {
     pub level: Option<String>,
 }
 
+/// Where the run's configuration came from, so a report can be tied to the exact files.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Provenance {
+    pub sla_file: String,
+    /// Hex SHA-256 of the sla file's bytes.
+    pub sla_sha256: String,
+    pub profile_file: String,
+    pub profile_sha256: String,
+    /// `git rev-parse HEAD` of the working directory, when run inside a repository.
+    pub git_commit: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct EndpointReport {
     pub name: String,
@@ -52,6 +64,7 @@ pub struct RunReport {
     pub profile: ProfileInfo,
     /// The base URL with any credentials removed.
     pub target: String,
+    pub provenance: Provenance,
     pub started_at: SystemTime,
     pub finished_at: SystemTime,
     pub window: Window,
@@ -63,7 +76,13 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub fn new(plan: &Plan, summary: Summary, verdict: Verdict, interrupted: bool) -> RunReport {
+    pub fn new(
+        plan: &Plan,
+        provenance: Provenance,
+        summary: Summary,
+        verdict: Verdict,
+        interrupted: bool,
+    ) -> RunReport {
         let outcome = if interrupted {
             RunOutcome::Interrupted
         } else if verdict.passed() {
@@ -88,6 +107,7 @@ impl RunReport {
                 level: plan.level.as_ref().map(|l| l.name.clone()),
             },
             target: target.to_string(),
+            provenance,
             started_at: summary.started_at,
             finished_at: summary.started_at + summary.finished_at,
             window: summary.window,
