@@ -1,1 +1,480 @@
-//! placeholder
+//! The config files as written: `sla.toml` and `profiles/NAME.toml`. Owns reading them, the
+//! schema, and every check that concerns one file (syntax, keys, types, units, ranges, budget
+//! order, duplicate endpoints), reported all at once as a miette diagnostic that points into
+//! the file. Values come out typed (`Duration`, fractions, `Url`, `HeaderMap`) with the byte
+//! spans needed to point at them later. Rules that span files or involve the command line
+//! (a profile's level, `--host`) belong to `plan::build`. Imports nothing of ours.
+//!
+//! Choices a user will notice:
+//! - Durations are strings with a unit ("20ms", "1.5s", "1m30s"); a bare number is refused,
+//!   because `20` could be seconds or milliseconds. Durations are at most 365 days.
+//! - `max_error_rate` is a string with a percent sign ("0.5%"); a bare number is refused,
+//!   because `0.5` could mean 0.5 % or 50 %.
+//! - Decimal percentiles are quoted keys: `"p99.9" = "80ms"`. Unquoted, TOML reads `p99.9` as
+//!   key `9` of a table `p99`; that mistake gets its own diagnostic with the fix.
+//! - `method` is one of GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH and, as in HTTP,
+//!   case-sensitive: `"get"` is refused with a hint to write `"GET"`. Extension methods are
+//!   refused too, so that a typo such as `"GTE"` is caught rather than sent.
+//! - A json body gets `content-type: application/json` unless the endpoint's own headers set a
+//!   content type.
+
+mod error;
+mod profile;
+mod sla;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderMap, Method};
+use miette::NamedSource;
+use toml::Spanned;
+use toml::de::DeTable;
+
+pub(crate) use error::Problems;
+pub use error::{ConfigError, Problem, ProblemKind};
+pub(crate) use sla::parse_base_url;
+pub(crate) use walk::did_you_mean;
+
+/// A config file's path and text, kept to point into it after loading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset, as editors count them.
+    pub fn line_column(&self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        // A byte-order mark is invisible in editors, so it takes no column.
+        let column = before[line_start..]
+            .trim_start_matches('\u{FEFF}')
+            .chars()
+            .count()
+            + 1;
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        (clamp(line), clamp(column))
+    }
+
+    /// The text as a miette source named by the path, for pointing at a span of it.
+    pub(crate) fn named_source(&self) -> NamedSource<String> {
+        NamedSource::new(self.path.display().to_string(), self.text.clone())
+    }
+}
+
+/// A loaded and checked sla.toml.
+#[derive(Debug, Clone)]
+pub struct SlaFile {
+    pub source: SourceFile,
+    pub target: TargetSpec,
+    /// In file order; at least one; names unique.
+    pub endpoints: Vec<EndpointSpec>,
+    /// The `[level.NAME]` tables, in file order.
+    pub levels: Vec<LevelSpec>,
+}
+
+impl SlaFile {
+    /// The `[level.NAME]` table of that name.
+    pub fn level(&self, name: &str) -> Option<&LevelSpec> {
+        self.levels.iter().find(|l| l.name.get_ref() == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    /// http or https, with a host, no query or fragment; may carry a base path.
+    pub base_url: Spanned<url::Url>,
+    /// Per request; above zero; default 10 s.
+    pub timeout: Duration,
+    pub headers: HeaderMap,
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointSpec {
+    pub name: Spanned<String>,
+    /// Default GET.
+    pub method: Method,
+    /// Starts with `/`; may carry a query. Default: the name.
+    pub path: String,
+    /// 1 ..= 1 000 000; default 1.
+    pub weight: u32,
+    /// Non-empty, in the order written, ordered by value as the metric rises.
+    pub budgets: Vec<BudgetSpec>,
+    /// `None`: any 2xx or 3xx succeeds. Each code in 100..=599.
+    pub expect_status: Option<Vec<u16>>,
+    /// The endpoint's own headers (not merged with the target's).
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// The `[[endpoint]]` header (or inline table).
+    pub span: Range<usize>,
+}
+
+/// A request body as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    /// From `json = …`: sent serialized, as application/json.
+    Json(serde_json::Value),
+    /// From `body = "…"`: sent as written.
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BudgetMetric {
+    /// `pN`: the quantile N / 100, strictly between 0 and 1.
+    Percentile {
+        quantile: f64,
+    },
+    Max,
+}
+
+#[derive(Debug, Clone)]
+pub struct BudgetSpec {
+    pub metric: BudgetMetric,
+    /// Above zero; the span is the value's.
+    pub limit: Spanned<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LevelSpec {
+    /// The `NAME` of `[level.NAME]`, spanned at the key.
+    pub name: Spanned<String>,
+    /// Requests per second; above zero.
+    pub min_rps: Option<Spanned<f64>>,
+    /// A fraction 0.0 ..= 1.0 (written as a percentage).
+    pub max_error_rate: Option<Spanned<f64>>,
+}
+
+/// A loaded and checked profile.
+#[derive(Debug, Clone)]
+pub struct ProfileFile {
+    pub source: SourceFile,
+    /// The file stem: `medium` for `profiles/medium.toml`.
+    pub name: String,
+    /// Empty if not given.
+    pub description: String,
+    /// At least 1.
+    pub users: u32,
+    /// Users started per second; finite and above zero.
+    pub spawn_rate: f64,
+    /// Above zero.
+    pub run_time: Duration,
+    /// Default: no pause.
+    pub think_time: ThinkTimeSpec,
+    /// `level = "…"` if written; otherwise the level is the file stem.
+    pub level: Option<Spanned<String>>,
+}
+
+impl ProfileFile {
+    /// The `[level.NAME]` this profile is judged against: explicit, or the file stem.
+    pub fn level_name(&self) -> &str {
+        self.level.as_ref().map_or(&self.name, |l| l.get_ref())
+    }
+}
+
+/// Uniform pause between `min` and `max` (equal for a fixed pause); `min <= max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThinkTimeSpec {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// Reads and checks an sla file.
+pub fn load_sla(path: &Path) -> Result<SlaFile, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path, e))?;
+    parse_sla(path, &bytes)
+}
+
+/// Reads and checks a profile file.
+pub fn load_profile(path: &Path) -> Result<ProfileFile, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path, e))?;
+    parse_profile(path, &bytes)
+}
+
+/// Checks the bytes of an sla file; `path` names it in diagnostics.
+pub fn parse_sla(path: &Path, bytes: &[u8]) -> Result<SlaFile, ConfigError> {
+    let kind = FileKind {
+        what: "sla file",
+        needs: "an sla.toml needs [target] and at least one [[endpoint]]",
+        start: "start with:\n[target]\nbase_url = \"http://localhost:8003\"\n\n[[endpoint]]\n\
+                name = \"/health\"\nbudget = { p95 = \"200ms\" }",
+    };
+    let (source, sla) = parse(path, bytes, &kind, sla::read)?;
+    Ok(SlaFile {
+        source,
+        target: sla.target,
+        endpoints: sla.endpoints,
+        levels: sla.levels,
+    })
+}
+
+/// Checks the bytes of a profile; `path` names it in diagnostics, and its stem names the profile.
+pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<ProfileFile, ConfigError> {
+    let kind = FileKind {
+        what: "profile",
+        needs: "a profile needs users, spawn_rate and run_time",
+        start: "start with:\nusers = 10\nspawn_rate = 2\nrun_time = \"5m\"",
+    };
+    let (source, profile) = parse(path, bytes, &kind, profile::read)?;
+    let name = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    Ok(ProfileFile {
+        source,
+        name,
+        description: profile.description,
+        users: profile.users,
+        spawn_rate: profile.spawn_rate,
+        run_time: profile.run_time,
+        think_time: profile.think_time,
+        level: profile.level,
+    })
+}
+
+/// What to call a kind of file in diagnostics, and what to tell someone whose file is empty.
+struct FileKind {
+    what: &'static str,
+    needs: &'static str,
+    start: &'static str,
+}
+
+/// Decodes, parses and walks one file with `read`, collecting every problem on the way.
+fn parse<T>(
+    path: &Path,
+    bytes: &[u8],
+    kind: &FileKind,
+    read: impl FnOnce(&mut Problems, &DeTable<'_>) -> Option<T>,
+) -> Result<(SourceFile, T), ConfigError> {
+    let text = decode(path, bytes, kind.what)?;
+    let mut p = Problems::default();
+    let (root, errors) = DeTable::parse_recoverable(text);
+    syntax_problems(&mut p, &errors, text);
+    let root = root.into_inner();
+    let read = if root.is_empty() {
+        empty_file(&mut p, text, kind.needs, kind.start);
+        None
+    } else {
+        read(&mut p, &root)
+    };
+    let source = SourceFile {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+    };
+    match (p.into_error(kind.what, path, text), read) {
+        (Some(e), _) => Err(e),
+        (None, Some(read)) => Ok((source, read)),
+        // Every reader that returns None records why; reaching this is a bug in the walker,
+        // but it must still be an error rather than a panic.
+        (None, None) => Err(ConfigError::Inconsistent {
+            message: format!("{} could not be read", path.display()),
+            help: "this is a bug in slagate: please report it with the file".to_string(),
+        }),
+    }
+}
+
+fn decode<'a>(path: &Path, bytes: &'a [u8], what: &str) -> Result<&'a str, ConfigError> {
+    let e = match std::str::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e,
+    };
+    let offset = e.valid_up_to();
+    // The lossy text is identical up to the first bad byte, which becomes U+FFFD: that is
+    // where the span goes.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let byte = bytes.get(offset).copied().unwrap_or_default();
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    let help = if utf16 {
+        "this looks like UTF-16: save the file as UTF-8 (TOML files must be UTF-8)"
+    } else {
+        "save the file as UTF-8 (TOML files must be UTF-8)"
+    };
+    let mut p = Problems::default();
+    p.push(
+        Problem::new(
+            ProblemKind::NotUtf8,
+            offset..offset + char::REPLACEMENT_CHARACTER.len_utf8(),
+            format!("the file is not UTF-8: byte 0x{byte:02X} at byte offset {offset} is not valid UTF-8"),
+        )
+        .label(format!("invalid byte 0x{byte:02X}"))
+        .help(help),
+    );
+    Err(p
+        .into_error(what, path, &text)
+        .unwrap_or_else(|| ConfigError::Inconsistent {
+            message: format!("{} is not UTF-8", path.display()),
+            help: help.to_string(),
+        }))
+}
+
+fn empty_file(p: &mut Problems, text: &str, needs: &str, help: &str) {
+    // Only comments and blank lines count as empty too: point at the end, where content goes.
+    let kind = if text.trim().is_empty() {
+        "the file is empty"
+    } else {
+        "the file has only comments"
+    };
+    p.push(
+        Problem::new(
+            ProblemKind::Empty,
+            text.len()..text.len(),
+            format!("{kind}: {needs}"),
+        )
+        .label("nothing here")
+        .help(help),
+    );
+}
+
+fn syntax_problems(p: &mut Problems, errors: &[toml::de::Error], text: &str) {
+    for e in errors {
+        let span = e.span().unwrap_or(text.len()..text.len());
+        // toml's messages read "what went wrong, expected what": the second half labels the span.
+        let (message, mut label) = match e.message().split_once(", expected ") {
+            Some((m, expected)) => (m.to_string(), format!("expected {expected}")),
+            None => (e.message().to_string(), "here".to_string()),
+        };
+        if message.starts_with("string values must be quoted") {
+            label = "text without quotes".to_string();
+        }
+        let written = text.get(span.clone()).unwrap_or_default();
+        let help = match quoted_percentile_fix(text, span.clone()) {
+            Some(fix) => {
+                label = format!("`{written}` is both a limit and a table here");
+                fix
+            }
+            None => syntax_help(&message, written),
+        };
+        p.push(
+            Problem::new(ProblemKind::Syntax, span, format!("TOML syntax: {message}"))
+                .label(label)
+                .help(help),
+        );
+    }
+}
+
+/// Unquoted `p99.9` makes `p99` a table, so `p99 = "…"` beside it is a duplicate key to
+/// TOML: when a syntax error sits on such a key, the fix is to quote the decimal one.
+fn quoted_percentile_fix(text: &str, span: Range<usize>) -> Option<String> {
+    let key = text.get(span)?;
+    let digits = key.strip_prefix('p')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let dotted = format!("{key}.");
+    let decimal = text.match_indices(&dotted).find_map(|(i, _)| {
+        let rest = &text[i + dotted.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        (end > 0).then(|| format!("{dotted}{}", &rest[..end]))
+    })?;
+    Some(format!(
+        "quote decimal percentiles: \"{decimal}\" = \"…\"; unquoted, TOML reads {decimal} as a \
+         key inside a table {key}, which clashes with {key} = \"…\""
+    ))
+}
+
+/// A fix for the common TOML mistakes; a pointer to the spec for the rest.
+fn syntax_help(message: &str, written: &str) -> String {
+    let help = if message.starts_with("string values must be quoted") {
+        if !written.is_empty() && written.len() <= 40 && !written.contains(['"', '\n']) {
+            return format!("put text in double quotes: \"{written}\"");
+        }
+        "put text in double quotes: timeout = \"10s\""
+    } else if message.starts_with("duplicate key") {
+        "each key may appear once per table: remove or rename one (use [[endpoint]] once per endpoint)"
+    } else if message.starts_with("unclosed") {
+        "close what was opened: ] for a table header or array, } for an inline table, \" for a string"
+    } else if message.contains("inline table") {
+        "an inline table is { key = value, key = value } on one line, with no trailing comma"
+    } else if message.contains("missing value") || message.contains("key with no value") {
+        "give the key a value: key = \"value\""
+    } else if message.contains("comma") {
+        "separate elements with one comma: [200, 201]"
+    } else {
+        "check the TOML syntax at this spot (https://toml.io/en/v1.0.0)"
+    };
+    help.to_string()
+}
+
+/// Finds the profile `--profile` names: a value ending in `.toml` or containing a path
+/// separator is a path (as given, relative to the working directory); anything else is a
+/// name, looked up as `profiles/NAME.toml` beside the sla file.
+pub fn resolve_profile(sla_path: &Path, name_or_path: &str) -> Result<PathBuf, ConfigError> {
+    let is_path = name_or_path.ends_with(".toml")
+        || name_or_path.contains('/')
+        || name_or_path.contains(std::path::MAIN_SEPARATOR);
+    if is_path {
+        return Ok(PathBuf::from(name_or_path));
+    }
+    let dir = profiles_dir(sla_path);
+    let candidate = dir.join(format!("{name_or_path}.toml"));
+    if !name_or_path.is_empty() && candidate.is_file() {
+        return Ok(candidate);
+    }
+    let available: Vec<String> = profile_paths(sla_path)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let help = if available.is_empty() {
+        format!(
+            "there are no profiles in {}: create {}, or pass a path to a .toml file",
+            dir.display(),
+            candidate.display()
+        )
+    } else {
+        let names: Vec<&str> = available.iter().map(String::as_str).collect();
+        let list = format!("available profiles: {}", names.join(", "));
+        match walk::did_you_mean(name_or_path, &names) {
+            Some(s) => format!("did you mean `{s}`? {list}"),
+            None => list,
+        }
+    };
+    Err(ConfigError::UnknownProfile {
+        name: name_or_path.to_string(),
+        dir,
+        available,
+        help,
+    })
+}
+
+/// Every `profiles/*.toml` beside the sla file, lightest first: by users ascending, then name
+/// (smoke, light, medium, heavy, stress). A profile that does not load sorts last, so that
+/// `validate` still reaches it and reports why. No profiles directory means no profiles.
+pub fn profile_paths(sla_path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let dir = profiles_dir(sla_path);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ConfigError::io(&dir, e)),
+    };
+    let mut found: Vec<(Option<u32>, PathBuf)> = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| ConfigError::io(&dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            let users = load_profile(&path).ok().map(|p| p.users);
+            found.push((users, path));
+        }
+    }
+    // None sorts after every Some once mapped to (is_none, users).
+    found.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
+    Ok(found.into_iter().map(|(_, path)| path).collect())
+}
+
+fn profiles_dir(sla_path: &Path) -> PathBuf {
+    match sla_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join("profiles"),
+        _ => PathBuf::from("profiles"),
+    }
+}

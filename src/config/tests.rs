@@ -1,0 +1,901 @@
+//! Every class of config mistake as a file under fixtures/config/bad, with its rendered
+//! diagnostic snapshotted; the repo's own config; and a property test that no input panics.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::{
+    BudgetMetric, ConfigError, ProblemKind, load_profile, load_sla, parse_profile, parse_sla,
+    profile_paths, resolve_profile, walk,
+};
+
+/// The rendering users see, without colour and at a fixed width so snapshots are stable.
+fn render(e: &ConfigError) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, e)
+        .expect("a diagnostic renders");
+    out
+}
+
+fn bad(name: &str) -> PathBuf {
+    Path::new("fixtures/config/bad").join(name)
+}
+
+/// Each bad file, and what its rendering must contain: the `file:line:column` of every problem
+/// and the substance of its help, so the test fails if a diagnostic becomes vague or moves.
+const BAD_FILES: &[(&str, &[&str])] = &[
+    (
+        "syntax.toml",
+        &[
+            "syntax.toml:4:11]",
+            "string values must be quoted",
+            "put text in double quotes: \"10s\"",
+        ],
+    ),
+    (
+        "duplicate_key.toml",
+        &[
+            "duplicate_key.toml:8:1]",
+            "duplicate key",
+            "each key may appear once",
+        ],
+    ),
+    (
+        "unknown_key.toml",
+        &[
+            "unknown_key.toml:7:1]",
+            "unknown key `wieght`",
+            "did you mean `weight`?",
+        ],
+    ),
+    (
+        "wrong_type.toml",
+        &[
+            "wrong_type.toml:4:11]",
+            "expects a duration string like \"20ms\", found integer `10`",
+            "write a unit: timeout = \"10ms\" or \"10s\"",
+            "wrong_type.toml:8:10]",
+            "remove the quotes: weight = 5",
+        ],
+    ),
+    (
+        "bad_duration.toml",
+        &[
+            "bad_duration.toml:7:18]",
+            "unknown unit `mili`",
+            "bad_duration.toml:7:35]",
+            "it has no unit",
+            "write a unit: \"20ms\" or \"20s\"",
+            "bad_duration.toml:7:47]",
+            "units: ms, s, m, h",
+        ],
+    ),
+    (
+        "zero_duration.toml",
+        &[
+            "zero_duration.toml:7:18]",
+            "`p95` is zero",
+            "can never be met",
+        ],
+    ),
+    (
+        "bad_percentage.toml",
+        &[
+            "bad_percentage.toml:10:18]",
+            "it has no `%` sign",
+            "bad_percentage.toml:13:18]",
+            "max_error_rate = \"0.005%\"",
+            "ambiguous",
+        ],
+    ),
+    (
+        "error_rate_range.toml",
+        &[
+            "error_rate_range.toml:10:18]",
+            "outside 0–100 %",
+            "between \"0%\" and \"100%\"",
+        ],
+    ),
+    (
+        "min_rps_zero.toml",
+        &[
+            "min_rps_zero.toml:10:11]",
+            "`min_rps` = 0 is not above 0",
+            "min_rps = 40",
+        ],
+    ),
+    (
+        "budget_order.toml",
+        &[
+            "budget_order.toml:7:46]",
+            "budget `p99` = \"15ms\" is below `p95` = \"20ms\"",
+            "p95 is 20ms",
+            "raise `p99` to at least 20ms",
+        ],
+    ),
+    (
+        "budget_max_order.toml",
+        &[
+            "budget_max_order.toml:7:33]",
+            "budget `max` = \"200ms\" is below `p99` = \"500ms\"",
+            "raise `max` to at least 500ms",
+        ],
+    ),
+    (
+        "budget_key.toml",
+        &[
+            "budget_key.toml:7:12]",
+            "budget key `p100` is out of range",
+            "for the slowest response write `max`",
+            "budget_key.toml:7:25]",
+            "did you mean `max`?",
+            "budget_key.toml:7:36]",
+            "`avg` is not a budget key",
+        ],
+    ),
+    (
+        "budget_decimal_unquoted.toml",
+        &[
+            "budget_decimal_unquoted.toml:7:26]",
+            "budget key `p99.9` must be quoted",
+            "write the key in quotes: \"p99.9\" = \"80ms\"",
+        ],
+    ),
+    (
+        "budget_decimal_clash.toml",
+        &[
+            "budget_decimal_clash.toml:7:26]",
+            "quote decimal percentiles: \"p99.9\"",
+        ],
+    ),
+    (
+        "budget_empty.toml",
+        &[
+            "budget_empty.toml:7:10]",
+            "`budget` has no limits",
+            "give at least one limit",
+        ],
+    ),
+    (
+        "weight_zero.toml",
+        &[
+            "weight_zero.toml:7:10]",
+            "must be at least 1",
+            "a whole number from 1",
+        ],
+    ),
+    (
+        "base_url_scheme.toml",
+        &[
+            "base_url_scheme.toml:3:12]",
+            "has no scheme",
+            "write the scheme: \"http://localhost:8003\"",
+        ],
+    ),
+    (
+        "base_url_ftp.toml",
+        &[
+            "base_url_ftp.toml:3:12]",
+            "unsupported scheme `ftp`",
+            "use http:// or https://",
+        ],
+    ),
+    (
+        "base_url_no_host.toml",
+        &[
+            "base_url_no_host.toml:3:12]",
+            "empty host",
+            "a scheme and a host",
+        ],
+    ),
+    (
+        "bad_method.toml",
+        &[
+            "bad_method.toml:7:10]",
+            "`GTE` is not a method",
+            "did you mean `GET`?",
+        ],
+    ),
+    (
+        "method_lowercase.toml",
+        &[
+            "method_lowercase.toml:7:10]",
+            "not upper case",
+            "write method = \"POST\"",
+        ],
+    ),
+    (
+        "duplicate_endpoint.toml",
+        &[
+            "duplicate_endpoint.toml:6:8]",
+            "duplicate_endpoint.toml:14:8]",
+            "first use",
+            "second use",
+            "must be unique",
+        ],
+    ),
+    (
+        "missing_target.toml",
+        &[
+            "missing_target.toml:1:1]",
+            "missing required key `target`",
+            "add a [target] table",
+        ],
+    ),
+    (
+        "missing_keys.toml",
+        &[
+            "missing_keys.toml:2:1]",
+            "this table has no `base_url`",
+            "missing_keys.toml:5:1]",
+            "this table has no `name`",
+            "missing_keys.toml:9:1]",
+            "this table has no `budget`",
+            "budget = { p95 = \"200ms\"",
+        ],
+    ),
+    (
+        "endpoint_table.toml",
+        &[
+            "endpoint_table.toml:5:1]",
+            "expects an array of tables",
+            "write [[endpoint]] with double brackets",
+        ],
+    ),
+    (
+        "path_no_slash.toml",
+        &[
+            "path_no_slash.toml:6:8]",
+            "does not start with `/`",
+            "the path defaults to the name",
+        ],
+    ),
+    (
+        "json_and_body.toml",
+        &[
+            "json_and_body.toml:9:1]",
+            "`json` or `body`, not both",
+            "`json` here",
+            "remove the other",
+        ],
+    ),
+    (
+        "bad_header.toml",
+        &[
+            "bad_header.toml:4:13]",
+            "not a valid header name",
+            "bad_header.toml:8:22]",
+            "no line breaks",
+        ],
+    ),
+    (
+        "bad_status.toml",
+        &[
+            "bad_status.toml:7:23]",
+            "2000 is not an HTTP status code",
+            "bad_status.toml:12:17]",
+            "write a list: expect_status = [200]",
+        ],
+    ),
+    (
+        "empty.toml",
+        &[
+            "empty.toml:1:1]",
+            "the file is empty: an sla.toml needs [target] and at least one [[endpoint]]",
+            "start with:",
+        ],
+    ),
+    (
+        "comments_only.toml",
+        &[
+            "comments_only.toml:3:1]",
+            "the file has only comments",
+            "start with:",
+        ],
+    ),
+    (
+        "many_mistakes.toml",
+        &[
+            "9 problems",
+            "many_mistakes.toml:3:12]",
+            "many_mistakes.toml:4:11]",
+            "many_mistakes.toml:8:10]",
+            "did you mean `GET`?",
+            "many_mistakes.toml:9:1]",
+            "did you mean `weight`?",
+            "many_mistakes.toml:10:32]",
+            "many_mistakes.toml:13:8]",
+            "many_mistakes.toml:14:10]",
+            "many_mistakes.toml:15:18]",
+            "many_mistakes.toml:19:18]",
+        ],
+    ),
+    (
+        "profile_users_zero.toml",
+        &[
+            "profile_users_zero.toml:2:9]",
+            "must be at least 1",
+            "users = 1",
+        ],
+    ),
+    (
+        "profile_users_huge.toml",
+        &[
+            "profile_users_huge.toml:2:9]",
+            "`users` = 99999999999999 is out of range",
+            "at most 4294967295",
+        ],
+    ),
+    (
+        "profile_spawn_rate_zero.toml",
+        &[
+            "profile_spawn_rate_zero.toml:3:14]",
+            "`spawn_rate` = 0 is not above 0",
+            "spawn_rate = 2",
+        ],
+    ),
+    (
+        "profile_run_time_zero.toml",
+        &[
+            "profile_run_time_zero.toml:4:12]",
+            "`run_time` is zero",
+            "run_time = \"5m\"",
+        ],
+    ),
+    (
+        "profile_run_time_number.toml",
+        &[
+            "profile_run_time_number.toml:4:12]",
+            "found integer `300`",
+            "write a unit: run_time = \"300ms\" or \"300s\"",
+        ],
+    ),
+    (
+        "profile_think_time_order.toml",
+        &[
+            "profile_think_time_order.toml:5:22]",
+            "min is above its max",
+            "swap them",
+        ],
+    ),
+    (
+        "profile_unknown_key.toml",
+        &[
+            "2 problems",
+            "profile_unknown_key.toml:3:1]",
+            "did you mean `spawn_rate`?",
+            "profile_unknown_key.toml:4:1]",
+            "did you mean `run_time`?",
+        ],
+    ),
+    (
+        "profile_missing.toml",
+        &[
+            "profile_missing.toml:1:1]",
+            "missing required key `users`",
+            "missing required key `spawn_rate`",
+            "missing required key `run_time`",
+            "run_time = \"5m\"",
+        ],
+    ),
+    (
+        "profile_empty.toml",
+        &[
+            "profile_empty.toml:1:1]",
+            "the file is empty: a profile needs users, spawn_rate and run_time",
+        ],
+    ),
+    (
+        "profile_many_mistakes.toml",
+        &[
+            "6 problems",
+            "profile_many_mistakes.toml:2:15]",
+            "profile_many_mistakes.toml:3:9]",
+            "profile_many_mistakes.toml:4:14]",
+            "profile_many_mistakes.toml:5:12]",
+            "profile_many_mistakes.toml:6:14]",
+            "profile_many_mistakes.toml:7:1]",
+            "did you mean `level`?",
+        ],
+    ),
+];
+
+#[test]
+fn every_bad_file_is_rejected_with_a_pointed_diagnostic() {
+    for (name, expected) in BAD_FILES {
+        let path = bad(name);
+        let result = if name.starts_with("profile_") {
+            load_profile(&path).map(|_| ())
+        } else {
+            load_sla(&path).map(|_| ())
+        };
+        let Err(e) = result else {
+            panic!("{name} was accepted");
+        };
+        assert!(
+            matches!(e, ConfigError::Invalid { .. }),
+            "{name}: expected Invalid, got {e:?}"
+        );
+        let rendered = render(&e);
+        for needle in *expected {
+            assert!(
+                rendered.contains(needle),
+                "{name}: rendering lacks {needle:?}:\n{rendered}"
+            );
+        }
+        // Every problem must say how to fix it.
+        let helps = rendered.matches("help:").count();
+        assert_eq!(
+            helps,
+            e.problems().len(),
+            "{name}: a problem without help:\n{rendered}"
+        );
+        let snapshot = name.trim_end_matches(".toml");
+        insta::assert_snapshot!(snapshot, rendered);
+    }
+}
+
+#[test]
+fn every_bad_fixture_is_covered() {
+    let mut on_disk: Vec<String> = std::fs::read_dir("fixtures/config/bad")
+        .expect("fixtures/config/bad exists")
+        .map(|e| {
+            e.expect("readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = BAD_FILES.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
+
+#[test]
+fn not_utf8_reports_the_byte_offset() {
+    let mut bytes = b"[target]\nbase_url = \"http://localhost:8003\"\n# caf".to_vec();
+    bytes.push(0xE9); // Latin-1 é
+    bytes.extend_from_slice(b"\n");
+    let e = parse_sla(Path::new("latin1.toml"), &bytes).expect_err("not UTF-8");
+    assert_eq!(e.problems()[0].kind(), ProblemKind::NotUtf8);
+    let rendered = render(&e);
+    assert!(rendered.contains("latin1.toml:3:6]"), "{rendered}");
+    assert!(
+        rendered.contains("byte 0xE9 at byte offset 49"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("save the file as UTF-8"), "{rendered}");
+    insta::assert_snapshot!("not_utf8", rendered);
+
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("users = 1".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let e = parse_profile(Path::new("utf16.toml"), &utf16).expect_err("UTF-16");
+    assert!(render(&e).contains("this looks like UTF-16"));
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_the_path() {
+    let e = load_sla(Path::new("fixtures/config/no-such.toml")).expect_err("missing");
+    let rendered = render(&e);
+    assert!(matches!(e, ConfigError::Io { .. }));
+    assert!(
+        rendered.contains("cannot read fixtures/config/no-such.toml"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("check the path"), "{rendered}");
+}
+
+#[test]
+fn syntax_errors_hide_the_noise_they_cause() {
+    // `base_url` does not parse; reporting it missing as well would send the user hunting.
+    let text =
+        "[target]\nbase_url = http://x\n\n[[endpoint]]\nname = \"/a\"\nbudget = { p95 = \"1s\" }\n";
+    let e = parse_sla(Path::new("s.toml"), text.as_bytes()).expect_err("syntax");
+    let kinds: Vec<ProblemKind> = e.problems().iter().map(|p| p.kind()).collect();
+    assert!(kinds.iter().all(|k| *k == ProblemKind::Syntax), "{kinds:?}");
+}
+
+#[test]
+fn the_repo_sla_file_loads() {
+    let sla = load_sla(Path::new("sla.toml")).expect("sla.toml is valid");
+    assert_eq!(
+        sla.target.base_url.get_ref().as_str(),
+        "http://localhost:8003/"
+    );
+    assert_eq!(sla.target.timeout, Duration::from_secs(10));
+    assert_eq!(sla.target.headers["accept"], "application/json");
+    let names: Vec<&str> = sla
+        .endpoints
+        .iter()
+        .map(|e| e.name.get_ref().as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "/health/",
+            "/system/metrics",
+            "/analysis/",
+            "/lmcache/status",
+            "/optimize/run"
+        ]
+    );
+    let health = &sla.endpoints[0];
+    assert_eq!(health.weight, 5);
+    assert_eq!(health.path, "/health/");
+    let p95 = health
+        .budgets
+        .iter()
+        .find(|b| b.metric == BudgetMetric::Percentile { quantile: 0.95 })
+        .expect("p95");
+    assert_eq!(*p95.limit.get_ref(), Duration::from_millis(20));
+    assert_eq!(&sla.source.text[p95.limit.span()], "\"20ms\"");
+    let metrics: Vec<BudgetMetric> = health.budgets.iter().map(|b| b.metric).collect();
+    assert_eq!(metrics.last(), Some(&BudgetMetric::Max));
+    assert_eq!(sla.endpoints[2].method, http::Method::POST);
+    assert_eq!(
+        sla.endpoints[2].body,
+        super::Body::Json(serde_json::json!({ "window": "5m" }))
+    );
+
+    let level_names: Vec<&str> = sla
+        .levels
+        .iter()
+        .map(|l| l.name.get_ref().as_str())
+        .collect();
+    assert_eq!(level_names, ["smoke", "light", "medium", "heavy", "stress"]);
+    let medium = sla.level("medium").expect("level medium");
+    assert_eq!(medium.min_rps.as_ref().map(|r| *r.get_ref()), Some(40.0));
+    let rate = *medium.max_error_rate.as_ref().expect("rate").get_ref();
+    assert!((rate - 0.005).abs() < 1e-12, "{rate}");
+    let smoke = sla.level("smoke").expect("level smoke");
+    assert!(smoke.min_rps.is_none());
+    assert_eq!(
+        smoke.max_error_rate.as_ref().map(|r| *r.get_ref()),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn the_repo_profiles_load_lightest_first() {
+    let paths = profile_paths(Path::new("sla.toml")).expect("profiles/ is readable");
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["smoke", "light", "medium", "heavy", "stress"]);
+    let users: Vec<u32> = paths
+        .iter()
+        .map(|p| load_profile(p).expect("profile is valid").users)
+        .collect();
+    assert_eq!(users, [1, 10, 50, 100, 200]);
+
+    let medium = load_profile(Path::new("profiles/medium.toml")).expect("medium");
+    assert_eq!(medium.name, "medium");
+    assert_eq!(medium.level_name(), "medium");
+    assert_eq!(medium.spawn_rate, 5.0);
+    assert_eq!(medium.run_time, Duration::from_secs(300));
+    assert_eq!(medium.think_time.min, Duration::from_millis(200));
+    assert_eq!(medium.think_time.max, Duration::from_millis(800));
+    assert_eq!(medium.description, "Normal production load");
+}
+
+#[test]
+fn a_broken_profile_sorts_last_instead_of_hiding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir(&profiles).expect("mkdir");
+    let write = |name: &str, text: &str| {
+        std::fs::write(profiles.join(name), text).expect("write");
+    };
+    write("b.toml", "users = 5\nspawn_rate = 1\nrun_time = \"1m\"\n");
+    write("a.toml", "users = 5\nspawn_rate = 1\nrun_time = \"1m\"\n");
+    write("broken.toml", "users = \n");
+    write("one.toml", "users = 1\nspawn_rate = 1\nrun_time = \"1m\"\n");
+    write("notes.txt", "not a profile");
+    let sla = dir.path().join("sla.toml");
+    let names: Vec<String> = profile_paths(&sla)
+        .expect("readable")
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["one.toml", "a.toml", "b.toml", "broken.toml"]);
+
+    let none = tempfile::tempdir().expect("tempdir");
+    assert!(
+        profile_paths(&none.path().join("sla.toml"))
+            .expect("ok")
+            .is_empty()
+    );
+}
+
+#[test]
+fn profiles_resolve_by_name_or_path() {
+    let sla = Path::new("sla.toml");
+    assert_eq!(
+        resolve_profile(sla, "medium").expect("medium"),
+        Path::new("profiles/medium.toml")
+    );
+    assert_eq!(
+        resolve_profile(Path::new("/etc/x/sla.toml"), "elsewhere/p.toml").expect("path"),
+        Path::new("elsewhere/p.toml")
+    );
+    assert_eq!(
+        resolve_profile(sla, "custom.toml").expect("path"),
+        Path::new("custom.toml")
+    );
+
+    let e = resolve_profile(sla, "meduim").expect_err("typo");
+    let rendered = render(&e);
+    assert!(
+        rendered.contains("no profile named `meduim` in profiles"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("did you mean `medium`?"), "{rendered}");
+    assert!(
+        rendered.contains("available profiles: smoke, light, medium, heavy, stress"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!("unknown_profile", rendered);
+
+    let e = resolve_profile(Path::new("fixtures/config/sla.toml"), "smoke").expect_err("none");
+    assert!(render(&e).contains("there are no profiles in fixtures/config/profiles"));
+}
+
+#[test]
+fn durations_need_a_unit() {
+    let ok = [
+        ("20ms", Duration::from_millis(20)),
+        ("1s", Duration::from_secs(1)),
+        ("1.5s", Duration::from_millis(1500)),
+        ("1m30s", Duration::from_secs(90)),
+        (" 2 min ", Duration::from_secs(120)),
+        ("250us", Duration::from_micros(250)),
+    ];
+    for (text, expected) in ok {
+        assert_eq!(walk::parse_duration(text), Ok(expected), "{text}");
+    }
+    for text in [
+        "",
+        "20",
+        "1.5",
+        "-1s",
+        "20xs",
+        "1e3ms",
+        "fast",
+        "99999999999999999999h",
+    ] {
+        assert!(walk::parse_duration(text).is_err(), "{text} was accepted");
+    }
+}
+
+#[test]
+fn budget_keys_accept_decimal_percentiles() {
+    let text = "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\n\
+                budget = { p50 = \"1ms\", \"p99.9\" = \"2ms\", \"p99.99\" = \"3ms\", max = \"4ms\" }\n";
+    let sla = parse_sla(Path::new("k.toml"), text.as_bytes()).expect("valid");
+    let quantiles: Vec<f64> = sla.endpoints[0]
+        .budgets
+        .iter()
+        .map(|b| match b.metric {
+            BudgetMetric::Percentile { quantile } => quantile,
+            BudgetMetric::Max => 1.0,
+        })
+        .collect();
+    assert_eq!(quantiles.len(), 4);
+    assert!((quantiles[1] - 0.999).abs() < 1e-12 && (quantiles[2] - 0.9999).abs() < 1e-12);
+
+    for key in [
+        "p0", "p100", "p-5", "p", "p.5", "p5.", "P95", "p1e2", "pinf", "p99.9.9",
+    ] {
+        let text = format!(
+            "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\nbudget = {{ \"{key}\" = \"1ms\" }}\n"
+        );
+        let e = parse_sla(Path::new("k.toml"), text.as_bytes()).expect_err(key);
+        assert_eq!(
+            e.problems()[0].kind(),
+            ProblemKind::InvalidBudgetKey,
+            "{key}"
+        );
+    }
+    // The same percentile twice, spelt differently.
+    let text = "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\n\
+                budget = { p99 = \"1ms\", \"p99.0\" = \"2ms\" }\n";
+    let e = parse_sla(Path::new("k.toml"), text.as_bytes()).expect_err("twice");
+    assert_eq!(e.problems()[0].kind(), ProblemKind::DuplicateKey);
+}
+
+#[test]
+fn line_and_column_count_characters() {
+    let source = super::SourceFile {
+        path: PathBuf::from("x.toml"),
+        text: "a = 1\n# é\nb = \"é\"\n".to_string(),
+    };
+    assert_eq!(source.line_column(0), (1, 1));
+    assert_eq!(source.line_column(6), (2, 1));
+    let b = source.text.find('b').expect("b");
+    assert_eq!(source.line_column(b), (3, 1));
+    let quote = source.text.rfind('"').expect("quote");
+    assert_eq!(source.line_column(quote), (3, 7));
+    // Offsets inside a character or past the end clamp rather than panic.
+    assert_eq!(source.line_column(9), (2, 3));
+    assert_eq!(source.line_column(10_000), (4, 1));
+
+    let bom = super::SourceFile {
+        path: PathBuf::from("bom.toml"),
+        text: "\u{FEFF}a = 1\r\nb = 2\r\n".to_string(),
+    };
+    assert_eq!(bom.line_column(3), (1, 1));
+    assert_eq!(bom.line_column(bom.text.find('b').expect("b")), (2, 1));
+}
+
+// ---- No input panics ------------------------------------------------------------------------
+
+const REAL_SLA: &str = include_str!("../../sla.toml");
+const REAL_PROFILE: &str = include_str!("../../profiles/heavy.toml");
+
+/// Values that probe the edges of each reader when swapped in for a real one.
+const NASTY_VALUES: &[&str] = &[
+    "0",
+    "-1",
+    "99999999999999999999",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "0x7fffffffffffffff",
+    "1e400",
+    "-0.0",
+    "nan",
+    "inf",
+    "\"\"",
+    "\"0s\"",
+    "\"1.5s\"",
+    "\"18446744073709551616s\"",
+    "\"9999999999h\"",
+    "\"0.000000001ns\"",
+    "\"150%\"",
+    "\"-0%\"",
+    "\"nan%\"",
+    "\"%\"",
+    "\"é\"",
+    "\"p99.9\"",
+    "[]",
+    "[[]]",
+    "{}",
+    "{ min = \"2s\", max = \"1s\" }",
+    "true",
+    "1979-05-27T07:32:00Z",
+    "\"http://[::1]:80/a/\"",
+    "\"http://\"",
+    "\"get\"",
+    "\"\\u0000\"",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    DeleteBytes { at: usize, len: usize },
+    InsertBytes { at: usize, bytes: Vec<u8> },
+    ReplaceByte { at: usize, byte: u8 },
+    DeleteLine(usize),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    ReplaceValue { line: usize, value: usize },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 1usize..8).prop_map(|(at, len)| Mutation::DeleteBytes { at, len }),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..6))
+            .prop_map(|(at, bytes)| Mutation::InsertBytes { at, bytes }),
+        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::ReplaceByte { at, byte }),
+        any::<usize>().prop_map(Mutation::DeleteLine),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        (any::<usize>(), any::<usize>())
+            .prop_map(|(line, value)| Mutation::ReplaceValue { line, value }),
+    ]
+}
+
+fn apply(text: &[u8], mutations: &[Mutation]) -> Vec<u8> {
+    let mut bytes = text.to_vec();
+    for m in mutations {
+        let n = bytes.len().max(1);
+        let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        let nl = lines.len();
+        match m {
+            Mutation::DeleteBytes { at, len } => {
+                let at = at % n;
+                let end = (at + len).min(bytes.len());
+                if at < end {
+                    bytes.drain(at..end);
+                }
+            }
+            Mutation::InsertBytes { at, bytes: new } => {
+                let at = at % (bytes.len() + 1);
+                bytes.splice(at..at, new.iter().copied());
+            }
+            Mutation::ReplaceByte { at, byte } => {
+                if let Some(b) = bytes.get_mut(at % n) {
+                    *b = *byte;
+                }
+            }
+            Mutation::DeleteLine(i) => {
+                lines.remove(i % nl);
+                bytes = lines.join(&b'\n');
+            }
+            Mutation::DuplicateLine(i) => {
+                let line = lines[i % nl].clone();
+                lines.insert(i % nl, line);
+                bytes = lines.join(&b'\n');
+            }
+            Mutation::SwapLines(a, b) => {
+                lines.swap(a % nl, b % nl);
+                bytes = lines.join(&b'\n');
+            }
+            Mutation::ReplaceValue { line, value } => {
+                let line = &mut lines[line % nl];
+                if let Some(eq) = line.iter().position(|b| *b == b'=') {
+                    line.truncate(eq + 1);
+                    line.push(b' ');
+                    line.extend_from_slice(NASTY_VALUES[value % NASTY_VALUES.len()].as_bytes());
+                }
+                bytes = lines.join(&b'\n');
+            }
+        }
+    }
+    bytes
+}
+
+/// Parses as both kinds of file; every error must render.
+fn check_no_panic(bytes: &[u8]) {
+    let mut out = String::new();
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
+    if let Err(e) = parse_sla(Path::new("fuzz.toml"), bytes) {
+        handler.render_report(&mut out, &e).expect("renders");
+        assert!(!e.problems().is_empty() || !matches!(e, ConfigError::Invalid { .. }));
+    }
+    if let Err(e) = parse_profile(Path::new("fuzz.toml"), bytes) {
+        handler.render_report(&mut out, &e).expect("renders");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        check_no_panic(&bytes);
+    }
+
+    #[test]
+    fn toml_like_text_never_panics(text in "[\\[\\]{}a-z_.=\"'0-9%, \n#-]{0,300}") {
+        check_no_panic(text.as_bytes());
+    }
+
+    #[test]
+    fn mutated_sla_never_panics(mutations in proptest::collection::vec(mutation(), 1..6)) {
+        check_no_panic(&apply(REAL_SLA.as_bytes(), &mutations));
+    }
+
+    #[test]
+    fn mutated_profile_never_panics(mutations in proptest::collection::vec(mutation(), 1..6)) {
+        check_no_panic(&apply(REAL_PROFILE.as_bytes(), &mutations));
+    }
+}
