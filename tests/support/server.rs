@@ -1,0 +1,417 @@
+//! A programmable misbehaving HTTP server for ground-truth and fault tests.
+//!
+//! Each [`TestServer`] answers *every* path with one [`Behaviour`]: an exact delay, an error
+//! status, a torn connection, garbage bytes, a body that never ends in time… so a test can assert
+//! that slagate measures and classifies exactly what happened. It runs on its own thread with its
+//! own single-threaded tokio runtime (the client under test cannot starve it) and stops, joining
+//! that thread, on drop.
+//!
+//! This file is compiled into each integration-test binary that names it with
+//! `#[path = "…/support/server.rs"] mod server;`, so it uses external crates only (no
+//! `slagate::`), and each binary uses a different subset of it.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+use tokio::time::Sleep;
+
+/// What the server does with every request (or connection, for the broken ones).
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// 200 after exactly this delay (tokio timers round up to the next millisecond, never down).
+    Fixed(Duration),
+    /// The n-th, 2n-th, … request received is answered after `slow`, every other after `fast`.
+    EveryNth {
+        n: u64,
+        slow: Duration,
+        fast: Duration,
+    },
+    /// This status at once, with a small JSON body.
+    Status(u16),
+    /// Read the request head, then abort the connection with a TCP RST (SO_LINGER 0) without
+    /// answering: the client sees "connection reset".
+    Reset,
+    /// Close each connection at once with a FIN, before reading anything: the client sees the
+    /// connection end without a single byte. Each accepted connection counts as a request.
+    CloseImmediately,
+    /// Read the request head, answer bytes that are not HTTP, then close.
+    Garbage,
+    /// Read the request, never answer (until the server is dropped).
+    Hang,
+    /// 200 with a body of exactly this many bytes (`x` repeated), streamed in 16 KiB chunks with
+    /// a `content-length`.
+    Huge(usize),
+    /// 500 whose body holds `<script>alert(1)</script>` and whose `x-note` header is
+    /// `<img src=x onerror=alert(1)>`: reports must escape what a target sends.
+    Hostile,
+    /// 200 with a body of `chunks` × [`SLOW_CHUNK`]: the head and the first chunk at once, then
+    /// one chunk per `gap`. A complete response takes `(chunks - 1) × gap`, so a
+    /// client that times only the headers is caught.
+    SlowBody { chunks: usize, gap: Duration },
+}
+
+/// The `x-note` header value of [`Behaviour::Hostile`].
+pub const HOSTILE_NOTE: &str = "<img src=x onerror=alert(1)>";
+/// The body of [`Behaviour::Hostile`].
+pub const HOSTILE_BODY: &str =
+    "<html><body><h1>Internal Server Error</h1><script>alert(1)</script></body></html>";
+/// What [`Behaviour::Garbage`] sends instead of a response.
+pub const GARBAGE: &[u8] = b"\x00\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n";
+/// One chunk of [`Behaviour::SlowBody`].
+pub const SLOW_CHUNK: &[u8] = b"slow body chunk\n";
+
+/// How much of a request head the raw behaviours buffer before giving up looking for its end.
+const MAX_HEAD: usize = 64 * 1024;
+/// How long a raw behaviour waits for the client to close after the server did, before
+/// dropping the socket anyway (see `close_gracefully`).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// `Huge` bodies are slices of this one static buffer: no allocation per chunk or per byte.
+static HUGE_CHUNK: [u8; 16 * 1024] = [b'x'; 16 * 1024];
+
+/// A running test server on 127.0.0.1 with an ephemeral port.
+pub struct TestServer {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts serving `behaviour` on `127.0.0.1:0`. Panics (test-only code) if the loopback
+    /// interface cannot be bound or the behaviour is malformed (`Status` outside 100–999,
+    /// `EveryNth` with `n` = 0).
+    pub fn start(behaviour: Behaviour) -> TestServer {
+        match &behaviour {
+            Behaviour::Status(code) => {
+                StatusCode::from_u16(*code).expect("Behaviour::Status needs a valid status code");
+            }
+            Behaviour::EveryNth { n: 0, .. } => panic!("Behaviour::EveryNth needs n >= 1"),
+            _ => {}
+        }
+        let std_listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        std_listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = std_listener.local_addr().expect("listener address");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("test server runtime");
+        let listener = {
+            let _context = runtime.enter();
+            TcpListener::from_std(std_listener).expect("register listener")
+        };
+        let requests = Arc::new(AtomicU64::new(0));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("test-server-{}", addr.port()))
+            .spawn({
+                let requests = Arc::clone(&requests);
+                let behaviour = Arc::new(behaviour);
+                move || runtime.block_on(accept_loop(listener, behaviour, requests, stopped))
+            })
+            .expect("spawn test server thread");
+        TestServer {
+            addr,
+            requests,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `"http://127.0.0.1:PORT"`, without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received so far: counted on arrival, before any delay, so a `Hang` request
+    /// counts. For `CloseImmediately`, accepted connections.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let joined = thread.join();
+            // Surface a server-side panic in the test that owns the server, unless that test is
+            // already panicking (a second panic would abort the whole test binary).
+            if joined.is_err() && !std::thread::panicking() {
+                panic!("test server thread panicked");
+            }
+        }
+    }
+}
+
+/// A URL on which nothing listens (for "target down" tests): an ephemeral port bound and
+/// released at once. Another process could claim the port in between, but ephemeral ports are
+/// handed out round-robin, so that is vanishingly unlikely within a test.
+pub fn unused_port_url() -> String {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener address");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    behaviour: Arc<Behaviour>,
+    requests: Arc<AtomicU64>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    // Connections live in the set so that dropping the server aborts them too (a `Hang` would
+    // otherwise keep its task and socket alive).
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stopped => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(connection(
+                        stream,
+                        Arc::clone(&behaviour),
+                        Arc::clone(&requests),
+                    ));
+                }
+                // Transient (e.g. the peer reset while queued): keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn connection(mut stream: TcpStream, behaviour: Arc<Behaviour>, requests: Arc<AtomicU64>) {
+    match *behaviour {
+        Behaviour::Reset => {
+            if read_head(&mut stream).await {
+                requests.fetch_add(1, Ordering::SeqCst);
+            }
+            // Linger 0 turns the close into an RST; dropping right after is the abort.
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+        Behaviour::CloseImmediately => {
+            requests.fetch_add(1, Ordering::SeqCst);
+            close_gracefully(stream).await;
+        }
+        Behaviour::Garbage => {
+            if read_head(&mut stream).await {
+                requests.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.write_all(GARBAGE).await;
+            }
+            close_gracefully(stream).await;
+        }
+        _ => {
+            let service =
+                service_fn(move |req| respond(Arc::clone(&behaviour), Arc::clone(&requests), req));
+            // Client-side aborts end the connection with an error that is not the server's.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        }
+    }
+}
+
+/// Reads until the blank line that ends a request head. False if the client closed or erred
+/// first, or sent more than [`MAX_HEAD`] bytes without one.
+async fn read_head(stream: &mut TcpStream) -> bool {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    while head.len() < MAX_HEAD {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => {
+                head.extend_from_slice(&buf[..read]);
+                if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Sends FIN now, then discards whatever the client still sends until it closes too. Dropping a
+/// socket with unread input makes the kernel send RST instead of FIN, which would turn "closed"
+/// and "garbage" into "reset" on the client, depending on timing.
+async fn close_gracefully(mut stream: TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(read) = stream.read(&mut sink).await {
+            if read == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+async fn respond(
+    behaviour: Arc<Behaviour>,
+    requests: Arc<AtomicU64>,
+    _req: Request<Incoming>,
+) -> Result<Response<TestBody>, Infallible> {
+    let nth = requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let response = match *behaviour {
+        Behaviour::Fixed(delay) => {
+            tokio::time::sleep(delay).await;
+            small(StatusCode::OK)
+        }
+        Behaviour::EveryNth { n, slow, fast } => {
+            tokio::time::sleep(if nth.is_multiple_of(n) { slow } else { fast }).await;
+            small(StatusCode::OK)
+        }
+        Behaviour::Status(code) => {
+            // Validated in `TestServer::start`.
+            small(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        Behaviour::Hang => std::future::pending().await,
+        Behaviour::Huge(len) => Response::new(TestBody::Huge { remaining: len }),
+        Behaviour::Hostile => {
+            let mut response = Response::new(TestBody::full(HOSTILE_BODY.as_bytes()));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            headers.insert("x-note", HeaderValue::from_static(HOSTILE_NOTE));
+            response
+        }
+        Behaviour::SlowBody { chunks, gap } => Response::new(TestBody::Slow {
+            remaining: chunks,
+            gap,
+            timer: None,
+            first: true,
+        }),
+        // Raw behaviours never reach hyper.
+        Behaviour::Reset | Behaviour::CloseImmediately | Behaviour::Garbage => {
+            small(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    };
+    Ok(response)
+}
+
+fn small(status: StatusCode) -> Response<TestBody> {
+    let body = format!("{{\"status\":{}}}", status.as_u16());
+    let mut response = Response::new(TestBody::full(body.into_bytes()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The bodies the server streams. Exact size hints make hyper send `content-length`, so a client
+/// can tell a complete body from a truncated one.
+pub enum TestBody {
+    Full(Option<Bytes>),
+    Huge {
+        remaining: usize,
+    },
+    Slow {
+        remaining: usize,
+        gap: Duration,
+        timer: Option<Pin<Box<Sleep>>>,
+        /// The first chunk goes out with the head; every later one waits a `gap`.
+        first: bool,
+    },
+}
+
+impl TestBody {
+    fn full(bytes: impl Into<Bytes>) -> TestBody {
+        TestBody::Full(Some(bytes.into()))
+    }
+}
+
+impl Body for TestBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        // Every field is Unpin (the timer is boxed), so the body can be handled by `&mut`.
+        match self.get_mut() {
+            TestBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            TestBody::Huge { remaining } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                let len = (*remaining).min(HUGE_CHUNK.len());
+                *remaining -= len;
+                let chunk = Bytes::from_static(&HUGE_CHUNK).slice(..len);
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+            TestBody::Slow {
+                remaining,
+                gap,
+                timer,
+                first,
+            } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                if !*first {
+                    let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(*gap)));
+                    if sleep.as_mut().poll(cx).is_pending() {
+                        // hyper flushes what it has written whenever the body is pending, so
+                        // each chunk reaches the client as it is produced.
+                        return Poll::Pending;
+                    }
+                    *timer = None;
+                }
+                *first = false;
+                *remaining -= 1;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(SLOW_CHUNK)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            TestBody::Full(bytes) => bytes.is_none(),
+            TestBody::Huge { remaining } | TestBody::Slow { remaining, .. } => *remaining == 0,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let len = match self {
+            TestBody::Full(bytes) => bytes.as_ref().map_or(0, Bytes::len),
+            TestBody::Huge { remaining } => *remaining,
+            TestBody::Slow { remaining, .. } => remaining * SLOW_CHUNK.len(),
+        };
+        SizeHint::with_exact(len as u64)
+    }
+}
