@@ -159,6 +159,7 @@ pub fn run(
     }
 
     let profile = &plan.profile;
+    raise_fd_limit();
     let workers = match opts.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -401,10 +402,9 @@ async fn user_loop(
             shared.timeout,
             exchange(&mut conn, shared.addr, template, |status| {
                 !template.expect.accepts(status)
-                    && recorder.borrow().wants_example(
-                        endpoint,
-                        crate::stats::FailureKind::Status(status),
-                    )
+                    && recorder
+                        .borrow()
+                        .wants_example(endpoint, crate::stats::FailureKind::Status(status))
             }),
         )
         .await;
@@ -459,6 +459,23 @@ async fn user_loop(
         }
     }
     shared.active.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Each user holds a socket: lift the soft open-files limit to the hard one, as load tools do,
+/// so a few hundred users don't hit a default of 1024 shared with everything else.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 fn think_time(rng: &mut SmallRng, think: ThinkTime) -> Duration {

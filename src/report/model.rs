@@ -131,10 +131,9 @@ impl RunReport {
     /// The label of a check's subject: an endpoint's name, or "all endpoints".
     pub fn subject_name(&self, subject: &crate::verdict::Subject) -> &str {
         match subject {
-            crate::verdict::Subject::Endpoint(i) => self
-                .endpoints
-                .get(*i)
-                .map_or("?", |e| e.name.as_str()),
+            crate::verdict::Subject::Endpoint(i) => {
+                self.endpoints.get(*i).map_or("?", |e| e.name.as_str())
+            }
             crate::verdict::Subject::All => "all endpoints",
         }
     }

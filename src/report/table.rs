@@ -50,7 +50,7 @@ fn new_table(header: Vec<&str>, right_from: usize) -> Table {
 
 /// Milliseconds as Locust shows them, with a decimal below 10 ms where integers would hide
 /// everything.
-fn ms(d: Option<Duration>) -> String {
+pub fn ms(d: Option<Duration>) -> String {
     match d {
         None => "—".into(),
         Some(d) => {
@@ -64,7 +64,7 @@ fn ms(d: Option<Duration>) -> String {
     }
 }
 
-fn request_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
+pub fn request_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
     let fail_pct = if s.requests == 0 {
         0.0
     } else {
@@ -84,7 +84,7 @@ fn request_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
     ]
 }
 
-fn percentile_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
+pub fn percentile_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
     let mut row = vec![kind.to_string(), name.to_string()];
     row.extend(LOCUST_PERCENTILES.iter().map(|(q, _)| ms(s.quantile(*q))));
     row.push(s.requests.to_string());
@@ -103,7 +103,15 @@ pub fn render(run: &RunReport) -> String {
     );
     let mut t = new_table(
         vec![
-            "Type", "Name", "# reqs", "# fails", "Avg", "Min", "Max", "Med", "req/s",
+            "Type",
+            "Name",
+            "# reqs",
+            "# fails",
+            "Avg",
+            "Min",
+            "Max",
+            "Med",
+            "req/s",
             "failures/s",
         ],
         2,
@@ -171,7 +179,7 @@ pub fn render(run: &RunReport) -> String {
     out
 }
 
-fn sla_title(run: &RunReport) -> String {
+pub fn sla_title(run: &RunReport) -> String {
     match &run.profile.level {
         Some(level) => format!("SLA checks — profile {}, level {level}", run.profile.name),
         None => format!(
@@ -181,7 +189,7 @@ fn sla_title(run: &RunReport) -> String {
     }
 }
 
-fn budget_text(metric: CheckMetric, budget: Value) -> String {
+pub fn budget_text(metric: CheckMetric, budget: Value) -> String {
     match (metric, budget) {
         (CheckMetric::Coverage, _) => "≥ 1 success".into(),
         (CheckMetric::MinRps, v) => format!("≥ {}", value_text(v)),
@@ -190,12 +198,24 @@ fn budget_text(metric: CheckMetric, budget: Value) -> String {
     }
 }
 
-fn value_text(v: Value) -> String {
+pub fn value_text(v: Value) -> String {
     match v {
         Value::Latency(d) => fmt_duration(d),
         Value::Rate(r) => format!("{r:.1} req/s"),
         Value::Fraction(f) => fmt_percent(f),
         Value::Count(n) => format!("{n} ok"),
+    }
+}
+
+/// "200–800 ms", "500 ms–1.5 s", "1 s".
+pub fn fmt_range(min: Duration, max: Duration) -> String {
+    let (lo, hi) = (fmt_duration(min), fmt_duration(max));
+    if min == max {
+        return lo;
+    }
+    match (lo.split_once(' '), hi.split_once(' ')) {
+        (Some((a, u1)), Some((b, u2))) if u1 == u2 => format!("{a}–{b} {u1}"),
+        _ => format!("{lo}–{hi}"),
     }
 }
 
@@ -249,15 +269,7 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
     );
     for plan in plans {
         let p = &plan.profile;
-        let think = if p.think_time.min == p.think_time.max {
-            fmt_duration(p.think_time.min)
-        } else {
-            format!(
-                "{}–{}",
-                fmt_duration(p.think_time.min),
-                fmt_duration(p.think_time.max)
-            )
-        };
+        let think = fmt_range(p.think_time.min, p.think_time.max);
         let (level, min_rps, max_err) = match &plan.level {
             Some(l) => (
                 l.name.clone(),

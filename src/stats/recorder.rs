@@ -114,7 +114,9 @@ impl Recorder {
     ) {
         self.advance(completed);
         let c = &mut self.current[endpoint];
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+        let us = u64::try_from(latency.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         c.hist.saturating_record(us);
         c.requests += 1;
         c.body_bytes += body_bytes;

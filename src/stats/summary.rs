@@ -135,26 +135,25 @@ impl EndpointStats {
 
     /// Latency at quantile `q` (0..=1); `None` without samples.
     pub fn quantile(&self, q: f64) -> Option<Duration> {
-        (self.latency.len() > 0)
-            .then(|| Duration::from_micros(self.latency.value_at_quantile(q)))
+        (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.value_at_quantile(q)))
     }
 
     pub fn max(&self) -> Option<Duration> {
-        (self.latency.len() > 0).then(|| Duration::from_micros(self.latency.max()))
+        (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.max()))
     }
 
     pub fn min(&self) -> Option<Duration> {
-        (self.latency.len() > 0).then(|| Duration::from_micros(self.latency.min()))
+        (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.min()))
     }
 
     pub fn mean(&self) -> Option<Duration> {
-        (self.latency.len() > 0).then(|| Duration::from_secs_f64(self.latency.mean() / 1e6))
+        (!self.latency.is_empty()).then(|| Duration::from_secs_f64(self.latency.mean() / 1e6))
     }
 
     /// Requests that took at least `limit`.
     pub fn count_at_or_above(&self, limit: Duration) -> u64 {
         let us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
-        if self.latency.len() == 0 {
+        if self.latency.is_empty() {
             return 0;
         }
         // count_between is inclusive of the bucket that holds `us`, which may also hold values
@@ -320,7 +319,7 @@ impl Summary {
 }
 
 fn point(hist: &Histogram<u64>, requests: u64, failures: u64) -> SecondStats {
-    let q = |q: f64| (hist.len() > 0).then(|| hist.value_at_quantile(q));
+    let q = |q: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(q));
     SecondStats {
         requests,
         failures,

@@ -101,7 +101,13 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
         for budget in &ep.budgets {
-            checks.push(latency_check(i, budget.metric, budget.limit, st, &budget.location));
+            checks.push(latency_check(
+                i,
+                budget.metric,
+                budget.limit,
+                st,
+                &budget.location,
+            ));
         }
         checks.push(coverage_check(i, &ep.name, st, &ep.location));
     }
@@ -187,10 +193,7 @@ fn coverage_check(endpoint: usize, name: &str, st: &EndpointStats, location: &Lo
             ),
         )
     } else {
-        let mut d = format!(
-            "none of the {} requests to {name} succeeded.",
-            st.requests
-        );
+        let mut d = format!("none of the {} requests to {name} succeeded.", st.requests);
         append_failures(&mut d, st);
         (Status::Fail, d)
     };
@@ -287,14 +290,12 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
                 .enumerate()
                 .filter(|(_, s)| s.failures > 0)
                 .collect();
-            by_endpoint.sort_by(|a, b| b.1.failures.cmp(&a.1.failures));
+            by_endpoint.sort_by_key(|(_, s)| std::cmp::Reverse(s.failures));
             for (i, st) in by_endpoint.iter().take(3) {
                 let _ = write!(
                     d,
                     " {}: {} of its {} requests failed",
-                    plan.endpoints[*i].name,
-                    st.failures,
-                    st.requests
+                    plan.endpoints[*i].name, st.failures, st.requests
                 );
                 let kinds: Vec<String> = st
                     .failures_by_kind
@@ -386,7 +387,9 @@ pub fn fmt_percent(f: f64) -> String {
     } else if p < 0.1 {
         format!("{p:.2}%")
     } else if p < 10.0 {
-        format!("{p:.1}%")
+        // "1.0%" → "1%": levels are written round.
+        let s = format!("{p:.1}");
+        format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
     } else {
         format!("{p:.0}%")
     }

@@ -194,7 +194,7 @@ fn level_checks_table() {
         (Some(10.0), None, 0, vec![Pass]),
         (Some(10.5), None, 0, vec![Fail]),
         (None, Some(0.0), 0, vec![Pass]),
-        (None, Some(0.0), 1, vec![Fail]), // a zero-tolerance level
+        (None, Some(0.0), 1, vec![Fail]),  // a zero-tolerance level
         (None, Some(0.01), 1, vec![Pass]), // exactly at the limit passes
         (None, Some(0.01), 2, vec![Fail]),
         (Some(5.0), Some(0.05), 3, vec![Pass, Pass]),
@@ -206,7 +206,10 @@ fn level_checks_table() {
             &summary(1, &samples),
         );
         let got: Vec<Status> = v.checks[1..].iter().map(|c| c.status).collect();
-        assert_eq!(got, expected, "min_rps {min_rps:?} max_err {max_err:?} fails {fails}");
+        assert_eq!(
+            got, expected,
+            "min_rps {min_rps:?} max_err {max_err:?} fails {fails}"
+        );
     }
 }
 
@@ -219,9 +222,21 @@ fn error_rate_diagnostic_names_the_endpoint_and_kind() {
     );
     let c = v.checks.last().unwrap();
     assert_eq!(c.status, Status::Fail);
-    assert!(c.diagnostic.contains("10% of requests failed (10 of 100)"), "{}", c.diagnostic);
-    assert!(c.diagnostic.contains("/e1: 10 of its 50 requests failed"), "{}", c.diagnostic);
-    assert!(c.diagnostic.contains("HTTP 503 Service Unavailable"), "{}", c.diagnostic);
+    assert!(
+        c.diagnostic.contains("10% of requests failed (10 of 100)"),
+        "{}",
+        c.diagnostic
+    );
+    assert!(
+        c.diagnostic.contains("/e1: 10 of its 50 requests failed"),
+        "{}",
+        c.diagnostic
+    );
+    assert!(
+        c.diagnostic.contains("HTTP 503 Service Unavailable"),
+        "{}",
+        c.diagnostic
+    );
 }
 
 #[test]

@@ -1,0 +1,81 @@
+//! The whole pipeline through the binary, against the embedded simulator.
+
+use slagate::fixture::{Fixture, Mode};
+
+use crate::{failing_rows, repo_sla, slagate, stderr, stdout};
+
+/// A short, busy smoke run: 10 users for 6 s give every endpoint dozens of samples.
+fn smoke(fixture: &Fixture) -> std::process::Output {
+    let url = fixture.base_url();
+    let sla = repo_sla();
+    slagate(&[
+        "check",
+        "--profile",
+        "smoke",
+        "--sla",
+        sla.to_str().unwrap(),
+        "--host",
+        &url,
+        "-u",
+        "10",
+        "-r",
+        "100",
+        "-t",
+        "6s",
+    ])
+}
+
+#[test]
+fn healthy_target_passes_every_check_and_exits_0() {
+    let fixture = Fixture::start(0, Mode::Healthy).unwrap();
+    let out = smoke(&fixture);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(failing_rows(&text).is_empty(), "{text}");
+    assert!(
+        text.contains("SLA PASSED: 26/26 checks (profile smoke, 10 users, 5s measured)"),
+        "{text}"
+    );
+    for table in [
+        "Request statistics",
+        "Response time percentiles",
+        "SLA checks",
+        "Aggregated",
+    ] {
+        assert!(text.contains(table), "missing {table}: {text}");
+    }
+    assert!(fixture.requests_served() > 100);
+}
+
+#[test]
+fn degraded_target_fails_exactly_the_degraded_rows_and_exits_1() {
+    let fixture = Fixture::start(0, Mode::Degraded).unwrap();
+    let out = smoke(&fixture);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert_eq!(
+        failing_rows(&text),
+        ["/analysis/ p99", "all endpoints max_error_rate"],
+        "{text}"
+    );
+    assert!(text.contains("SLA FAILED: 2 of 26 checks"), "{text}");
+    // The diagnostics say why, with the evidence.
+    assert!(text.contains("✗ /analysis/ p99: p99 was"), "{text}");
+    assert!(text.contains("/optimize/run:"), "{text}");
+    assert!(text.contains("HTTP 503 Service Unavailable"), "{text}");
+}
+
+#[test]
+fn target_down_exits_3_with_one_line() {
+    let url = crate::server::unused_port_url();
+    let out = slagate(&["check", "--profile", "smoke", "--host", &url, "-t", "2s"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("unreachable") && lines[0].contains("refused"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+}

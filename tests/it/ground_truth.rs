@@ -1,0 +1,187 @@
+//! The engine against servers whose latencies are known: measured figures must match the truth
+//! within generous bounds, and misbehaving targets must become data, never a crash or a hang.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use slagate::engine;
+use slagate::plan::{
+    Budget, Endpoint, Location, Metric, Plan, Profile, Quantile, StatusSet, Target, ThinkTime,
+};
+use slagate::stats::{FailureKind, Summary};
+
+use crate::server::{Behaviour, TestServer};
+
+fn plan(url: &str, users: u32, run_time: Duration, timeout: Duration) -> Plan {
+    Plan {
+        sla_path: PathBuf::from("sla.toml"),
+        target: Target {
+            base_url: url.parse().unwrap(),
+            timeout,
+            headers: HeaderMap::new(),
+        },
+        endpoints: vec![Endpoint {
+            name: "/".into(),
+            method: Method::GET,
+            path_and_query: "/".into(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            weight: 1,
+            expect_status: StatusSet::Success,
+            budgets: vec![Budget {
+                metric: Metric::Percentile(Quantile::new(0.5).unwrap()),
+                limit: Duration::from_millis(100),
+                location: Location::default(),
+            }],
+            location: Location::default(),
+        }],
+        profile: Profile {
+            name: "truth".into(),
+            path: PathBuf::from("truth.toml"),
+            description: String::new(),
+            users,
+            spawn_rate: 1000.0,
+            run_time,
+            think_time: ThinkTime {
+                min: Duration::ZERO,
+                max: Duration::ZERO,
+            },
+            level_name: "truth".into(),
+        },
+        level: None,
+    }
+}
+
+fn measure(server: &TestServer, users: u32, secs: u64, timeout: Duration) -> Summary {
+    let plan = plan(&server.url(), users, Duration::from_secs(secs), timeout);
+    let addr = engine::preflight(&plan).expect("server is up");
+    let run = engine::run(&plan, addr, &engine::Options::default(), |_| {}).expect("run");
+    assert!(!run.interrupted);
+    Summary::new(&run.recording, 1)
+}
+
+fn ms(d: Option<Duration>) -> f64 {
+    d.expect("samples").as_secs_f64() * 1000.0
+}
+
+#[test]
+fn fixed_20ms_handler_measures_p50_between_20_and_23ms() {
+    let server = TestServer::start(Behaviour::Fixed(Duration::from_millis(20)));
+    let s = measure(&server, 4, 3, Duration::from_secs(5));
+    let e = &s.endpoints[0];
+    let p50 = ms(e.quantile(0.5));
+    assert!((20.0..=23.0).contains(&p50), "p50 = {p50} ms");
+    assert!(
+        ms(e.min()) >= 20.0,
+        "nothing can be faster than the handler"
+    );
+    assert_eq!(e.failures, 0);
+    // 4 users back to back at ~20 ms each for the 2 s window: about 400 requests.
+    assert!(e.requests > 200, "{} requests", e.requests);
+}
+
+#[test]
+fn every_tenth_slow_gives_fast_median_and_slow_p95() {
+    let server = TestServer::start(Behaviour::EveryNth {
+        n: 10,
+        slow: Duration::from_millis(200),
+        fast: Duration::from_millis(10),
+    });
+    let s = measure(&server, 10, 3, Duration::from_secs(5));
+    let e = &s.endpoints[0];
+    assert!(ms(e.quantile(0.5)) < 15.0, "p50 {}", ms(e.quantile(0.5)));
+    assert!(
+        ms(e.quantile(0.95)) >= 195.0,
+        "p95 {}",
+        ms(e.quantile(0.95))
+    );
+    assert!(e.requests >= 50, "{} requests", e.requests);
+}
+
+#[test]
+fn requests_in_flight_at_the_deadline_are_finished_and_counted() {
+    // Each response takes 1.5 s; the run lasts 2 s: every user has one request in flight at
+    // the deadline, which must complete and be counted.
+    let server = TestServer::start(Behaviour::Fixed(Duration::from_millis(1500)));
+    let users = 3;
+    let plan = plan(
+        &server.url(),
+        users,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    );
+    let addr = engine::preflight(&plan).unwrap();
+    let run = engine::run(&plan, addr, &engine::Options::default(), |_| {}).unwrap();
+    let s = Summary::new(&run.recording, 0);
+    assert_eq!(
+        s.endpoints[0].requests,
+        2 * u64::from(users),
+        "first and in-flight second"
+    );
+    assert_eq!(server.requests(), 2 * u64::from(users));
+    assert!(run.recording.finished_at >= Duration::from_millis(2900));
+}
+
+fn kinds(s: &Summary) -> Vec<FailureKind> {
+    s.total.failures_by_kind.iter().map(|k| k.kind).collect()
+}
+
+#[test]
+fn misbehaving_targets_are_data() {
+    let cases: Vec<(Behaviour, FailureKind)> = vec![
+        (Behaviour::Status(503), FailureKind::Status(503)),
+        (Behaviour::Reset, FailureKind::Reset),
+        (Behaviour::Garbage, FailureKind::Protocol),
+        (Behaviour::Hang, FailureKind::Timeout),
+    ];
+    for (behaviour, expected) in cases {
+        let label = format!("{behaviour:?}");
+        let server = TestServer::start(behaviour);
+        let s = measure(&server, 2, 2, Duration::from_millis(400));
+        assert!(s.total.requests > 0, "{label}: no requests recorded");
+        assert_eq!(s.total.failures, s.total.requests, "{label}: all must fail");
+        assert_eq!(kinds(&s)[0], expected, "{label}: {:?}", kinds(&s));
+        let example = s.total.failures_by_kind[0].example.as_ref();
+        assert!(
+            example.is_some_and(|e| !e.text.is_empty()),
+            "{label}: no example"
+        );
+    }
+}
+
+#[test]
+fn closed_connections_become_closed_or_reset_failures() {
+    let server = TestServer::start(Behaviour::CloseImmediately);
+    let s = measure(&server, 2, 2, Duration::from_millis(400));
+    assert!(s.total.failures > 0);
+    assert_eq!(s.total.failures, s.total.requests);
+    assert!(
+        kinds(&s)
+            .iter()
+            .all(|k| matches!(k, FailureKind::Closed | FailureKind::Reset)),
+        "{:?}",
+        kinds(&s)
+    );
+}
+
+#[test]
+fn huge_and_slow_bodies_are_read_whole_and_timed_to_the_last_byte() {
+    let server = TestServer::start(Behaviour::Huge(8 * 1024 * 1024));
+    let s = measure(&server, 1, 2, Duration::from_secs(5));
+    let e = &s.endpoints[0];
+    assert!(e.requests > 0);
+    assert_eq!(e.failures, 0);
+    assert_eq!(e.body_bytes, e.requests * 8 * 1024 * 1024);
+
+    let server = TestServer::start(Behaviour::SlowBody {
+        chunks: 4,
+        gap: Duration::from_millis(50),
+    });
+    let s = measure(&server, 1, 2, Duration::from_secs(5));
+    assert!(
+        ms(s.endpoints[0].min()) >= 150.0,
+        "3 gaps of 50 ms between 4 chunks"
+    );
+}
