@@ -2,12 +2,12 @@
 //! report. Maps each way a command can end to its exit code.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LoadArgs};
+use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LoadArgs, ReportArgs};
 use crate::fixture::{Fixture, Mode};
 use crate::plan::{Overrides, Plan};
-use crate::report::{Destination, Provenance, RunReport};
+use crate::report::{Destination, Provenance, Reporter, RunReport};
 use crate::stats::{FailureKind, Summary};
 use crate::{config, engine, plan, report, verdict};
 
@@ -26,6 +26,126 @@ pub fn run(cli: Cli) -> u8 {
         Command::Profiles { sla } => profiles(&sla),
         Command::Fixture { port, mode } => fixture(port, mode),
         Command::Demo(args) => demo(args),
+        Command::Report { run, reports } => rerender(&run, &reports),
+    }
+}
+
+/// One report file to write: the format's name, its reporter, the path.
+struct Output {
+    format: &'static str,
+    reporter: &'static dyn Reporter,
+    path: PathBuf,
+}
+
+fn outputs(args: &ReportArgs) -> Vec<Output> {
+    let mut out = Vec::new();
+    let mut add = |format, reporter, path: &Option<PathBuf>| {
+        if let Some(path) = path {
+            out.push(Output {
+                format,
+                reporter,
+                path: path.clone(),
+            });
+        }
+    };
+    add("json", &report::json::Json, &args.json);
+    add("html", &report::html::Html, &args.html);
+    add("junit", &report::junit::Junit, &args.junit);
+    add("markdown", &report::markdown::Markdown, &args.markdown);
+    if let Some(prefix) = &args.csv {
+        for (suffix, reporter) in report::csv::FILES {
+            out.push(Output {
+                format: "csv",
+                reporter,
+                path: report::csv::path(prefix, suffix),
+            });
+        }
+    }
+    out
+}
+
+/// Fail in milliseconds, not after a five-minute run, when a report cannot be written: create
+/// missing parent folders (as Locust does) and open each file for writing.
+fn check_writable(outputs: &[Output]) -> Result<(), u8> {
+    for o in outputs {
+        let result = o
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&o.path)
+                    .map(drop)
+            })
+            .and_then(|_| {
+                if o.path.is_dir() {
+                    Err(std::io::Error::other("it is a directory"))
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = result {
+            eprintln!(
+                "slagate: cannot write the {} report to {}: {e}",
+                o.format,
+                o.path.display()
+            );
+            return Err(exit::BAD_INPUT);
+        }
+    }
+    Ok(())
+}
+
+/// Write every requested report; a failure is reported and turns the exit code to 3, but the
+/// other reports are still written.
+fn write_outputs(run: &RunReport, outputs: &[Output]) -> Result<(), u8> {
+    let mut result = Ok(());
+    for o in outputs {
+        if let Err(e) = report::write(o.format, o.reporter, run, Destination::File(&o.path)) {
+            eprintln!("slagate: {e}");
+            result = Err(exit::NOT_RUN);
+        }
+    }
+    result
+}
+
+fn rerender(run_path: &Path, args: &ReportArgs) -> u8 {
+    let outputs = outputs(args);
+    if let Err(code) = check_writable(&outputs) {
+        return code;
+    }
+    let bytes = match std::fs::read(run_path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("slagate: cannot read {}: {e}", run_path.display());
+            return exit::BAD_INPUT;
+        }
+    };
+    let run = match report::json::load(&bytes) {
+        Ok(run) => run,
+        Err(e) => {
+            print_diagnostic(e);
+            return exit::BAD_INPUT;
+        }
+    };
+    if outputs.is_empty()
+        && let Err(e) = report::write(
+            "terminal",
+            &report::table::Terminal,
+            &run,
+            Destination::Stdout,
+        )
+    {
+        eprintln!("slagate: {e}");
+        return exit::NOT_RUN;
+    }
+    match write_outputs(&run, &outputs) {
+        Ok(()) => exit::PASS,
+        Err(code) => code,
     }
 }
 
@@ -42,35 +162,73 @@ fn overrides(host: Option<String>, load: &LoadArgs) -> Overrides {
     }
 }
 
+/// Where a check's configuration comes from.
+enum Source<'a> {
+    /// An sla file on disk and a profile name or path beside it.
+    Files { sla: &'a Path, profile: &'a str },
+    /// The Resource Agent SLA and profiles compiled into the binary (`slagate demo` outside a
+    /// checkout).
+    BuiltIn { profile: &'a str },
+}
+
+const BUILTIN_SLA: &[u8] = include_bytes!("../sla.toml");
+const BUILTIN_PROFILES: [(&str, &[u8]); 5] = [
+    ("smoke", include_bytes!("../profiles/smoke.toml")),
+    ("light", include_bytes!("../profiles/light.toml")),
+    ("medium", include_bytes!("../profiles/medium.toml")),
+    ("heavy", include_bytes!("../profiles/heavy.toml")),
+    ("stress", include_bytes!("../profiles/stress.toml")),
+];
+
 /// Read and validate everything a check needs; on any mistake, print every diagnostic.
-fn load_plan(sla_path: &Path, profile: &str, overrides: &Overrides) -> Result<Plan, u8> {
-    let sla = config::load_sla(sla_path).map_err(|e| {
+fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), u8> {
+    let bad = |e: config::ConfigError| {
         print_diagnostic(e);
         exit::BAD_INPUT
-    })?;
-    let profile_path = config::resolve_profile(sla_path, profile).map_err(|e| {
-        print_diagnostic(e);
-        exit::BAD_INPUT
-    })?;
-    let profile = config::load_profile(&profile_path).map_err(|e| {
-        print_diagnostic(e);
-        exit::BAD_INPUT
-    })?;
-    plan::build(&sla, &profile, overrides).map_err(|e| {
-        print_diagnostic(e);
-        exit::BAD_INPUT
-    })
+    };
+    let (sla, profile) = match source {
+        Source::Files { sla, profile } => {
+            let sla_file = config::load_sla(sla).map_err(bad)?;
+            let path = config::resolve_profile(sla, profile).map_err(bad)?;
+            (sla_file, config::load_profile(&path).map_err(bad)?)
+        }
+        Source::BuiltIn { profile } => {
+            let Some((name, bytes)) = BUILTIN_PROFILES.iter().find(|(n, _)| *n == profile) else {
+                let names: Vec<&str> = BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect();
+                eprintln!(
+                    "slagate: no built-in profile `{profile}`; the built-in ones are {}",
+                    names.join(", ")
+                );
+                return Err(exit::BAD_INPUT);
+            };
+            let sla =
+                config::parse_sla(Path::new("sla.toml (built-in)"), BUILTIN_SLA).map_err(bad)?;
+            let path = PathBuf::from(format!("profiles/{name}.toml"));
+            (sla, config::parse_profile(&path, bytes).map_err(bad)?)
+        }
+    };
+    let plan = plan::build(&sla, &profile, overrides).map_err(bad)?;
+    let provenance = provenance(&sla.source.text, &plan, &profile.source.text);
+    Ok((plan, provenance))
 }
 
 fn check(args: CheckArgs) -> u8 {
-    match load_plan(&args.sla, &args.profile, &overrides(args.host, &args.load)) {
-        Ok(plan) => execute(&plan),
+    let source = Source::Files {
+        sla: &args.sla,
+        profile: &args.profile,
+    };
+    let outputs = outputs(&args.reports);
+    if let Err(code) = check_writable(&outputs) {
+        return code;
+    }
+    match load_plan(source, &overrides(args.host, &args.load)) {
+        Ok((plan, provenance)) => execute(&plan, provenance, &outputs),
         Err(code) => code,
     }
 }
 
 /// Run a validated plan and report it.
-fn execute(plan: &Plan) -> u8 {
+fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output]) -> u8 {
     let addr = match engine::preflight(plan) {
         Ok(addr) => addr,
         Err(e) => {
@@ -83,13 +241,13 @@ fn execute(plan: &Plan) -> u8 {
     };
     let p = &plan.profile;
     eprintln!(
-        "slagate: profile {} — {} users, {}/s spawn rate, {} run time, think {}–{} — against {}{}",
+        "slagate: profile {} — {} user{}, {}/s spawn rate, {} run time, think {} — against {}{}",
         p.name,
         p.users,
+        if p.users == 1 { "" } else { "s" },
         p.spawn_rate,
         report::table::fmt_length(p.run_time),
-        verdict::fmt_duration(p.think_time.min),
-        verdict::fmt_duration(p.think_time.max),
+        report::table::fmt_range(p.think_time.min, p.think_time.max),
         plan.target.base_url,
         plan.level
             .as_ref()
@@ -123,7 +281,13 @@ fn execute(plan: &Plan) -> u8 {
         return exit::NOT_RUN;
     }
     let verdict = verdict::judge(plan, &summary);
-    let run_report = RunReport::new(plan, provenance(plan), summary, verdict, run.interrupted);
+    let run_report = RunReport::new(plan, provenance, summary, verdict, run.interrupted);
+    // Files first: an interrupted or failing run must still leave its reports behind.
+    let written = write_outputs(&run_report, outputs);
+    match report::markdown::append_step_summary(&run_report) {
+        Ok(_) => {}
+        Err(e) => eprintln!("slagate: could not append to $GITHUB_STEP_SUMMARY: {e}"),
+    }
     if let Err(e) = report::write(
         "terminal",
         &report::table::Terminal,
@@ -133,19 +297,21 @@ fn execute(plan: &Plan) -> u8 {
         eprintln!("slagate: {e}");
         return exit::NOT_RUN;
     }
-    run_report.outcome.exit_code()
+    match written {
+        Ok(()) => run_report.outcome.exit_code(),
+        Err(code) => code,
+    }
 }
 
-/// Hashes of the files the run was configured from, and the commit it ran at.
-fn provenance(plan: &Plan) -> Provenance {
-    let hash = |path: &Path| {
-        std::fs::read(path)
-            .map(|bytes| {
-                use sha2::Digest;
-                let digest = sha2::Sha256::digest(&bytes);
-                digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            })
-            .unwrap_or_default()
+/// Hashes of the configuration the run used, and the commit it ran at.
+fn provenance(sla_text: &str, plan: &Plan, profile_text: &str) -> Provenance {
+    let hash = |text: &str| {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let git_commit = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
@@ -158,9 +324,9 @@ fn provenance(plan: &Plan) -> Provenance {
         .filter(|s| !s.is_empty());
     Provenance {
         sla_file: plan.sla_path.display().to_string(),
-        sla_sha256: hash(&plan.sla_path),
+        sla_sha256: hash(sla_text),
         profile_file: plan.profile.path.display().to_string(),
-        profile_sha256: hash(&plan.profile.path),
+        profile_sha256: hash(profile_text),
         git_commit,
     }
 }
@@ -187,7 +353,7 @@ fn never_connected(summary: &Summary) -> Option<String> {
 fn progress_line(p: &engine::Progress, tty: bool) {
     let secs = p.elapsed.as_secs();
     // A terminal gets a live line; a CI log gets one line every 10 s.
-    if !tty && secs % 10 != 0 {
+    if !tty && !secs.is_multiple_of(10) {
         return;
     }
     let line = format!(
@@ -279,8 +445,7 @@ fn profiles(sla_path: &Path) -> u8 {
     let mut plans = Vec::new();
     let mut code = exit::PASS;
     for path in &paths {
-        match config::load_profile(path)
-            .and_then(|p| plan::build(&sla, &p, &Overrides::default()))
+        match config::load_profile(path).and_then(|p| plan::build(&sla, &p, &Overrides::default()))
         {
             Ok(plan) => plans.push(plan),
             Err(e) => {
@@ -313,7 +478,10 @@ fn fixture(port: u16, mode: Mode) -> u8 {
                 return exit::BAD_INPUT;
             }
         };
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         eprintln!("slagate: Resource Agent simulator ({mode:?}) on http://{addr} — Ctrl-C to stop");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
@@ -329,6 +497,10 @@ fn fixture(port: u16, mode: Mode) -> u8 {
 }
 
 fn demo(args: DemoArgs) -> u8 {
+    let outputs = outputs(&args.reports);
+    if let Err(code) = check_writable(&outputs) {
+        return code;
+    }
     let fixture = match Fixture::start(0, args.mode) {
         Ok(f) => f,
         Err(e) => {
@@ -341,18 +513,23 @@ fn demo(args: DemoArgs) -> u8 {
         args.mode,
         fixture.base_url()
     );
-    let sla = args
-        .sla
-        .unwrap_or_else(|| std::path::PathBuf::from("sla.toml"));
-    let plan = match load_plan(
-        &sla,
-        &args.profile,
-        &overrides(Some(fixture.base_url()), &args.load),
-    ) {
-        Ok(plan) => plan,
-        Err(code) => return code,
+    let local = PathBuf::from("sla.toml");
+    let sla = args.sla.or_else(|| local.exists().then_some(local));
+    let source = match &sla {
+        Some(sla) => Source::Files {
+            sla,
+            profile: &args.profile,
+        },
+        None => Source::BuiltIn {
+            profile: &args.profile,
+        },
     };
-    let code = execute(&plan);
+    let (plan, provenance) =
+        match load_plan(source, &overrides(Some(fixture.base_url()), &args.load)) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    let code = execute(&plan, provenance, &outputs);
     drop(fixture);
     code
 }

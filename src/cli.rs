@@ -50,6 +50,38 @@ pub enum Command {
     /// Start the embedded simulator on an ephemeral port and run `check` against it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// Re-render reports from a saved `--json` run, without sending any load.
+    Report {
+        /// A file written by `slagate check --json FILE`.
+        #[arg(value_name = "RUN.json")]
+        run: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+}
+
+/// Report files, named as Locust names its flags where it has one. Every path is checked
+/// writable before any load is sent.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReportArgs {
+    /// The complete run as versioned JSON (schema slagate.run/v1): re-render any format from
+    /// it later with `slagate report`.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Locust-compatible CSV: PREFIX_stats.csv, PREFIX_failures.csv, PREFIX_stats_history.csv
+    /// (and PREFIX_exceptions.csv).
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+    /// A self-contained HTML sign-off page with charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// JUnit XML, one test case per SLA check.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// A Markdown summary for a pull-request comment (also appended to $GITHUB_STEP_SUMMARY
+    /// when that is set).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 /// Load-shape overrides, named as Locust names them so the guide's commands translate 1:1.
@@ -79,6 +111,8 @@ pub struct CheckArgs {
     pub host: Option<String>,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +128,8 @@ pub struct DemoArgs {
     pub sla: Option<PathBuf>,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

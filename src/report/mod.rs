@@ -1,8 +1,15 @@
 //! Rendering a finished run. Every format renders from the same `RunReport`; no format reads
 //! another's output; `write` alone decides between a file and stdout. Never sees the engine.
 
+pub mod csv;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
 mod model;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testdata;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,11 +66,9 @@ pub fn write(
                     source,
                 })
         }
-        Destination::File(path) => {
-            std::fs::write(path, &bytes).map_err(|source| WriteError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Destination::File(path) => std::fs::write(path, &bytes).map_err(|source| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }

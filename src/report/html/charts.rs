@@ -1,0 +1,806 @@
+//! The HTML report's charts: inline SVG strings drawn with plotters' `SVGBackend::with_string`.
+//! Owns chart layout (sizes, palette, axes, legends); knows nothing of the page around them.
+//!
+//! Text: plotters is built without `ttf`/`ab_glyph`, so it uses its "naive" font, which only
+//! *estimates* text extents (0.7 em per byte) and emits every string as an SVG `<text>` element
+//! with `font-family="sans-serif"`. The browser (or PDF printer) lays the glyphs out with its own
+//! sans-serif font, so no font needs embedding and no font feature is needed. The estimate only
+//! matters for layout, which is why legends are drawn here in a strip below the plot (with
+//! generous spacing) rather than in plotters' boxed legend, whose width is computed from it.
+//!
+//! Escaping: plotters-svg escapes `<`, `>`, `&`, `"` and `'` in both text content and attribute
+//! values (`SVGBackend::escape_and_push`), so endpoint names in captions are safe as given;
+//! the HTML tests assert it for a hostile name.
+
+use std::error::Error;
+use std::time::Duration;
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::plan::Metric;
+use crate::report::{RenderError, RunReport};
+use crate::stats::{EndpointStats, SecondStats, Window};
+use crate::verdict::{CheckMetric, Status, Subject, Value, fmt_duration};
+
+/// Every chart's size in SVG user units; the page scales it to the column width (viewBox).
+pub(crate) const WIDTH: u32 = 560;
+pub(crate) const HEIGHT: u32 = 310;
+/// The strip under the plot that holds the legend (two rows at most).
+const LEGEND_HEIGHT: u32 = 46;
+
+const FONT: &str = "sans-serif";
+/// plotters-svg writes `font-size` as the size given divided by 1.24; the sizes below are the
+/// ones a reader gets, in SVG units.
+const PLOTTERS_FONT_SCALE: f64 = 1.24;
+const CAPTION_SIZE: f64 = 15.0 * PLOTTERS_FONT_SCALE;
+const DESC_SIZE: f64 = 13.0 * PLOTTERS_FONT_SCALE;
+const LABEL_SIZE: f64 = 12.0 * PLOTTERS_FONT_SCALE;
+
+const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
+const MUTED: RGBColor = RGBColor(0x6b, 0x6b, 0x6b);
+const GRID: RGBColor = RGBColor(0xe3, 0xe3, 0xe3);
+const AXIS: RGBColor = RGBColor(0x9a, 0x9a, 0x9a);
+const WINDOW_BAND: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
+const REQUESTS: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
+const FAILURES: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+const USERS: RGBColor = RGBColor(0x14, 0x7d, 0x6f);
+const P50: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
+const P95: RGBColor = RGBColor(0xe0, 0x7b, 0x00);
+const P99: RGBColor = RGBColor(0xb0, 0x1e, 0x5a);
+const CURVE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
+const MET: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+const MISSED: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+
+/// Smallest latency shown on a log axis, ms (1 µs, the histogram's resolution).
+const MIN_MS: f64 = 0.001;
+
+type DrawResult = Result<(), Box<dyn Error>>;
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// One latency budget of an endpoint, as drawn on its charts.
+struct Budget {
+    metric: Metric,
+    limit_ms: f64,
+    met: bool,
+}
+
+fn budgets(run: &RunReport, endpoint: usize) -> Vec<Budget> {
+    run.verdict
+        .checks
+        .iter()
+        .filter(|c| c.subject == Subject::Endpoint(endpoint))
+        .filter_map(|c| match (c.metric, c.budget) {
+            (CheckMetric::Latency(metric), Value::Latency(limit)) => Some(Budget {
+                metric,
+                limit_ms: to_ms(limit),
+                met: c.status == Status::Pass,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn to_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn us_to_ms(us: u64) -> f64 {
+    (us as f64 / 1000.0).max(MIN_MS)
+}
+
+/// A latency tick label: "500 µs", "20 ms", "1 s".
+fn latency_label(ms: f64) -> String {
+    fmt_duration(Duration::from_secs_f64(ms / 1000.0))
+}
+
+/// Seconds since the start as m:ss.
+fn time_label(s: f64) -> String {
+    let s = s.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// A count or rate tick label without float noise.
+fn number_label(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Round tick positions for a time axis of `end` seconds: at most about ten.
+fn time_ticks(end: f64) -> Vec<f64> {
+    const STEPS: [u64; 13] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|&s| end / s as f64 <= 10.0)
+        .unwrap_or(7200) as f64;
+    (0..)
+        .map(|i| f64::from(i) * step)
+        .take_while(|&t| t <= end + 1e-9)
+        .collect()
+}
+
+/// 1-2-5 ticks for a log latency axis between `lo` and `hi` ms, thinned to at most seven.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    for mantissas in [&[1.0, 2.0, 5.0][..], &[1.0, 3.0], &[1.0]] {
+        let ticks: Vec<f64> = (-3..=7)
+            .flat_map(|e| mantissas.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(|&t| t >= lo && t <= hi)
+            .collect();
+        if ticks.len() <= 7 {
+            return ticks;
+        }
+    }
+    // Very wide ranges: every other power of ten.
+    (-3..=7)
+        .step_by(2)
+        .map(|e| 10f64.powi(e))
+        .filter(|&t| t >= lo && t <= hi)
+        .collect()
+}
+
+/// About six round ticks from 0 to `max`.
+fn linear_ticks(max: f64) -> Vec<f64> {
+    let raw = max / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * mag);
+    (0..)
+        .map(|i| f64::from(i) * step)
+        .take_while(|&t| t <= max + 1e-9)
+        .collect()
+}
+
+/// The top of a linear axis: a little above the data, at least 1.
+fn linear_top(max: f64) -> f64 {
+    (max * 1.12).max(1.0)
+}
+
+/// Percentile `q` as "nines": 0 → 0, 0.9 → 1, 0.99 → 2, 0.999 → 3.
+fn nines(q: f64) -> f64 {
+    -(1.0 - q).max(1e-9).log10()
+}
+
+/// The percentile axis label at `x` nines: "0%", "50%", "90%", "99%", "99.9%".
+fn nines_label(x: f64) -> String {
+    let pct = 100.0 * (1.0 - 10f64.powf(-x));
+    let decimals = (x.round() as i64 - 2).max(0) as usize;
+    format!("{pct:.decimals$}%")
+}
+
+fn err(e: impl std::fmt::Display) -> RenderError {
+    RenderError::Format(format!("could not draw a chart: {e}"))
+}
+
+/// Draws one chart into a string: `plot` gets the area above the legend strip and returns the
+/// legend entries.
+fn svg(
+    plot: impl FnOnce(&Area<'_>) -> Result<Vec<LegendItem>, Box<dyn Error>>,
+) -> Result<String, RenderError> {
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (upper, lower) = root.split_vertically(HEIGHT - LEGEND_HEIGHT);
+        let legend = plot(&upper).map_err(err)?;
+        draw_legend(&lower, &legend).map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(buf)
+}
+
+/// How a legend entry's sample looks.
+enum Swatch {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Band(RGBColor),
+    Marker(RGBColor),
+}
+
+struct LegendItem {
+    swatch: Swatch,
+    label: String,
+}
+
+fn item(swatch: Swatch, label: impl Into<String>) -> LegendItem {
+    LegendItem {
+        swatch,
+        label: label.into(),
+    }
+}
+
+/// The legend as a strip of swatches and labels, wrapping onto a second row. Widths come from
+/// a generous per-character estimate, since the real font is the browser's.
+fn draw_legend(area: &Area<'_>, items: &[LegendItem]) -> DrawResult {
+    let font = (FONT, LABEL_SIZE).into_font().color(&INK);
+    let (left, right) = (62i32, WIDTH as i32 - 10);
+    let (mut x, mut y) = (left, 12i32);
+    for it in items {
+        let width = 26
+            + (it.label.chars().count() as f64 * LABEL_SIZE / PLOTTERS_FONT_SCALE * 0.6) as i32
+            + 18;
+        if x + width > right && x > left {
+            x = left;
+            y += 20;
+        }
+        match it.swatch {
+            Swatch::Line(c) => {
+                area.draw(&PathElement::new(
+                    vec![(x, y), (x + 20, y)],
+                    c.stroke_width(2),
+                ))?;
+            }
+            Swatch::Dashed(c) => {
+                for dx in [0, 8, 16] {
+                    area.draw(&PathElement::new(
+                        vec![(x + dx, y), (x + dx + 4, y)],
+                        c.stroke_width(2),
+                    ))?;
+                }
+            }
+            Swatch::Band(c) => {
+                area.draw(&Rectangle::new(
+                    [(x, y - 6), (x + 20, y + 6)],
+                    c.mix(0.2).filled(),
+                ))?;
+            }
+            Swatch::Marker(c) => {
+                area.draw(&TriangleMarker::new((x + 10, y), 6, c.filled()))?;
+            }
+        }
+        area.draw(&Text::new(
+            it.label.clone(),
+            (x + 26, y),
+            font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        x += width;
+    }
+    Ok(())
+}
+
+/// An f64 axis with our own tick positions (no minor grid). plotters' `WithKeyPoints` would do,
+/// but over a linear f64 axis it loses the value formatter that `configure_mesh` requires.
+struct Ticked<R> {
+    inner: R,
+    ticks: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+}
+
+fn linear_axis(range: Range<f64>, ticks: Vec<f64>) -> Ticked<RangedCoordf64> {
+    Ticked {
+        inner: range.into(),
+        ticks,
+    }
+}
+
+fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
+    Ticked {
+        inner: (lo..hi).log_scale().into(),
+        ticks: log_ticks(lo, hi),
+    }
+}
+
+/// Axis styling shared by every chart; `x_fmt`/`y_fmt` turn tick values into labels.
+fn mesh<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Ticked<X>, Ticked<Y>>>,
+    x_desc: &str,
+    y_desc: &str,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
+        .label_style((FONT, LABEL_SIZE).into_font().color(&MUTED))
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .draw()?;
+    Ok(())
+}
+
+/// "GET /orders/{id}", shortened so the caption stays inside the chart (the page's heading
+/// above the chart carries the full name).
+fn caption_name(method: &str, name: &str) -> String {
+    const MAX: usize = 40;
+    if name.chars().count() <= MAX {
+        format!("{method} {name}")
+    } else {
+        let short: String = name.chars().take(MAX - 1).collect();
+        format!("{method} {short}…")
+    }
+}
+
+fn caption_font() -> TextStyle<'static> {
+    (FONT, CAPTION_SIZE, FontStyle::Bold)
+        .into_font()
+        .color(&INK)
+}
+
+/// The x extent of the time charts: the whole timeline (ramp-up and drain included) and the
+/// window.
+fn time_end(run: &RunReport) -> f64 {
+    let timeline = run.timeline.len() as f64;
+    timeline.max(run.window.end.as_secs_f64()).max(1.0)
+}
+
+/// Shades the measured window, behind the data.
+fn window_band<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    window: Window,
+    y: (f64, f64),
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [
+            (window.start.as_secs_f64(), y.0),
+            (window.end.as_secs_f64(), y.1),
+        ],
+        WINDOW_BAND.mix(0.1).filled(),
+    )))?;
+    Ok(())
+}
+
+/// The timeline point of second `i` is drawn at the end of that second, when it was complete.
+fn at_end_of(second: u32) -> f64 {
+    f64::from(second) + 1.0
+}
+
+/// Requests/s and failures/s over the whole run.
+pub(crate) fn throughput(run: &RunReport) -> Result<String, RenderError> {
+    let requests: Vec<(f64, f64)> = run
+        .timeline
+        .iter()
+        .map(|p| (at_end_of(p.second), p.total.requests as f64))
+        .collect();
+    let failures: Vec<(f64, f64)> = run
+        .timeline
+        .iter()
+        .map(|p| (at_end_of(p.second), p.total.failures as f64))
+        .collect();
+    let top = linear_top(requests.iter().map(|p| p.1).fold(0.0, f64::max));
+    let end = time_end(run);
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption("Requests/s and failures/s (all endpoints)", caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(54)
+            .build_cartesian_2d(
+                linear_axis(0.0..end, time_ticks(end)),
+                linear_axis(0.0..top, linear_ticks(top)),
+            )?;
+        mesh(
+            &mut chart,
+            "time since start (m:ss)",
+            "per second",
+            &|x| time_label(*x),
+            &|y| number_label(*y),
+        )?;
+        window_band(&mut chart, run.window, (0.0, top))?;
+        chart.draw_series(LineSeries::new(requests, REQUESTS.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(failures, FAILURES.stroke_width(2)))?;
+        Ok(vec![
+            item(Swatch::Line(REQUESTS), "requests/s"),
+            item(Swatch::Line(FAILURES), "failures/s"),
+            item(Swatch::Band(WINDOW_BAND), "measured window"),
+        ])
+    })
+}
+
+/// Running users over the whole run, with the planned number.
+pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
+    let mut users = vec![(0.0, 0.0)];
+    users.extend(
+        run.timeline
+            .iter()
+            .map(|p| (at_end_of(p.second), f64::from(p.users))),
+    );
+    let planned = f64::from(run.profile.users);
+    let top = linear_top(users.iter().map(|p| p.1).fold(planned, f64::max));
+    let end = time_end(run);
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption("Users over time", caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(54)
+            .build_cartesian_2d(
+                linear_axis(0.0..end, time_ticks(end)),
+                linear_axis(0.0..top, linear_ticks(top)),
+            )?;
+        mesh(
+            &mut chart,
+            "time since start (m:ss)",
+            "users",
+            &|x| time_label(*x),
+            &|y| number_label(*y),
+        )?;
+        window_band(&mut chart, run.window, (0.0, top))?;
+        chart.draw_series(DashedLineSeries::new(
+            vec![(0.0, planned), (end, planned)],
+            6,
+            5,
+            MUTED.stroke_width(1),
+        ))?;
+        chart.draw_series(LineSeries::new(users, USERS.stroke_width(2)))?;
+        Ok(vec![
+            item(Swatch::Line(USERS), "running users"),
+            item(
+                Swatch::Dashed(MUTED),
+                format!("planned: {}", run.profile.users),
+            ),
+            item(Swatch::Band(WINDOW_BAND), "measured window"),
+        ])
+    })
+}
+
+/// Contiguous runs of points where the value is defined: a second without responses is a gap,
+/// not a zero latency.
+fn segments(points: impl Iterator<Item = (f64, Option<f64>)>) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (x, y) in points {
+        match y {
+            Some(y) => current.push((x, y)),
+            None if !current.is_empty() => out.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// One per-second percentile line of the latency-over-time chart.
+struct PercentileLine {
+    name: &'static str,
+    color: RGBColor,
+    quantile: f64,
+    value: fn(&SecondStats) -> Option<u64>,
+}
+
+const PERCENTILE_LINES: [PercentileLine; 3] = [
+    PercentileLine {
+        name: "p50",
+        color: P50,
+        quantile: 0.5,
+        value: |s| s.p50_us,
+    },
+    PercentileLine {
+        name: "p95",
+        color: P95,
+        quantile: 0.95,
+        value: |s| s.p95_us,
+    },
+    PercentileLine {
+        name: "p99",
+        color: P99,
+        quantile: 0.99,
+        value: |s| s.p99_us,
+    },
+];
+
+/// p50, p95 and p99 of each second for endpoint `i`, with the budgets on those percentiles as
+/// dashed lines.
+pub(crate) fn latency_over_time(run: &RunReport, i: usize) -> Result<String, RenderError> {
+    let ep = &run.endpoints[i];
+    let lines: Vec<Vec<Vec<(f64, f64)>>> = PERCENTILE_LINES
+        .iter()
+        .map(|line| {
+            segments(run.timeline.iter().map(|p| {
+                let v = p.endpoints.get(i).and_then(line.value).map(us_to_ms);
+                (at_end_of(p.second), v)
+            }))
+        })
+        .collect();
+    // Budgets on the plotted percentiles only; the others are on the percentile curve.
+    let budget_lines: Vec<(String, RGBColor, f64)> = budgets(run, i)
+        .into_iter()
+        .filter_map(|b| {
+            let Metric::Percentile(q) = b.metric else {
+                return None;
+            };
+            PERCENTILE_LINES
+                .iter()
+                .find(|line| (line.quantile - q.get()).abs() < 1e-12)
+                .map(|line| (format!("{} budget", b.metric), line.color, b.limit_ms))
+        })
+        .collect();
+    let values = lines
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|p| p.1)
+        .chain(budget_lines.iter().map(|b| b.2));
+    let (lo, hi) = log_range(values);
+    let end = time_end(run);
+    let title = format!("{}: latency per second", caption_name(&ep.method, &ep.name));
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(linear_axis(0.0..end, time_ticks(end)), log_axis(lo, hi))?;
+        mesh(
+            &mut chart,
+            "time since start (m:ss)",
+            "latency (log scale)",
+            &|x| time_label(*x),
+            &|y| latency_label(*y),
+        )?;
+        window_band(&mut chart, run.window, (lo, hi))?;
+        for (_, color, limit) in &budget_lines {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(0.0, *limit), (end, *limit)],
+                6,
+                5,
+                color.stroke_width(1),
+            ))?;
+        }
+        let mut legend = Vec::new();
+        for (line, segs) in PERCENTILE_LINES.iter().zip(&lines) {
+            for seg in segs {
+                // A lone second between gaps has no line to be part of: a dot.
+                if seg.len() == 1 {
+                    chart.draw_series(std::iter::once(Circle::new(
+                        seg[0],
+                        2,
+                        line.color.filled(),
+                    )))?;
+                } else {
+                    chart.draw_series(LineSeries::new(seg.clone(), line.color.stroke_width(2)))?;
+                }
+            }
+            legend.push(item(Swatch::Line(line.color), line.name));
+        }
+        if lines.iter().all(Vec::is_empty) {
+            no_data(area)?;
+        }
+        legend.extend(budget_lines.into_iter().map(|(label, color, limit)| {
+            item(
+                Swatch::Dashed(color),
+                format!("{label} {}", latency_label(limit)),
+            )
+        }));
+        legend.push(item(Swatch::Band(WINDOW_BAND), "measured window"));
+        Ok(legend)
+    })
+}
+
+/// A log range around `values` (ms), with room above for nothing to touch the frame.
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() || hi <= 0.0 {
+        return (1.0, 1000.0);
+    }
+    let lo = (lo / 1.6).max(MIN_MS);
+    // Room above for the budget labels drawn over their markers.
+    let hi = (hi * 2.2).max(lo * 10.0);
+    (lo, hi)
+}
+
+fn no_data(area: &Area<'_>) -> DrawResult {
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        "no responses in this run",
+        (w as i32 / 2, h as i32 / 2),
+        (FONT, DESC_SIZE)
+            .into_font()
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(())
+}
+
+/// Endpoint `i`'s latency by percentile over the measured window, on a "nines" axis, with every
+/// latency budget as a marker (green when met, red when missed); a `max` budget sits at the
+/// right edge.
+pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, RenderError> {
+    let ep = &run.endpoints[i];
+    let st: &EndpointStats = &ep.stats;
+    let budgets = budgets(run, i);
+    let n = st.latency.len();
+    // Beyond log10(n) nines the curve is the maximum; show that far, and every budget.
+    let data_nines = (n.max(1) as f64).log10().max(1.0);
+    let budget_nines = budgets
+        .iter()
+        .filter_map(|b| match b.metric {
+            Metric::Percentile(q) => Some(nines(q.get())),
+            Metric::Max => None,
+        })
+        .fold(0f64, f64::max);
+    let end = data_nines.max(budget_nines) + 0.25;
+    const STEPS: u32 = 160;
+    let curve: Vec<(f64, f64)> = if n == 0 {
+        Vec::new()
+    } else {
+        (0..=STEPS)
+            .map(|k| end * f64::from(k) / f64::from(STEPS))
+            .map(|x| {
+                let q = 1.0 - 10f64.powf(-x);
+                (x, us_to_ms(st.latency.value_at_quantile(q)))
+            })
+            .collect()
+    };
+    let markers: Vec<(f64, f64, String, bool)> = budgets
+        .iter()
+        .map(|b| {
+            let x = match b.metric {
+                Metric::Percentile(q) => nines(q.get()),
+                Metric::Max => end,
+            };
+            let label = format!("{} < {}", b.metric, latency_label(b.limit_ms));
+            (x, b.limit_ms, label, b.met)
+        })
+        .collect();
+    let (lo, hi) = log_range(curve.iter().map(|p| p.1).chain(markers.iter().map(|m| m.1)));
+    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
+    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
+    let title = format!(
+        "{}: latency by percentile",
+        caption_name(&ep.method, &ep.name)
+    );
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
+        mesh(
+            &mut chart,
+            "percentile (log scale of nines)",
+            "latency (log scale)",
+            &|x| nines_label(*x),
+            &|y| latency_label(*y),
+        )?;
+        if curve.is_empty() {
+            no_data(area)?;
+        } else {
+            chart.draw_series(LineSeries::new(curve, CURVE.stroke_width(2)))?;
+        }
+        let label_font = (FONT, LABEL_SIZE).into_font();
+        for (x, y, label, met) in markers {
+            let color = if met { MET } else { MISSED };
+            // The curve rises left to right, so it passes below a met budget and above a
+            // missed one: putting the label on the far side keeps it off the curve. Near the
+            // edges the label is anchored inward so it stays inside the plot.
+            let h = if x > end * 0.8 {
+                HPos::Right
+            } else if x < end * 0.15 {
+                HPos::Left
+            } else {
+                HPos::Center
+            };
+            let dx = match h {
+                HPos::Right => 6,
+                HPos::Left => -6,
+                HPos::Center => 0,
+            };
+            let (dy, v) = if met {
+                (-9, VPos::Bottom)
+            } else {
+                (9, VPos::Top)
+            };
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x, y))
+                    + TriangleMarker::new((0, 0), 7, color.filled())
+                    + Text::new(
+                        label,
+                        (dx, dy),
+                        label_font.clone().color(&color).pos(Pos::new(h, v)),
+                    ),
+            ))?;
+        }
+        Ok(vec![
+            item(Swatch::Line(CURVE), "latency at percentile"),
+            item(Swatch::Marker(MET), "budget met"),
+            item(Swatch::Marker(MISSED), "budget missed"),
+        ])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nines_axis_labels_read_as_percentiles() {
+        assert_eq!(nines_label(0.0), "0%");
+        assert_eq!(nines_label(2f64.log10()), "50%");
+        assert_eq!(nines_label(1.0), "90%");
+        assert_eq!(nines_label(2.0), "99%");
+        assert_eq!(nines_label(3.0), "99.9%");
+        assert_eq!(nines_label(4.0), "99.99%");
+        assert!((nines(0.999) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ticks_are_round_and_few() {
+        assert_eq!(time_ticks(12.0), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]);
+        assert_eq!(time_ticks(300.0).len(), 11, "every 30 s over 5 minutes");
+        assert_eq!(
+            log_ticks(0.5, 900.0),
+            vec![1.0, 3.0, 10.0, 30.0, 100.0, 300.0],
+            "1-2-5 would give ten labels"
+        );
+        assert_eq!(log_ticks(3.0, 90.0), vec![5.0, 10.0, 20.0, 50.0]);
+        assert_eq!(
+            linear_ticks(112.0),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+    }
+
+    #[test]
+    fn long_endpoint_names_are_shortened_in_captions() {
+        assert_eq!(caption_name("GET", "/health/"), "GET /health/");
+        let long = format!("/{}", "x".repeat(60));
+        let caption = caption_name("GET", &long);
+        assert_eq!(caption.chars().count(), "GET ".len() + 40);
+        assert!(caption.ends_with('…'));
+    }
+
+    #[test]
+    fn gaps_split_lines_instead_of_dropping_to_zero() {
+        let pts = [
+            (1.0, Some(2.0)),
+            (2.0, None),
+            (3.0, Some(4.0)),
+            (4.0, Some(5.0)),
+        ];
+        assert_eq!(
+            segments(pts.into_iter()),
+            vec![vec![(1.0, 2.0)], vec![(3.0, 4.0), (4.0, 5.0)]]
+        );
+    }
+}

@@ -1,0 +1,1066 @@
+//! The JSON report (`--json FILE`): the complete run as a versioned document,
+//! `"schema": "slagate.run/v1"`, described by `schemas/slagate.run.v1.schema.json` — and its
+//! inverse, [`load`], which rebuilds the `RunReport` so that `slagate report RUN.json` renders
+//! every other format byte for byte as the run itself did.
+//!
+//! Owns the document's shape: private serde DTOs mirror the JSON, so the domain types stay free
+//! of serde and a rename in Rust can never silently change the published format. Exactness is
+//! the contract of `load`: floats go through serde_json's `float_roundtrip` parser; histograms
+//! travel as HdrHistogram V2 + DEFLATE (base64), restoring every bucket; durations are written
+//! as decimal seconds or milliseconds of their integer nanoseconds, which round back to the same
+//! nanosecond for anything shorter than 2^51 ns (26 days; a longer run may come back a
+//! nanosecond off, below what any format prints).
+//! Values derived from others (percentiles, min/mean/max, `exit_code`, window `seconds`, kind
+//! labels) are written for readers and ignored on load; they are recomputed from the originals.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Serialize};
+
+use super::table::LOCUST_PERCENTILES;
+use super::{
+    EndpointReport, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome, RunReport,
+};
+use crate::plan::{Location, Metric, Quantile, ThinkTime};
+use crate::stats::{
+    EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, TimelinePoint, Window,
+};
+use crate::verdict::{Check, CheckMetric, Status, Subject, Value, Verdict};
+
+/// The document version this build writes and reads.
+pub const SCHEMA: &str = "slagate.run/v1";
+
+/// The row label of the total, as Locust names it.
+const AGGREGATED: &str = "Aggregated";
+
+/// Renders the run as pretty-printed JSON with a trailing newline.
+pub struct Json;
+
+impl Reporter for Json {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, RenderError> {
+        let doc = RunDoc::from_run(run)?;
+        let mut bytes = serde_json::to_vec_pretty(&doc)
+            .map_err(|e| RenderError::Format(format!("JSON: {e}")))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+/// Why a saved run could not be read back.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error("not a slagate run report: {0}")]
+    #[diagnostic(
+        code(slagate::report::not_json),
+        help("pass a file written by `slagate run --json FILE`")
+    )]
+    Json(#[from] serde_json::Error),
+
+    #[error("not a slagate run report: it has no \"schema\" field")]
+    #[diagnostic(
+        code(slagate::report::no_schema),
+        help(
+            "pass a file written by `slagate run --json FILE`; its first field is \"schema\": \"slagate.run/v1\""
+        )
+    )]
+    NoSchema,
+
+    #[error("this run report is schema {found}, but this build of slagate reads {SCHEMA}")]
+    #[diagnostic(code(slagate::report::schema_version))]
+    Version {
+        found: String,
+        #[help]
+        help: String,
+    },
+
+    #[error("the run report is damaged: {0}")]
+    #[diagnostic(
+        code(slagate::report::damaged),
+        help(
+            "the file was edited or truncated after slagate wrote it; use the original file or run the load again"
+        )
+    )]
+    Invalid(String),
+}
+
+/// Rebuilds a run from its JSON report. Every format rendered from the result is byte-identical
+/// to the same format rendered from the run that wrote the JSON.
+pub fn load(bytes: &[u8]) -> Result<RunReport, LoadError> {
+    // Read the version first, so that a future or foreign document is reported as such rather
+    // than as whichever of its fields this build happens not to understand.
+    #[derive(Deserialize)]
+    struct Probe {
+        schema: Option<String>,
+        slagate_version: Option<String>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)?;
+    match probe.schema.as_deref() {
+        None => return Err(LoadError::NoSchema),
+        Some(SCHEMA) => {}
+        Some(found) => {
+            let writer = probe
+                .slagate_version
+                .map_or_else(|| "another slagate".to_string(), |v| format!("slagate {v}"));
+            return Err(LoadError::Version {
+                found: found.to_string(),
+                help: format!(
+                    "it was written by {writer}; re-render it with that version, or run the \
+                     load again with this one (slagate {})",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            });
+        }
+    }
+    let doc: RunDoc = serde_json::from_slice(bytes)?;
+    doc.into_run()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document. Field order here is the order in the file.
+
+#[derive(Serialize, Deserialize)]
+struct RunDoc {
+    schema: String,
+    verdict: VerdictDoc,
+    #[serde(skip_deserializing)]
+    exit_code: u8,
+    slagate_version: String,
+    started_at: String,
+    finished_at: String,
+    measured_window: WindowDoc,
+    profile: ProfileDoc,
+    target: TargetDoc,
+    provenance: ProvenanceDoc,
+    checks: Vec<CheckDoc>,
+    endpoints: Vec<EndpointDoc>,
+    total: EndpointDoc,
+    timeline: Vec<PointDoc>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum VerdictDoc {
+    Pass,
+    Fail,
+    Interrupted,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WindowDoc {
+    /// Seconds from the start of the run.
+    start: f64,
+    end: f64,
+    #[serde(skip_deserializing)]
+    seconds: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfileDoc {
+    name: String,
+    description: String,
+    users: u32,
+    spawn_rate: f64,
+    /// Seconds.
+    run_time: f64,
+    think_time: ThinkTimeDoc,
+    level: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ThinkTimeDoc {
+    min: f64,
+    max: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TargetDoc {
+    base_url: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProvenanceDoc {
+    sla_file: String,
+    sla_sha256: String,
+    profile_file: String,
+    profile_sha256: String,
+    git_commit: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckDoc {
+    endpoint: String,
+    metric: String,
+    /// The exact quantile of a `pNN` metric (the label alone may not parse back to the same
+    /// float).
+    quantile: Option<f64>,
+    budget: serde_json::Number,
+    measured: Option<serde_json::Number>,
+    unit: UnitDoc,
+    headroom: Option<f64>,
+    samples: u64,
+    status: StatusDoc,
+    diagnostic: String,
+    location: Option<LocationDoc>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq)]
+enum UnitDoc {
+    #[serde(rename = "ms")]
+    Ms,
+    #[serde(rename = "req/s")]
+    ReqPerS,
+    #[serde(rename = "ratio")]
+    Ratio,
+    #[serde(rename = "responses")]
+    Responses,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum StatusDoc {
+    Pass,
+    Fail,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LocationDoc {
+    file: String,
+    line: u32,
+    column: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EndpointDoc {
+    name: String,
+    method: String,
+    requests: u64,
+    failures: u64,
+    failures_by_kind: Vec<KindDoc>,
+    rps: f64,
+    failures_per_s: f64,
+    body_bytes: u64,
+    #[serde(skip_deserializing)]
+    min: Option<f64>,
+    #[serde(skip_deserializing)]
+    mean: Option<f64>,
+    #[serde(skip_deserializing)]
+    max: Option<f64>,
+    #[serde(skip_deserializing)]
+    percentiles: Percentiles,
+    /// Latencies in µs: HdrHistogram V2 + DEFLATE, base64 (standard alphabet, padded).
+    histogram: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KindDoc {
+    kind: String,
+    #[serde(skip_deserializing)]
+    label: String,
+    count: u64,
+    first_seen_s: f64,
+    last_seen_s: f64,
+    example: Option<ExampleDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExampleDoc {
+    at_s: f64,
+    text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PointDoc {
+    second: u32,
+    users: u32,
+    requests: u64,
+    failures: u64,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    endpoints: Vec<SecondDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecondDoc {
+    requests: u64,
+    failures: u64,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+}
+
+/// Locust's percentile set as an ordered object, `{"50": ms, …, "100": ms}` (a map type would
+/// sort "100" before "50").
+#[derive(Default)]
+struct Percentiles(Vec<(&'static str, Option<f64>)>);
+
+impl Serialize for Percentiles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units. Durations go through integer nanoseconds so that they come back exactly.
+
+fn secs(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e9
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
+}
+
+fn us_to_ms(us: u64) -> f64 {
+    us as f64 / 1e3
+}
+
+/// JSON has no NaN or infinity (serde_json would quietly write `null`, which loads back as
+/// "no value"): refuse rather than write a report that reads back differently.
+fn finite(x: f64, what: &str) -> Result<f64, RenderError> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(RenderError::Format(format!(
+            "{what} is {x}, which JSON cannot represent"
+        )))
+    }
+}
+
+fn number(x: f64, what: &str) -> Result<serde_json::Number, RenderError> {
+    serde_json::Number::from_f64(x)
+        .ok_or_else(|| RenderError::Format(format!("{what} is {x}, which JSON cannot represent")))
+}
+
+fn invalid(what: impl Into<String>) -> LoadError {
+    LoadError::Invalid(what.into())
+}
+
+/// Whole nanoseconds from a decimal number of `unit_ns`-nanosecond units.
+fn from_units(x: f64, unit_ns: f64, what: &str) -> Result<Duration, LoadError> {
+    let ns = (x * unit_ns).round();
+    // NaN is outside every range.
+    if !(0.0..u64::MAX as f64).contains(&ns) {
+        return Err(invalid(format!("{what} = {x} is not a duration")));
+    }
+    Ok(Duration::from_nanos(ns as u64))
+}
+
+fn from_secs(x: f64, what: &str) -> Result<Duration, LoadError> {
+    from_units(x, 1e9, what)
+}
+
+fn from_millis(x: f64, what: &str) -> Result<Duration, LoadError> {
+    from_units(x, 1e6, what)
+}
+
+fn ms_to_us(x: Option<f64>, what: &str) -> Result<Option<u64>, LoadError> {
+    x.map(|ms| {
+        let us = (ms * 1e3).round();
+        if (0.0..u64::MAX as f64).contains(&us) {
+            Ok(us as u64)
+        } else {
+            Err(invalid(format!("{what} = {ms} is not a latency")))
+        }
+    })
+    .transpose()
+}
+
+fn timestamp(t: SystemTime) -> String {
+    // Smart precision: whole seconds print without a fraction, anything else with all nine
+    // digits, so the instant parses back exactly.
+    humantime::format_rfc3339(t).to_string()
+}
+
+fn parse_timestamp(s: &str, what: &str) -> Result<SystemTime, LoadError> {
+    humantime::parse_rfc3339(s)
+        .map_err(|e| invalid(format!("{what} = {s:?} is not an RFC 3339 UTC time: {e}")))
+}
+
+fn encode_histogram(h: &Histogram<u64>) -> Result<String, RenderError> {
+    let mut buf = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| RenderError::Format(format!("histogram: {e:?}")))?;
+    Ok(BASE64.encode(buf))
+}
+
+fn decode_histogram(text: &str, what: &str) -> Result<Histogram<u64>, LoadError> {
+    let bytes = BASE64
+        .decode(text)
+        .map_err(|e| invalid(format!("{what}: the histogram is not base64: {e}")))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| invalid(format!("{what}: the histogram does not decode: {e}")))
+}
+
+/// The inverse of `FailureKind::id`.
+fn kind_from_id(id: &str) -> Option<FailureKind> {
+    if let Some(code) = id.strip_prefix("status_") {
+        return code.parse().ok().map(FailureKind::Status);
+    }
+    // Listed by hand (the enum has no iterator): a kind added to `FailureKind` must be added
+    // here, in `every_failure_kind_id_parses_back` and in the schema's `kind` pattern.
+    [
+        FailureKind::ConnectRefused,
+        FailureKind::Connect,
+        FailureKind::Timeout,
+        FailureKind::Reset,
+        FailureKind::Closed,
+        FailureKind::Protocol,
+        FailureKind::Io,
+        FailureKind::LocalResource,
+    ]
+    .into_iter()
+    .find(|k| k.id() == id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// RunReport → document
+
+impl RunDoc {
+    fn from_run(run: &RunReport) -> Result<RunDoc, RenderError> {
+        let p = &run.profile;
+        Ok(RunDoc {
+            schema: SCHEMA.to_string(),
+            verdict: match run.outcome {
+                RunOutcome::Pass => VerdictDoc::Pass,
+                RunOutcome::Fail => VerdictDoc::Fail,
+                RunOutcome::Interrupted => VerdictDoc::Interrupted,
+            },
+            exit_code: run.outcome.exit_code(),
+            slagate_version: run.slagate_version.clone(),
+            started_at: timestamp(run.started_at),
+            finished_at: timestamp(run.finished_at),
+            measured_window: WindowDoc {
+                start: secs(run.window.start),
+                end: secs(run.window.end),
+                seconds: secs(run.window.length()),
+            },
+            profile: ProfileDoc {
+                name: p.name.clone(),
+                description: p.description.clone(),
+                users: p.users,
+                spawn_rate: finite(p.spawn_rate, "spawn_rate")?,
+                run_time: secs(p.run_time),
+                think_time: ThinkTimeDoc {
+                    min: secs(p.think_time.min),
+                    max: secs(p.think_time.max),
+                },
+                level: p.level.clone(),
+            },
+            target: TargetDoc {
+                base_url: run.target.clone(),
+            },
+            provenance: ProvenanceDoc {
+                sla_file: run.provenance.sla_file.clone(),
+                sla_sha256: run.provenance.sla_sha256.clone(),
+                profile_file: run.provenance.profile_file.clone(),
+                profile_sha256: run.provenance.profile_sha256.clone(),
+                git_commit: run.provenance.git_commit.clone(),
+            },
+            checks: run
+                .verdict
+                .checks
+                .iter()
+                .map(|c| CheckDoc::from_check(run, c))
+                .collect::<Result<_, _>>()?,
+            endpoints: run
+                .endpoints
+                .iter()
+                .map(|e| EndpointDoc::from_stats(&e.name, &e.method, &e.stats))
+                .collect::<Result<_, _>>()?,
+            total: EndpointDoc::from_stats(AGGREGATED, "", &run.total)?,
+            timeline: run.timeline.iter().map(PointDoc::from_point).collect(),
+        })
+    }
+}
+
+fn value_doc(v: Value, what: &str) -> Result<(serde_json::Number, UnitDoc), RenderError> {
+    Ok(match v {
+        Value::Latency(d) => (number(millis(d), what)?, UnitDoc::Ms),
+        Value::Rate(r) => (number(r, what)?, UnitDoc::ReqPerS),
+        Value::Fraction(f) => (number(f, what)?, UnitDoc::Ratio),
+        Value::Count(n) => (n.into(), UnitDoc::Responses),
+    })
+}
+
+impl CheckDoc {
+    fn from_check(run: &RunReport, c: &Check) -> Result<CheckDoc, RenderError> {
+        let endpoint = run.subject_name(&c.subject).to_string();
+        let what = format!("{endpoint} {} budget", c.metric);
+        let (budget, unit) = value_doc(c.budget, &what)?;
+        let measured = match c.measured {
+            None => None,
+            Some(v) => {
+                let (n, u) = value_doc(v, &what)?;
+                // One `unit` field serves both numbers.
+                if u != unit {
+                    return Err(RenderError::Format(format!(
+                        "{what}: the measurement and the budget are in different units"
+                    )));
+                }
+                Some(n)
+            }
+        };
+        Ok(CheckDoc {
+            metric: c.metric.to_string(),
+            quantile: match c.metric {
+                CheckMetric::Latency(Metric::Percentile(q)) => Some(q.get()),
+                _ => None,
+            },
+            budget,
+            measured,
+            unit,
+            headroom: c.headroom.map(|h| finite(h, &what)).transpose()?,
+            samples: c.samples,
+            status: match c.status {
+                Status::Pass => StatusDoc::Pass,
+                Status::Fail => StatusDoc::Fail,
+            },
+            diagnostic: c.diagnostic.clone(),
+            location: c.location.as_ref().map(|l| LocationDoc {
+                file: l.file.to_string_lossy().into_owned(),
+                line: l.line,
+                column: l.column,
+            }),
+            endpoint,
+        })
+    }
+}
+
+impl EndpointDoc {
+    fn from_stats(name: &str, method: &str, s: &EndpointStats) -> Result<EndpointDoc, RenderError> {
+        Ok(EndpointDoc {
+            name: name.to_string(),
+            method: method.to_string(),
+            requests: s.requests,
+            failures: s.failures,
+            failures_by_kind: s
+                .failures_by_kind
+                .iter()
+                .map(|k| KindDoc {
+                    kind: k.kind.id(),
+                    label: k.kind.to_string(),
+                    count: k.count,
+                    first_seen_s: secs(k.first_seen),
+                    last_seen_s: secs(k.last_seen),
+                    example: k.example.as_ref().map(|ex| ExampleDoc {
+                        at_s: secs(ex.at),
+                        text: ex.text.clone(),
+                    }),
+                })
+                .collect(),
+            rps: finite(s.rps, &format!("{name} rps"))?,
+            failures_per_s: finite(s.failures_per_s, &format!("{name} failures_per_s"))?,
+            body_bytes: s.body_bytes,
+            min: s.min().map(millis),
+            mean: s.mean().map(millis),
+            max: s.max().map(millis),
+            percentiles: Percentiles(
+                LOCUST_PERCENTILES
+                    .iter()
+                    .map(|&(q, label)| (label.trim_end_matches('%'), s.quantile(q).map(millis)))
+                    .collect(),
+            ),
+            histogram: encode_histogram(&s.latency)?,
+        })
+    }
+}
+
+impl SecondDoc {
+    fn from_second(s: &SecondStats) -> SecondDoc {
+        SecondDoc {
+            requests: s.requests,
+            failures: s.failures,
+            p50: s.p50_us.map(us_to_ms),
+            p95: s.p95_us.map(us_to_ms),
+            p99: s.p99_us.map(us_to_ms),
+        }
+    }
+}
+
+impl PointDoc {
+    fn from_point(p: &TimelinePoint) -> PointDoc {
+        let t = SecondDoc::from_second(&p.total);
+        PointDoc {
+            second: p.second,
+            users: p.users,
+            requests: t.requests,
+            failures: t.failures,
+            p50: t.p50,
+            p95: t.p95,
+            p99: t.p99,
+            endpoints: p.endpoints.iter().map(SecondDoc::from_second).collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// document → RunReport
+
+impl RunDoc {
+    fn into_run(self) -> Result<RunReport, LoadError> {
+        let p = self.profile;
+        let endpoints: Vec<EndpointReport> = self
+            .endpoints
+            .into_iter()
+            .map(|e| {
+                let name = e.name.clone();
+                let method = e.method.clone();
+                Ok(EndpointReport {
+                    stats: e.into_stats()?,
+                    name,
+                    method,
+                })
+            })
+            .collect::<Result<_, LoadError>>()?;
+        let checks = self
+            .checks
+            .into_iter()
+            .map(|c| c.into_check(&endpoints))
+            .collect::<Result<_, _>>()?;
+        Ok(RunReport {
+            slagate_version: self.slagate_version,
+            profile: ProfileInfo {
+                name: p.name,
+                description: p.description,
+                users: p.users,
+                spawn_rate: p.spawn_rate,
+                run_time: from_secs(p.run_time, "profile.run_time")?,
+                think_time: ThinkTime {
+                    min: from_secs(p.think_time.min, "profile.think_time.min")?,
+                    max: from_secs(p.think_time.max, "profile.think_time.max")?,
+                },
+                level: p.level,
+            },
+            target: self.target.base_url,
+            provenance: Provenance {
+                sla_file: self.provenance.sla_file,
+                sla_sha256: self.provenance.sla_sha256,
+                profile_file: self.provenance.profile_file,
+                profile_sha256: self.provenance.profile_sha256,
+                git_commit: self.provenance.git_commit,
+            },
+            started_at: parse_timestamp(&self.started_at, "started_at")?,
+            finished_at: parse_timestamp(&self.finished_at, "finished_at")?,
+            window: Window {
+                start: from_secs(self.measured_window.start, "measured_window.start")?,
+                end: from_secs(self.measured_window.end, "measured_window.end")?,
+            },
+            endpoints,
+            total: self.total.into_stats()?,
+            timeline: self
+                .timeline
+                .into_iter()
+                .map(PointDoc::into_point)
+                .collect::<Result<_, _>>()?,
+            verdict: Verdict { checks },
+            outcome: match self.verdict {
+                VerdictDoc::Pass => RunOutcome::Pass,
+                VerdictDoc::Fail => RunOutcome::Fail,
+                VerdictDoc::Interrupted => RunOutcome::Interrupted,
+            },
+        })
+    }
+}
+
+impl EndpointDoc {
+    fn into_stats(self) -> Result<EndpointStats, LoadError> {
+        let name = self.name;
+        let failures_by_kind = self
+            .failures_by_kind
+            .into_iter()
+            .map(|k| {
+                let what = format!("{name} failures_by_kind {}", k.kind);
+                let kind = kind_from_id(&k.kind)
+                    .ok_or_else(|| invalid(format!("unknown failure kind {:?}", k.kind)))?;
+                Ok(KindStats {
+                    kind,
+                    count: k.count,
+                    first_seen: from_secs(k.first_seen_s, &what)?,
+                    last_seen: from_secs(k.last_seen_s, &what)?,
+                    example: k
+                        .example
+                        .map(|ex| {
+                            Ok::<_, LoadError>(FailureExample {
+                                kind,
+                                at: from_secs(ex.at_s, &what)?,
+                                text: ex.text,
+                            })
+                        })
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<_, LoadError>>()?;
+        Ok(EndpointStats {
+            requests: self.requests,
+            failures: self.failures,
+            body_bytes: self.body_bytes,
+            latency: decode_histogram(&self.histogram, &name)?,
+            failures_by_kind,
+            rps: self.rps,
+            failures_per_s: self.failures_per_s,
+        })
+    }
+}
+
+impl SecondDoc {
+    fn into_second(self, what: &str) -> Result<SecondStats, LoadError> {
+        Ok(SecondStats {
+            requests: self.requests,
+            failures: self.failures,
+            p50_us: ms_to_us(self.p50, what)?,
+            p95_us: ms_to_us(self.p95, what)?,
+            p99_us: ms_to_us(self.p99, what)?,
+        })
+    }
+}
+
+impl PointDoc {
+    fn into_point(self) -> Result<TimelinePoint, LoadError> {
+        let what = format!("timeline second {}", self.second);
+        let total = SecondDoc {
+            requests: self.requests,
+            failures: self.failures,
+            p50: self.p50,
+            p95: self.p95,
+            p99: self.p99,
+        };
+        Ok(TimelinePoint {
+            second: self.second,
+            users: self.users,
+            endpoints: self
+                .endpoints
+                .into_iter()
+                .map(|e| e.into_second(&what))
+                .collect::<Result<_, _>>()?,
+            total: total.into_second(&what)?,
+        })
+    }
+}
+
+impl CheckDoc {
+    fn into_check(self, endpoints: &[EndpointReport]) -> Result<Check, LoadError> {
+        let what = format!("check {} {}", self.endpoint, self.metric);
+        let metric = match self.metric.as_str() {
+            "min_rps" => CheckMetric::MinRps,
+            "max_error_rate" => CheckMetric::MaxErrorRate,
+            "coverage" => CheckMetric::Coverage,
+            "max" => CheckMetric::Latency(Metric::Max),
+            m if m.starts_with('p') => {
+                let q = self
+                    .quantile
+                    .and_then(Quantile::new)
+                    .ok_or_else(|| invalid(format!("{what}: no valid \"quantile\"")))?;
+                CheckMetric::Latency(Metric::Percentile(q))
+            }
+            m => return Err(invalid(format!("{what}: unknown metric {m:?}"))),
+        };
+        // Level checks are about all endpoints, whatever an endpoint happens to be called.
+        let subject = match metric {
+            CheckMetric::MinRps | CheckMetric::MaxErrorRate => Subject::All,
+            _ => endpoints
+                .iter()
+                .position(|e| e.name == self.endpoint)
+                .map(Subject::Endpoint)
+                .ok_or_else(|| invalid(format!("{what}: no endpoint of that name")))?,
+        };
+        let value =
+            |n: &serde_json::Number| -> Result<Value, LoadError> {
+                let float = || {
+                    n.as_f64()
+                        .ok_or_else(|| invalid(format!("{what}: {n} is not a number")))
+                };
+                Ok(match self.unit {
+                    UnitDoc::Ms => Value::Latency(from_millis(float()?, &what)?),
+                    UnitDoc::ReqPerS => Value::Rate(float()?),
+                    UnitDoc::Ratio => Value::Fraction(float()?),
+                    UnitDoc::Responses => Value::Count(n.as_u64().ok_or_else(|| {
+                        invalid(format!("{what}: {n} is not a count of responses"))
+                    })?),
+                })
+            };
+        Ok(Check {
+            subject,
+            metric,
+            budget: value(&self.budget)?,
+            measured: self.measured.as_ref().map(value).transpose()?,
+            headroom: self.headroom,
+            samples: self.samples,
+            status: match self.status {
+                StatusDoc::Pass => Status::Pass,
+                StatusDoc::Fail => Status::Fail,
+            },
+            diagnostic: self.diagnostic,
+            location: self.location.map(|l| Location {
+                file: PathBuf::from(l.file),
+                line: l.line,
+                column: l.column,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::junit::Junit;
+    use crate::report::markdown::Markdown;
+    use crate::report::table;
+    use crate::report::testdata::{empty_run, sample_run};
+
+    fn render(run: &RunReport) -> Vec<u8> {
+        Json.render(run).expect("renders")
+    }
+
+    fn text(run: &RunReport) -> String {
+        String::from_utf8(render(run)).expect("UTF-8")
+    }
+
+    /// Every field of the domain value, histograms compared bucket by bucket.
+    fn assert_same_run(a: &RunReport, b: &RunReport) {
+        assert_eq!(a.slagate_version, b.slagate_version);
+        assert_eq!(a.profile, b.profile);
+        assert_eq!(a.target, b.target);
+        assert_eq!(a.provenance, b.provenance);
+        assert_eq!(a.started_at, b.started_at);
+        assert_eq!(a.finished_at, b.finished_at);
+        assert_eq!(a.window, b.window);
+        assert_eq!(a.timeline, b.timeline);
+        assert_eq!(a.verdict, b.verdict);
+        assert_eq!(a.outcome, b.outcome);
+        assert_eq!(a.endpoints.len(), b.endpoints.len());
+        for (ea, eb) in a.endpoints.iter().zip(&b.endpoints) {
+            assert_eq!((&ea.name, &ea.method), (&eb.name, &eb.method));
+            assert_same_stats(&ea.name, &ea.stats, &eb.stats);
+        }
+        assert_same_stats(AGGREGATED, &a.total, &b.total);
+    }
+
+    fn assert_same_stats(name: &str, a: &EndpointStats, b: &EndpointStats) {
+        assert_eq!(a.requests, b.requests, "{name}");
+        assert_eq!(a.failures, b.failures, "{name}");
+        assert_eq!(a.body_bytes, b.body_bytes, "{name}");
+        assert_eq!(a.rps.to_bits(), b.rps.to_bits(), "{name}");
+        assert_eq!(
+            a.failures_per_s.to_bits(),
+            b.failures_per_s.to_bits(),
+            "{name}"
+        );
+        assert_eq!(a.failures_by_kind, b.failures_by_kind, "{name}");
+        assert_eq!(a.latency, b.latency, "{name}: histogram");
+        assert_eq!(a.min(), b.min(), "{name}");
+        assert_eq!(a.max(), b.max(), "{name}");
+        assert_eq!(a.mean(), b.mean(), "{name}");
+    }
+
+    #[test]
+    fn snapshot_of_the_sample_run() {
+        insta::assert_snapshot!(text(&sample_run()));
+    }
+
+    #[test]
+    fn load_rebuilds_the_run_exactly() {
+        for run in [sample_run(), empty_run()] {
+            let bytes = render(&run);
+            let loaded = load(&bytes).expect("loads");
+            assert_same_run(&run, &loaded);
+            assert_eq!(
+                render(&loaded),
+                bytes,
+                "JSON re-rendered from the loaded run"
+            );
+            assert_eq!(
+                table::render(&loaded),
+                table::render(&run),
+                "terminal report from the loaded run"
+            );
+            for (format, reporter) in [("junit", &Junit as &dyn Reporter), ("markdown", &Markdown)]
+            {
+                assert_eq!(
+                    reporter.render(&loaded).unwrap(),
+                    reporter.render(&run).unwrap(),
+                    "{format} from the loaded run"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn awkward_values_survive_the_round_trip() {
+        let mut run = sample_run();
+        // Sub-second instants and durations, floats with no short decimal form, a
+        // non-percentile budget, an interrupted run and an unusual failure kind.
+        run.started_at += Duration::new(0, 123_456_789);
+        run.finished_at += Duration::new(0, 987_654_321);
+        run.window.start = Duration::new(2, 345_678_901);
+        run.window.end = Duration::new(3 * 86_400, 1);
+        run.profile.spawn_rate = 1.0 / 3.0;
+        run.profile.run_time = Duration::new(7, 999_999_999);
+        run.profile.level = None;
+        run.provenance.git_commit = None;
+        run.outcome = RunOutcome::Interrupted;
+        run.endpoints[0].stats.rps = 0.1 + 0.2;
+        run.total.failures_per_s = std::f64::consts::PI;
+        run.endpoints[2].stats.failures_by_kind[1].kind = FailureKind::LocalResource;
+        run.endpoints[2].stats.failures_by_kind[1].example = None;
+        let c = &mut run.verdict.checks[0];
+        c.headroom = Some(-1.0 / 7.0);
+        c.budget = Value::Latency(Duration::from_nanos(20_000_001));
+        c.metric = CheckMetric::Latency(Metric::Percentile(Quantile::new(0.123_456_7).unwrap()));
+        c.location = None;
+        let bytes = render(&run);
+        let loaded = load(&bytes).expect("loads");
+        assert_same_run(&run, &loaded);
+        assert_eq!(render(&loaded), bytes);
+        assert_eq!(table::render(&loaded), table::render(&run));
+    }
+
+    proptest::proptest! {
+        /// The promise in the module doc: below 2^51 ns, seconds and milliseconds written from
+        /// whole nanoseconds read back as the same nanosecond.
+        #[test]
+        fn durations_round_trip(ns in 0u64..(1u64 << 51)) {
+            let d = Duration::from_nanos(ns);
+            proptest::prop_assert_eq!(from_secs(secs(d), "d").unwrap(), d);
+            proptest::prop_assert_eq!(from_millis(millis(d), "d").unwrap(), d);
+        }
+
+        #[test]
+        fn floats_round_trip_through_the_text(x in proptest::num::f64::NORMAL) {
+            let text = serde_json::to_string(&x).unwrap();
+            let back: f64 = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(back.to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_not_nulled() {
+        let mut run = sample_run();
+        run.verdict.checks[0].headroom = Some(f64::INFINITY);
+        let err = Json.render(&run).unwrap_err();
+        assert!(err.to_string().contains("inf"), "{err}");
+    }
+
+    #[test]
+    fn another_schema_version_is_named_in_the_error() {
+        let doc = text(&sample_run())
+            .replacen(SCHEMA, "slagate.run/v2", 1)
+            .replacen(
+                "\"slagate_version\": \"0.1.0\"",
+                "\"slagate_version\": \"9.9.0\"",
+                1,
+            );
+        let err = load(doc.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "this run report is schema slagate.run/v2, but this build of slagate reads \
+             slagate.run/v1"
+        );
+        let help = miette::Diagnostic::help(&err)
+            .expect("has help")
+            .to_string();
+        assert!(help.contains("slagate 9.9.0"), "{help}");
+    }
+
+    #[test]
+    fn other_json_is_not_a_run_report() {
+        assert!(matches!(load(b"{\"a\": 1}"), Err(LoadError::NoSchema)));
+        assert!(matches!(load(b"[1, 2"), Err(LoadError::Json(_))));
+        let damaged = text(&sample_run()).replacen("\"histogram\": \"", "\"histogram\": \"!", 1);
+        match load(damaged.as_bytes()) {
+            Err(LoadError::Invalid(what)) => assert!(what.contains("/health/"), "{what}"),
+            other => panic!("expected Invalid, got {:?}", other.map(|_| ())),
+        }
+        let unknown = text(&sample_run()).replacen("\"timeout\"", "\"teleported\"", 1);
+        assert!(matches!(
+            load(unknown.as_bytes()),
+            Err(LoadError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn every_failure_kind_id_parses_back() {
+        for kind in [
+            FailureKind::Status(503),
+            FailureKind::ConnectRefused,
+            FailureKind::Connect,
+            FailureKind::Timeout,
+            FailureKind::Reset,
+            FailureKind::Closed,
+            FailureKind::Protocol,
+            FailureKind::Io,
+            FailureKind::LocalResource,
+        ] {
+            assert_eq!(kind_from_id(&kind.id()), Some(kind));
+        }
+    }
+
+    mod schema {
+        use super::*;
+
+        fn validator() -> jsonschema::Validator {
+            let schema: serde_json::Value =
+                serde_json::from_str(include_str!("../../schemas/slagate.run.v1.schema.json"))
+                    .expect("the schema is JSON");
+            jsonschema::meta::validate(&schema).expect("the schema is a valid JSON Schema");
+            jsonschema::draft202012::options()
+                .build(&schema)
+                .expect("the schema compiles")
+        }
+
+        fn errors(v: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+            v.iter_errors(doc)
+                .map(|e| format!("{}: {e}", e.instance_path))
+                .collect()
+        }
+
+        #[test]
+        fn rendered_runs_validate_against_the_committed_schema() {
+            let v = validator();
+            let mut interrupted = sample_run();
+            interrupted.outcome = RunOutcome::Interrupted;
+            interrupted.profile.level = None;
+            interrupted.provenance.git_commit = None;
+            for run in [sample_run(), empty_run(), interrupted] {
+                let doc: serde_json::Value = serde_json::from_slice(&render(&run)).unwrap();
+                let errs = errors(&v, &doc);
+                assert!(errs.is_empty(), "{errs:#?}");
+            }
+        }
+
+        #[test]
+        fn the_schema_rejects_what_it_should() {
+            let v = validator();
+            let good: serde_json::Value = serde_json::from_slice(&render(&sample_run())).unwrap();
+            let broken = |f: &dyn Fn(&mut serde_json::Value)| {
+                let mut doc = good.clone();
+                f(&mut doc);
+                errors(&v, &doc)
+            };
+            let missing_checks = broken(&|d| {
+                d.as_object_mut().unwrap().remove("checks");
+            });
+            assert!(
+                missing_checks.iter().any(|e| e.contains("checks")),
+                "{missing_checks:?}"
+            );
+            assert!(!broken(&|d| d["verdict"] = "maybe".into()).is_empty());
+            assert!(!broken(&|d| d["schema"] = "slagate.run/v2".into()).is_empty());
+            assert!(!broken(&|d| d["checks"][0]["metric"] = "p".into()).is_empty());
+            assert!(!broken(&|d| d["checks"][0]["status"] = "PASS".into()).is_empty());
+            assert!(!broken(&|d| d["endpoints"][0]["extra"] = 1.into()).is_empty());
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The Markdown summary (`--markdown FILE`, and GitHub's job summary): the verdict and the SLA
+//! table for a pull-request comment, failing checks first, their diagnostics folded away in a
+//! `<details>` block. Everything that came from the config or the target (names, URLs, error
+//! bodies inside diagnostics) is escaped, so a server answering `<script>` or `|` cannot break
+//! the table or inject markup into the page it is pasted into.
+//!
+//! `append_step_summary` is the one piece of I/O here: GitHub reads the step summary from the
+//! file named by `GITHUB_STEP_SUMMARY`, and that file belongs to this format alone.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use super::table::{budget_text, fmt_length, value_text, verdict_line};
+use super::{RenderError, Reporter, RunOutcome, RunReport};
+use crate::verdict::{Check, Status, fmt_offset};
+
+pub struct Markdown;
+
+impl Reporter for Markdown {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, RenderError> {
+        Ok(render(run).into_bytes())
+    }
+}
+
+/// Text made inert for GitHub Markdown, in a table cell or a line: HTML-significant characters
+/// become entities, Markdown punctuation is backslash-escaped (`\|` keeps a cell a cell), and
+/// line breaks become `<br>` so a multi-line error body stays inside its row.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '|' | '*' | '_' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn heading_mark(outcome: &RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Pass => "✅",
+        RunOutcome::Fail => "❌",
+        // No verdict: neither a pass nor an SLA failure.
+        RunOutcome::Interrupted => "⚠️",
+    }
+}
+
+fn row(run: &RunReport, c: &Check) -> String {
+    let cells = [
+        escape(run.subject_name(&c.subject)),
+        // Metric names are slagate's own (`max_error_rate`): nothing to escape.
+        c.metric.to_string(),
+        escape(&budget_text(c.metric, c.budget)),
+        c.measured
+            .map_or_else(|| "—".into(), |v| escape(&value_text(v))),
+        c.headroom
+            .map_or_else(|| "—".into(), |h| format!("{:+.0}%", h * 100.0)),
+        c.samples.to_string(),
+        match c.status {
+            Status::Pass => "✅ PASS".into(),
+            Status::Fail => "❌ FAIL".into(),
+        },
+    ];
+    format!("| {} |", cells.join(" | "))
+}
+
+/// The summary as Markdown text.
+pub fn render(run: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## {} {}\n",
+        heading_mark(&run.outcome),
+        escape(&verdict_line(run))
+    );
+
+    let p = &run.profile;
+    let level = p
+        .level
+        .as_ref()
+        .map_or_else(String::new, |l| format!(" (level {})", escape(l)));
+    let w = run.window;
+    let _ = writeln!(
+        out,
+        "Profile **{}**{level} · {} user{} · target {} · measured {}–{} ({}, ramp-up excluded) · \
+         slagate {}\n",
+        escape(&p.name),
+        p.users,
+        if p.users == 1 { "" } else { "s" },
+        escape(&run.target),
+        fmt_offset(w.start),
+        fmt_offset(w.end),
+        fmt_length(w.length()),
+        escape(&run.slagate_version),
+    );
+
+    let _ = writeln!(
+        out,
+        "| Endpoint | Metric | Budget | Measured | Headroom | Samples | Result |\n\
+         |---|---|--:|--:|--:|--:|---|"
+    );
+    let (failing, passing): (Vec<&Check>, Vec<&Check>) = run
+        .verdict
+        .checks
+        .iter()
+        .partition(|c| c.status == Status::Fail);
+    for c in failing.iter().chain(&passing) {
+        let _ = writeln!(out, "{}", row(run, c));
+    }
+
+    if !failing.is_empty() {
+        let n = failing.len();
+        let _ = writeln!(
+            out,
+            "\n<details>\n<summary>Why {n} check{} failed</summary>\n",
+            if n == 1 { "" } else { "s" }
+        );
+        for c in &failing {
+            let _ = writeln!(
+                out,
+                "- **{} {}**: {}",
+                escape(run.subject_name(&c.subject)),
+                c.metric,
+                escape(&c.diagnostic)
+            );
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}
+
+/// Appends the summary to the file named by `GITHUB_STEP_SUMMARY`, if that is set (as it is in
+/// every GitHub Actions step). Returns whether it wrote.
+pub fn append_step_summary(run: &RunReport) -> std::io::Result<bool> {
+    let path = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
+    append_step_summary_to(path.as_deref().map(Path::new), run)
+}
+
+/// `append_step_summary` with the variable's value passed in (tests need no process-global
+/// environment). `None`: nothing to do.
+pub fn append_step_summary_to(path: Option<&Path>, run: &RunReport) -> std::io::Result<bool> {
+    let Some(path) = path else {
+        return Ok(false);
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    // Earlier steps may have left a line unfinished; a heading must start a line of its own.
+    let separator = if file.metadata()?.len() > 0 { "\n" } else { "" };
+    file.write_all(format!("{separator}{}", render(run)).as_bytes())?;
+    file.flush()?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata::{HOSTILE_503, empty_run, sample_run};
+
+    #[test]
+    fn snapshot_of_the_sample_run() {
+        insta::assert_snapshot!(render(&sample_run()));
+    }
+
+    #[test]
+    fn snapshot_of_an_empty_run() {
+        insta::assert_snapshot!(render(&empty_run()));
+    }
+
+    #[test]
+    fn failing_rows_come_first() {
+        let md = render(&sample_run());
+        let results: Vec<&str> = md
+            .lines()
+            .filter(|l| l.ends_with("PASS |") || l.ends_with("FAIL |"))
+            .map(|l| if l.ends_with("FAIL |") { "F" } else { "P" })
+            .collect();
+        assert_eq!(results.len(), sample_run().verdict.checks.len());
+        assert_eq!(&results[..2], ["F", "F"]);
+        assert!(results[2..].iter().all(|r| *r == "P"));
+    }
+
+    #[test]
+    fn hostile_text_cannot_break_the_table_or_inject_html() {
+        let md = render(&sample_run());
+        assert!(!md.contains(HOSTILE_503));
+        assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+        let mut run = sample_run();
+        let hostile = "a|b `c` <img src=x onerror=alert(1)>\nd\\|e";
+        run.endpoints[1].name = hostile.into();
+        run.verdict.checks[5].diagnostic = hostile.into();
+        run.target = "http://x/<b>|".into();
+        let md = render(&run);
+        let escaped = "a\\|b \\`c\\` &lt;img src=x onerror=alert(1)&gt;<br>d\\\\\\|e";
+        assert_eq!(escape(hostile), escaped);
+        assert!(md.contains(escaped));
+        assert!(!md.contains("<img") && !md.contains("<b>"));
+        // Every table row still has exactly its 8 unescaped delimiters (7 cells).
+        for line in md.lines().filter(|l| l.starts_with("| ")) {
+            let unescaped = line
+                .char_indices()
+                .filter(|&(i, c)| {
+                    let backslashes = line[..i].chars().rev().take_while(|&b| b == '\\').count();
+                    c == '|' && backslashes % 2 == 0
+                })
+                .count();
+            assert_eq!(unescaped, 8, "{line}");
+        }
+        // The only raw HTML is the markup this file writes itself.
+        let tags: std::collections::BTreeSet<&str> = md
+            .match_indices('<')
+            .map(|(i, _)| md[i..].split('>').next().unwrap())
+            .collect();
+        assert_eq!(
+            tags.into_iter().collect::<Vec<_>>(),
+            ["</details", "</summary", "<br", "<details", "<summary"]
+        );
+    }
+
+    #[test]
+    fn step_summary_is_appended_only_when_asked() {
+        let run = sample_run();
+        assert!(!append_step_summary_to(None, &run).unwrap());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        std::fs::write(&path, "earlier step").unwrap();
+        assert!(append_step_summary_to(Some(&path), &run).unwrap());
+        assert!(append_step_summary_to(Some(&path), &run).unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let md = render(&run);
+        assert_eq!(text, format!("earlier step\n{md}\n{md}"));
+    }
+}
