@@ -29,7 +29,8 @@ use super::{
 };
 use crate::plan::{Location, Metric, Quantile, ThinkTime};
 use crate::stats::{
-    EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, TimelinePoint, Window,
+    EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse, TimelinePoint,
+    Window, new_histogram,
 };
 use crate::verdict::{Check, CheckMetric, Status, Subject, Value, Verdict};
 
@@ -280,9 +281,13 @@ struct PointDoc {
     users: u32,
     requests: u64,
     failures: u64,
+    body_bytes: u64,
     p50: Option<f64>,
     p95: Option<f64>,
     p99: Option<f64>,
+    /// This second's latencies (HdrHistogram V2 + DEFLATE, base64): any run of seconds can be
+    /// merged exactly later.
+    histogram: String,
     endpoints: Vec<SecondDoc>,
 }
 
@@ -290,9 +295,11 @@ struct PointDoc {
 struct SecondDoc {
     requests: u64,
     failures: u64,
+    body_bytes: u64,
     p50: Option<f64>,
     p95: Option<f64>,
     p99: Option<f64>,
+    histogram: String,
 }
 
 /// Locust's percentile set as an ordered object, `{"50": ms, …, "100": ms}` (a map type would
@@ -481,7 +488,11 @@ impl RunDoc {
                 .map(|e| EndpointDoc::from_stats(&e.name, &e.method, &e.stats))
                 .collect::<Result<_, _>>()?,
             total: EndpointDoc::from_stats(AGGREGATED, "", &run.total)?,
-            timeline: run.timeline.iter().map(PointDoc::from_point).collect(),
+            timeline: run
+                .timeline
+                .iter()
+                .map(PointDoc::from_point)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -579,30 +590,40 @@ impl EndpointDoc {
 }
 
 impl SecondDoc {
-    fn from_second(s: &SecondStats) -> SecondDoc {
-        SecondDoc {
+    fn from_second(s: &SecondStats) -> Result<SecondDoc, RenderError> {
+        let mut hist = new_histogram();
+        s.latency.add_to(&mut hist);
+        Ok(SecondDoc {
             requests: s.requests,
             failures: s.failures,
+            body_bytes: s.body_bytes,
             p50: s.p50_us.map(us_to_ms),
             p95: s.p95_us.map(us_to_ms),
             p99: s.p99_us.map(us_to_ms),
-        }
+            histogram: encode_histogram(&hist)?,
+        })
     }
 }
 
 impl PointDoc {
-    fn from_point(p: &TimelinePoint) -> PointDoc {
-        let t = SecondDoc::from_second(&p.total);
-        PointDoc {
+    fn from_point(p: &TimelinePoint) -> Result<PointDoc, RenderError> {
+        let t = SecondDoc::from_second(&p.total)?;
+        Ok(PointDoc {
             second: p.second,
             users: p.users,
             requests: t.requests,
             failures: t.failures,
+            body_bytes: t.body_bytes,
             p50: t.p50,
             p95: t.p95,
             p99: t.p99,
-            endpoints: p.endpoints.iter().map(SecondDoc::from_second).collect(),
-        }
+            histogram: t.histogram,
+            endpoints: p
+                .endpoints
+                .iter()
+                .map(SecondDoc::from_second)
+                .collect::<Result<_, _>>()?,
+        })
     }
 }
 
@@ -720,6 +741,8 @@ impl SecondDoc {
         Ok(SecondStats {
             requests: self.requests,
             failures: self.failures,
+            body_bytes: self.body_bytes,
+            latency: Sparse::from_histogram(&decode_histogram(&self.histogram, what)?),
             p50_us: ms_to_us(self.p50, what)?,
             p95_us: ms_to_us(self.p95, what)?,
             p99_us: ms_to_us(self.p99, what)?,
@@ -733,9 +756,11 @@ impl PointDoc {
         let total = SecondDoc {
             requests: self.requests,
             failures: self.failures,
+            body_bytes: self.body_bytes,
             p50: self.p50,
             p95: self.p95,
             p99: self.p99,
+            histogram: self.histogram,
         };
         Ok(TimelinePoint {
             second: self.second,

@@ -15,8 +15,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use hdrhistogram::Histogram;
-
 use super::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
 use crate::plan::{Location, Metric, Quantile, ThinkTime};
 use crate::stats::{
@@ -50,17 +48,6 @@ impl Lcg {
     /// Microseconds uniformly in [lo_ms, hi_ms).
     fn between_ms(&mut self, lo_ms: f64, hi_ms: f64) -> u64 {
         ((lo_ms + (hi_ms - lo_ms) * self.next_unit()) * 1000.0) as u64
-    }
-}
-
-fn point(hist: &Histogram<u64>, requests: u64, failures: u64) -> SecondStats {
-    let q = |q: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(q));
-    SecondStats {
-        requests,
-        failures,
-        p50_us: q(0.5),
-        p95_us: q(0.95),
-        p99_us: q(0.99),
     }
 }
 
@@ -333,6 +320,7 @@ fn build(with_requests: bool) -> RunReport {
                 PER_SECOND[e]
             };
             let mut fails = 0;
+            let mut second_bytes = 0;
             for i in 0..n {
                 let kind = failure(e, s, i);
                 let us = match kind {
@@ -346,16 +334,18 @@ fn build(with_requests: bool) -> RunReport {
                 if kind.is_some() {
                     fails += 1;
                 }
+                let size = match e {
+                    0 => 17,
+                    1 => 1_234,
+                    _ => 96,
+                };
+                second_bytes += size;
                 if s < WINDOW_START {
                     continue;
                 }
                 st.latency.saturating_record(us);
                 st.requests += 1;
-                st.body_bytes += match e {
-                    0 => 17,
-                    1 => 1_234,
-                    _ => 96,
-                };
+                st.body_bytes += size;
                 if let Some(kind) = kind {
                     st.failures += 1;
                     let ex = FailureExample {
@@ -369,15 +359,16 @@ fn build(with_requests: bool) -> RunReport {
                     add_kind(st, kind, second, &ex);
                 }
             }
-            points.push(point(&second_hist, n, fails));
+            points.push(SecondStats::new(&second_hist, n, fails, second_bytes));
         }
         let requests = points.iter().map(|p| p.requests).sum();
         let failures = points.iter().map(|p| p.failures).sum();
+        let bytes = points.iter().map(|p| p.body_bytes).sum();
         timeline.push(TimelinePoint {
             second: s,
             users,
             endpoints: points,
-            total: point(&second_total, requests, failures),
+            total: SecondStats::new(&second_total, requests, failures, bytes),
         });
     }
     let secs = window.length().as_secs_f64();

@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 
-use super::recorder::{Batch, SlotEndpoint, add_kind, drain_slot};
-use super::{FailureKind, new_histogram};
+use super::recorder::{Batch, SlotEndpoint, drain_slot};
+use super::{FailureKind, Sparse, new_histogram};
 
 /// One failure, kept as an example of its kind: when it happened and what was seen.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,14 +181,34 @@ impl Window {
 }
 
 /// One point of the timeline: one second, one endpoint or the total.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SecondStats {
     pub requests: u64,
     pub failures: u64,
+    pub body_bytes: u64,
+    /// Every latency of this second (µs), so later reports can merge any run of seconds
+    /// exactly (cumulative CSV history, windows) instead of averaging percentiles.
+    pub latency: Sparse,
     /// Latency percentiles of the requests completed in this second, µs.
     pub p50_us: Option<u64>,
     pub p95_us: Option<u64>,
     pub p99_us: Option<u64>,
+}
+
+impl SecondStats {
+    /// A second's figures from its latency histogram (µs).
+    pub fn new(hist: &Histogram<u64>, requests: u64, failures: u64, body_bytes: u64) -> Self {
+        let q = |q: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(q));
+        SecondStats {
+            requests,
+            failures,
+            body_bytes,
+            latency: Sparse::from_histogram(hist),
+            p50_us: q(0.5),
+            p95_us: q(0.95),
+            p99_us: q(0.99),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -318,17 +338,6 @@ impl Summary {
     }
 }
 
-fn point(hist: &Histogram<u64>, requests: u64, failures: u64) -> SecondStats {
-    let q = |q: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(q));
-    SecondStats {
-        requests,
-        failures,
-        p50_us: q(0.5),
-        p95_us: q(0.95),
-        p99_us: q(0.99),
-    }
-}
-
 fn timeline(rec: &Recording) -> Timeline {
     let mut per_endpoint = new_histogram();
     let mut total = new_histogram();
@@ -337,7 +346,6 @@ fn timeline(rec: &Recording) -> Timeline {
         .enumerate()
         .map(|(i, slot)| {
             total.reset();
-            let mut kinds_total: Vec<(FailureKind, u64)> = Vec::new();
             let endpoints = slot
                 .endpoints
                 .iter()
@@ -347,19 +355,17 @@ fn timeline(rec: &Recording) -> Timeline {
                         part.add_to(&mut per_endpoint);
                         part.add_to(&mut total);
                     }
-                    for &(k, n) in &se.failures_by_kind {
-                        add_kind(&mut kinds_total, k, n);
-                    }
-                    point(&per_endpoint, se.requests, se.failures)
+                    SecondStats::new(&per_endpoint, se.requests, se.failures, se.body_bytes)
                 })
                 .collect::<Vec<_>>();
             let requests = endpoints.iter().map(|p| p.requests).sum();
             let failures = endpoints.iter().map(|p| p.failures).sum();
+            let body_bytes = endpoints.iter().map(|p| p.body_bytes).sum();
             TimelinePoint {
                 second: i as u32,
                 users: slot.users,
                 endpoints,
-                total: point(&total, requests, failures),
+                total: SecondStats::new(&total, requests, failures, body_bytes),
             }
         })
         .collect()

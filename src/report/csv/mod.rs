@@ -313,7 +313,10 @@ fn history_rows(run: &RunReport) -> Vec<Vec<String>> {
             users: p.users,
             requests: p.total.requests,
             failures: p.total.failures,
-            detail: None,
+            // A second with requests but no latencies (a hand-made report) has no detail:
+            // its percentile cells stay N/A rather than be invented.
+            detail: (p.total.requests == 0 || !p.total.latency.is_empty())
+                .then_some((&p.total.latency, p.total.body_bytes)),
         })
         .collect();
     let reset = u32::try_from(run.window.start.as_secs()).unwrap_or(u32::MAX);

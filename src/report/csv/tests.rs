@@ -303,9 +303,17 @@ fn history_counts_rates_and_last_row() {
     assert_eq!(last[6..17], agg[11..22], "percentiles");
     assert_eq!(last[17..19], agg[2..4], "counts");
     assert_eq!(last[19..24], agg[4..9], "median, average, min, max, size");
-    // Rows in between lack per-second detail: N/A rather than invented numbers.
-    assert!(data[5][6..17].iter().all(|c| c == "N/A"));
-    assert!(data[5][19..24].iter().all(|c| c == "N/A"));
+    // Rows in between are exact too: the timeline carries every second's latencies.
+    assert!(
+        data[5][6..17].iter().all(|c| c.parse::<u64>().is_ok()),
+        "{:?}",
+        data[5]
+    );
+    assert!(
+        data[5][19..24].iter().all(|c| c.parse::<f64>().is_ok()),
+        "{:?}",
+        data[5]
+    );
 }
 
 #[test]
@@ -345,16 +353,27 @@ fn history_with_per_second_detail_is_exact_on_every_row() {
 }
 
 #[test]
-fn history_without_detail_before_the_window_is_not_invented() {
+fn history_before_the_window_comes_from_the_seconds_not_the_window_totals() {
     // An interrupted run whose window never started: the last row is still ramp-up, which the
-    // window's (empty) totals do not describe.
+    // window's (empty) totals do not describe; the per-second latencies do.
     let mut run = sample_run();
     run.window.start = Duration::from_secs(100);
     run.total = empty_run().total;
     let rows = parse(&render(&CsvHistory, &run));
     let last = rows.last().unwrap();
     assert_eq!(last[17], "770", "2 × 35 + 10 × 70, never reset");
-    assert!(last[6..17].iter().all(|c| c == "N/A"));
+    assert!(
+        last[6..17].iter().all(|c| c.parse::<u64>().is_ok()),
+        "{last:?}"
+    );
+
+    // Without per-second latencies, those cells say N/A rather than invent numbers.
+    for p in &mut run.timeline {
+        p.total.latency = Sparse::default();
+    }
+    let rows = parse(&render(&CsvHistory, &run));
+    let last = rows.last().unwrap();
+    assert!(last[6..17].iter().all(|c| c == "N/A"), "{last:?}");
 }
 
 #[test]
