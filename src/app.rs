@@ -357,13 +357,13 @@ fn progress_line(p: &engine::Progress, tty: bool) {
         return;
     }
     let line = format!(
-        "[{} / {}] {}/{} users · {} requests ({}/s) · {} failures{}",
+        "[{} / {}] {}/{} users · {} requests ({:.0}/s) · {} failures{}",
         verdict::fmt_offset(p.elapsed),
         verdict::fmt_offset(p.run_time),
         p.users,
         p.target_users,
         p.requests,
-        p.last_second,
+        p.recent_rps,
         p.failures,
         if p.interrupted {
             " · interrupted: finishing requests in flight (Ctrl-C again to stop now)"

@@ -69,8 +69,8 @@ pub struct Progress {
     pub target_users: u32,
     pub requests: u64,
     pub failures: u64,
-    /// Requests completed in the last second.
-    pub last_second: u64,
+    /// Requests per second over the last few complete seconds.
+    pub recent_rps: f64,
     pub interrupted: bool,
 }
 
@@ -210,7 +210,6 @@ pub fn run(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_slot: Option<u32> = None;
         let (mut requests, mut failures) = (0u64, 0u64);
-        let mut last_second_requests = 0u64;
         loop {
             tokio::select! {
                 n = signals.next() => {
@@ -228,7 +227,6 @@ pub fn run(
                 for ep in &batch.endpoints {
                     requests += ep.requests;
                     failures += ep.failures;
-                    last_second_requests += ep.requests;
                 }
                 recording.add(batch);
             }
@@ -246,10 +244,9 @@ pub fn run(
                     target_users: profile.users,
                     requests,
                     failures,
-                    last_second: last_second_requests,
+                    recent_rps: recent_rps(&recording, slot),
                     interrupted,
                 });
-                last_second_requests = 0;
             }
             if handles.iter().all(|h| h.is_finished()) {
                 break;
@@ -271,6 +268,23 @@ pub fn run(
         recording,
         interrupted,
     })
+}
+
+/// Mean requests per second over up to 5 complete seconds, ending 2 s ago: the most recent
+/// second may still be on its way from the workers, which hand over just after it ends.
+fn recent_rps(rec: &Recording, now: u32) -> f64 {
+    let end = now.saturating_sub(1) as usize;
+    let start = end.saturating_sub(5);
+    let seconds = &rec.slots[start.min(rec.slots.len())..end.min(rec.slots.len())];
+    if seconds.is_empty() {
+        return 0.0;
+    }
+    let requests: u64 = seconds
+        .iter()
+        .flat_map(|s| &s.endpoints)
+        .map(|e| e.requests)
+        .sum();
+    requests as f64 / seconds.len() as f64
 }
 
 /// Ctrl-C and SIGTERM (what CI sends on cancel), counted.

@@ -72,6 +72,13 @@ fn fixed_20ms_handler_measures_p50_between_20_and_23ms() {
     let s = measure(&server, 4, 3, Duration::from_secs(5));
     let e = &s.endpoints[0];
     let p50 = ms(e.quantile(0.5));
+    // Printed for the record: `cargo test ground_truth -- --nocapture` shows the figures.
+    eprintln!(
+        "ground truth, fixed 20 ms: p50 {p50:.3} ms, min {:.3} ms, p99 {:.3} ms over {} requests",
+        ms(e.min()),
+        ms(e.quantile(0.99)),
+        e.requests
+    );
     assert!((20.0..=23.0).contains(&p50), "p50 = {p50} ms");
     assert!(
         ms(e.min()) >= 20.0,
@@ -91,6 +98,13 @@ fn every_tenth_slow_gives_fast_median_and_slow_p95() {
     });
     let s = measure(&server, 10, 3, Duration::from_secs(5));
     let e = &s.endpoints[0];
+    eprintln!(
+        "ground truth, every 10th 200 ms else 10 ms: p50 {:.3} ms, p90 {:.3} ms, p95 {:.3} ms over {} requests",
+        ms(e.quantile(0.5)),
+        ms(e.quantile(0.9)),
+        ms(e.quantile(0.95)),
+        e.requests
+    );
     assert!(ms(e.quantile(0.5)) < 15.0, "p50 {}", ms(e.quantile(0.5)));
     assert!(
         ms(e.quantile(0.95)) >= 195.0,

@@ -7,6 +7,7 @@ mod server;
 mod cli;
 mod e2e;
 mod ground_truth;
+mod reports;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
