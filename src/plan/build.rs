@@ -122,6 +122,7 @@ pub fn build(
             level_name: profile.level_name().to_string(),
         },
         level,
+        abort_when: None,
     })
 }
 
@@ -232,6 +233,7 @@ fn level_of(sla: &SlaFile, level: &LevelSpec) -> Level {
         name: level.name.get_ref().clone(),
         min_rps: level.min_rps.as_ref().map(limit),
         max_error_rate: level.max_error_rate.as_ref().map(limit),
+        window: None,
     }
 }
 

@@ -22,6 +22,18 @@ pub struct Plan {
     pub profile: Profile,
     /// The throughput level this profile is judged against; `None` means no throughput checks.
     pub level: Option<Level>,
+    /// Stop the run early when this trips (the level's own rule, else the sla file's global one).
+    pub abort_when: Option<AbortWhen>,
+}
+
+/// `abort_when = { error_rate = "50%", for = "10s" }`: stop the run when the error rate over
+/// the last `for` stays above `error_rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbortWhen {
+    /// Fraction 0.0..=1.0.
+    pub error_rate: f64,
+    pub sustained: Duration,
+    pub location: Location,
 }
 
 #[derive(Debug, Clone)]
@@ -169,6 +181,9 @@ pub struct Level {
     pub min_rps: Option<LevelLimit<f64>>,
     /// Failed / total requests, as a fraction 0.0..=1.0.
     pub max_error_rate: Option<LevelLimit<f64>>,
+    /// Also judge latency budgets and the error rate on each consecutive window of this length
+    /// (`window = "30s"`): a breach in any window fails the check.
+    pub window: Option<LevelLimit<Duration>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

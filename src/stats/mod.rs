@@ -7,10 +7,12 @@
 //! counters. Once per second (per worker) the second's data is compacted and sent to the
 //! `Collector`; that is the only message and the only allocation that the request rate drives.
 
+mod health;
 mod outcome;
 mod recorder;
 mod summary;
 
+pub use health::{Abort, LoadHealth};
 pub use outcome::{FailureKind, Outcome};
 pub use recorder::{Batch, Recorder, SlotEndpoint};
 pub use summary::{

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 use super::recorder::{Batch, SlotEndpoint, drain_slot};
-use super::{FailureKind, Sparse, new_histogram};
+use super::{Abort, FailureKind, LoadHealth, Sparse, new_histogram};
 
 /// One failure, kept as an example of its kind: when it happened and what was seen.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,10 @@ pub struct Recording {
     pub stopped_at: Duration,
     /// When the last request in flight finished.
     pub finished_at: Duration,
+    /// How well the generator kept up (filled by the engine).
+    pub load: LoadHealth,
+    /// Set when an `abort_when` rule stopped the run early.
+    pub aborted: Option<Abort>,
 }
 
 impl Recording {
@@ -49,6 +53,8 @@ impl Recording {
             run_time,
             stopped_at: run_time,
             finished_at: run_time,
+            load: LoadHealth::default(),
+            aborted: None,
         }
     }
 
@@ -233,6 +239,8 @@ pub struct Summary {
     pub endpoints: Vec<EndpointStats>,
     pub total: EndpointStats,
     pub timeline: Timeline,
+    pub load: LoadHealth,
+    pub aborted: Option<Abort>,
 }
 
 impl Summary {
@@ -334,6 +342,8 @@ impl Summary {
             endpoints,
             total,
             timeline: timeline(rec),
+            load: rec.load.clone(),
+            aborted: rec.aborted.clone(),
         }
     }
 }

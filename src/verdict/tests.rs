@@ -66,6 +66,7 @@ fn plan(budgets: Vec<Vec<Budget>>, level: Option<Level>) -> Plan {
             level_name: "t".into(),
         },
         level,
+        abort_when: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn level(min_rps: Option<f64>, max_err: Option<f64>) -> Option<Level> {
         name: "t".into(),
         min_rps: min_rps.map(limit),
         max_error_rate: max_err.map(limit),
+        window: None,
     })
 }
 

@@ -51,6 +51,7 @@ fn plan(url: &str, users: u32, run_time: Duration, timeout: Duration) -> Plan {
             level_name: "truth".into(),
         },
         level: None,
+        abort_when: None,
     }
 }
 
