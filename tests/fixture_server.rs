@@ -259,19 +259,22 @@ fn unknown_path_is_404_and_wrong_method_is_405_both_json() {
 }
 
 #[test]
-fn healthy_health_answers_within_30ms_on_a_keep_alive_connection() {
+fn healthy_health_answers_inside_its_budget_on_a_keep_alive_connection() {
     let fixture = start(Mode::Healthy);
     let mut conn = Conn::open(fixture.addr()).unwrap();
-    for i in 0..20 {
+    let mut elapsed = Vec::new();
+    for _ in 0..20 {
         // Twenty requests on one connection also prove keep-alive works.
         let reply = conn.send("GET", "/health/", None).unwrap();
         assert_eq!(reply.status, 200);
-        assert!(
-            reply.elapsed < Duration::from_millis(30),
-            "request {i}: {:?}",
-            reply.elapsed
-        );
+        elapsed.push(reply.elapsed);
     }
+    // Ground truth with a generous bound (a busy CI machine adds scheduling delay to single
+    // requests): the median sits far below the 10 ms p50 budget's scale, and nothing reaches the
+    // 100 ms max budget.
+    elapsed.sort();
+    assert!(elapsed[10] < Duration::from_millis(30), "{elapsed:?}");
+    assert!(elapsed[19] < Duration::from_millis(100), "{elapsed:?}");
 }
 
 #[test]
