@@ -17,6 +17,11 @@
 //!   refused too, so that a typo such as `"GTE"` is caught rather than sent.
 //! - A json body gets `content-type: application/json` unless the endpoint's own headers set a
 //!   content type.
+//! - `abort_when = { error_rate = "50%", for = "10s" }` may sit in a `[level.NAME]` (that level's
+//!   rule) or, for every level, in a top-level `[abort_when]` table. The table form is the one
+//!   documented: a top-level inline `abort_when = {…}` is the same to TOML but must come before
+//!   the first `[table]` header, and written after one it silently belongs to that table. Its
+//!   `error_rate` must be above 0 % (0 % would stop every run), `for` above zero.
 
 mod error;
 mod profile;
@@ -82,6 +87,8 @@ pub struct SlaFile {
     pub endpoints: Vec<EndpointSpec>,
     /// The `[level.NAME]` tables, in file order.
     pub levels: Vec<LevelSpec>,
+    /// The top-level `[abort_when]` rule, for every level that has none of its own.
+    pub abort_when: Option<AbortWhenSpec>,
 }
 
 impl SlaFile {
@@ -154,6 +161,22 @@ pub struct LevelSpec {
     pub min_rps: Option<Spanned<f64>>,
     /// A fraction 0.0 ..= 1.0 (written as a percentage).
     pub max_error_rate: Option<Spanned<f64>>,
+    /// Judge budgets on each consecutive window of this length too; above zero.
+    pub window: Option<Spanned<Duration>>,
+    /// This level's early-abort rule (overrides the top-level one).
+    pub abort_when: Option<AbortWhenSpec>,
+}
+
+/// `abort_when = { error_rate = "50%", for = "10s" }`: stop the run once the error rate has
+/// stayed at or above `error_rate` for `for`.
+#[derive(Debug, Clone)]
+pub struct AbortWhenSpec {
+    /// A fraction above 0.0, at most 1.0 (written as a percentage).
+    pub error_rate: Spanned<f64>,
+    /// `for`; above zero.
+    pub sustained: Spanned<Duration>,
+    /// The whole `abort_when` value (the table, or the `[abort_when]` header's table).
+    pub span: Range<usize>,
 }
 
 /// A loaded and checked profile.
@@ -216,6 +239,7 @@ pub fn parse_sla(path: &Path, bytes: &[u8]) -> Result<SlaFile, ConfigError> {
         target: sla.target,
         endpoints: sla.endpoints,
         levels: sla.levels,
+        abort_when: sla.abort_when,
     })
 }
 

@@ -12,9 +12,9 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use super::error::{Problem, ProblemKind, Problems};
 use super::walk::{self, Value};
-use super::{Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
+use super::{AbortWhenSpec, Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
 
-const TOP_KEYS: &[&str] = &["target", "endpoint", "level"];
+const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when"];
 const TARGET_KEYS: &[&str] = &["base_url", "timeout", "headers"];
 const ENDPOINT_KEYS: &[&str] = &[
     "name",
@@ -27,7 +27,9 @@ const ENDPOINT_KEYS: &[&str] = &[
     "json",
     "body",
 ];
-const LEVEL_KEYS: &[&str] = &["min_rps", "max_error_rate"];
+const LEVEL_KEYS: &[&str] = &["min_rps", "max_error_rate", "window", "abort_when"];
+const ABORT_KEYS: &[&str] = &["error_rate", "for"];
+const ABORT_EXAMPLE: &str = "abort_when = { error_rate = \"50%\", for = \"10s\" }";
 
 /// The methods an endpoint may use: the standard ones except CONNECT, which opens a tunnel
 /// rather than making a request that can be timed. Extension methods are refused, because a
@@ -46,6 +48,7 @@ pub(crate) struct Sla {
     pub(crate) target: TargetSpec,
     pub(crate) endpoints: Vec<EndpointSpec>,
     pub(crate) levels: Vec<LevelSpec>,
+    pub(crate) abort_when: Option<AbortWhenSpec>,
 }
 
 pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Sla> {
@@ -53,11 +56,32 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Sla> {
     let target = read_target(p, root);
     let endpoints = read_endpoints(p, root);
     let levels = read_levels(p, root);
+    let abort_when = match root.get("abort_when") {
+        None => Some(None),
+        Some(v) => read_abort_when(p, v, "[abort_when]").map(Some),
+    };
     Some(Sla {
         target: target?,
         endpoints: endpoints?,
         levels: levels?,
+        abort_when: abort_when?,
     })
+}
+
+/// A level-only key written in another table: most likely meant for a level, or written after
+/// a `[table]` header that it then silently joined.
+fn misplaced(key: &str) -> Option<String> {
+    match key {
+        "abort_when" => Some(format!(
+            "`abort_when` goes in a [level.NAME] table, or in a top-level [abort_when] table \
+             for every level: {ABORT_EXAMPLE} (a key written below a [table] header belongs to \
+             that table)"
+        )),
+        "window" | "min_rps" | "max_error_rate" => Some(format!(
+            "`{key}` goes in a [level.NAME] table, e.g.\n[level.medium]\n{key} = …"
+        )),
+        _ => None,
+    }
 }
 
 fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
@@ -79,7 +103,7 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         value,
         "write a [target] table with base_url = \"http://localhost:8003\"",
     )?;
-    walk::check_keys(p, table, TARGET_KEYS, "[target]");
+    walk::check_keys_hinted(p, table, TARGET_KEYS, "[target]", misplaced);
 
     let base_url = match table.get("base_url") {
         None => {
@@ -270,7 +294,7 @@ fn read_endpoint(p: &mut Problems, item: &Value<'_>) -> Option<EndpointSpec> {
         "write each endpoint as an [[endpoint]] table",
     )?;
     let place = "[[endpoint]]";
-    walk::check_keys(p, table, ENDPOINT_KEYS, place);
+    walk::check_keys_hinted(p, table, ENDPOINT_KEYS, place, misplaced);
 
     let name = match table.get("name") {
         None => {
@@ -847,16 +871,94 @@ fn read_levels(p: &mut Problems, root: &DeTable<'_>) -> Option<Vec<LevelSpec>> {
                 walk::percentage(p, "max_error_rate", v).map(|f| Some(Spanned::new(v.span(), f)))
             }
         };
-        match (min_rps, max_error_rate) {
-            (Some(min_rps), Some(max_error_rate)) => levels.push(LevelSpec {
-                name: Spanned::new(name.span(), name.get_ref().to_string()),
-                min_rps,
-                max_error_rate,
-            }),
+        let window = match limits.get("window") {
+            None => Some(None),
+            Some(v) => positive_duration(p, "window", v, "\"30s\"")
+                .map(|d| Some(Spanned::new(v.span(), d))),
+        };
+        let abort_when = match limits.get("abort_when") {
+            None => Some(None),
+            Some(v) => read_abort_when(p, v, &format!("abort_when of {place}")).map(Some),
+        };
+        match (min_rps, max_error_rate, window, abort_when) {
+            (Some(min_rps), Some(max_error_rate), Some(window), Some(abort_when)) => {
+                levels.push(LevelSpec {
+                    name: Spanned::new(name.span(), name.get_ref().to_string()),
+                    min_rps,
+                    max_error_rate,
+                    window,
+                    abort_when,
+                })
+            }
             _ => complete = false,
         }
     }
     complete.then_some(levels)
+}
+
+/// `{ error_rate = "50%", for = "10s" }`, both required; `place` names it in messages.
+fn read_abort_when(p: &mut Problems, value: &Value<'_>, place: &str) -> Option<AbortWhenSpec> {
+    let table = walk::table(
+        p,
+        "abort_when",
+        value,
+        &format!("write the rule as a table: {ABORT_EXAMPLE}"),
+    )?;
+    walk::check_keys(p, table, ABORT_KEYS, place);
+    let error_rate = match table.get("error_rate") {
+        None => {
+            walk::missing(
+                p,
+                table,
+                value.span(),
+                ABORT_KEYS,
+                "error_rate",
+                place,
+                format!("say which error rate stops the run: {ABORT_EXAMPLE}"),
+            );
+            None
+        }
+        Some(v) => walk::percentage(p, "error_rate", v).and_then(|f| {
+            if f > 0.0 {
+                Some(Spanned::new(v.span(), f))
+            } else {
+                p.push(
+                    Problem::new(
+                        ProblemKind::OutOfRange,
+                        v.span(),
+                        "`error_rate` = 0% would stop every run",
+                    )
+                    .label("must be above 0%")
+                    .help(format!(
+                        "any error rate is at or above 0%: write the rate at which the run is \
+                         not worth finishing, e.g. {ABORT_EXAMPLE}; remove abort_when to always \
+                         run to the end"
+                    )),
+                );
+                None
+            }
+        }),
+    };
+    let sustained = match table.get("for") {
+        None => {
+            walk::missing(
+                p,
+                table,
+                value.span(),
+                ABORT_KEYS,
+                "for",
+                place,
+                format!("say how long the error rate must last: {ABORT_EXAMPLE}"),
+            );
+            None
+        }
+        Some(v) => positive_duration(p, "for", v, "\"10s\"").map(|d| Spanned::new(v.span(), d)),
+    };
+    Some(AbortWhenSpec {
+        error_rate: error_rate?,
+        sustained: sustained?,
+        span: value.span(),
+    })
 }
 
 /// A duration that must be above zero (a zero timeout or budget can never be met).

@@ -315,6 +315,56 @@ const BAD_FILES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "abort_when_unknown_key.toml",
+        &[
+            "1 problem",
+            "abort_when_unknown_key.toml:11:1]",
+            "unknown key `four` in [abort_when]",
+            "did you mean `for`?",
+        ],
+    ),
+    (
+        "abort_when_values.toml",
+        &[
+            "6 problems",
+            "abort_when_values.toml:10:14]",
+            "error_rate = \"0.5%\" (a bare number is",
+            "abort_when_values.toml:11:7]",
+            "write a unit: for = \"10ms\" or \"10s\"",
+            "abort_when_values.toml:15:29]",
+            "`error_rate` = 0% would stop every run",
+            "abort_when_values.toml:15:41]",
+            "`for` is zero",
+            "abort_when_values.toml:18:14]",
+            "missing required key `for` in abort_when of [level.heavy]",
+            "abort_when_values.toml:21:14]",
+            "`abort_when` expects a table",
+        ],
+    ),
+    (
+        "abort_when_misplaced.toml",
+        &[
+            "2 problems",
+            "abort_when_misplaced.toml:8:1]",
+            "unknown key `abort_when` in [[endpoint]]",
+            "or in a top-level [abort_when] table",
+            "abort_when_misplaced.toml:9:1]",
+            "`window` goes in a [level.NAME] table",
+        ],
+    ),
+    (
+        "level_window.toml",
+        &[
+            "3 problems",
+            "level_window.toml:10:10]",
+            "`window` = \"30\" is not a duration: it has no unit",
+            "level_window.toml:13:10]",
+            "`window` is zero",
+            "level_window.toml:16:1]",
+            "did you mean `window`?",
+        ],
+    ),
+    (
         "profile_users_zero.toml",
         &[
             "profile_users_zero.toml:2:9]",
@@ -560,6 +610,62 @@ fn the_repo_sla_file_loads() {
         smoke.max_error_rate.as_ref().map(|r| *r.get_ref()),
         Some(0.0)
     );
+}
+
+#[test]
+fn windows_and_abort_rules_are_read_at_the_top_and_per_level() {
+    let text = r#"
+[target]
+base_url = "http://h"
+
+[[endpoint]]
+name = "/a"
+budget = { p95 = "1s" }
+
+[abort_when]
+error_rate = "50%"
+for = "10s"
+
+[level.light]
+window = "30s"
+
+[level.heavy]
+window = "1m"
+abort_when = { error_rate = "12.5%", for = "1.5s" }
+"#;
+    let sla = parse_sla(Path::new("w.toml"), text.as_bytes()).expect("valid");
+    let top = sla.abort_when.as_ref().expect("top-level rule");
+    assert_eq!(*top.error_rate.get_ref(), 0.5);
+    assert_eq!(*top.sustained.get_ref(), Duration::from_secs(10));
+    assert_eq!(
+        &sla.source.text[top.sustained.span()],
+        "\"10s\"",
+        "spans point at the values"
+    );
+    let light = sla.level("light").expect("light");
+    assert_eq!(
+        light.window.as_ref().map(|w| *w.get_ref()),
+        Some(Duration::from_secs(30))
+    );
+    assert!(
+        light.abort_when.is_none(),
+        "the top-level rule is not copied in"
+    );
+    let heavy = sla.level("heavy").expect("heavy");
+    assert_eq!(
+        heavy.window.as_ref().map(|w| *w.get_ref()),
+        Some(Duration::from_secs(60))
+    );
+    let rule = heavy.abort_when.as_ref().expect("heavy's own rule");
+    assert_eq!(*rule.error_rate.get_ref(), 0.125);
+    assert_eq!(*rule.sustained.get_ref(), Duration::from_millis(1500));
+    assert!(sla.source.text[rule.span.clone()].starts_with("{ error_rate"));
+
+    // The same rule written inline at the top (before any table) is the same to TOML.
+    let inline = "abort_when = { error_rate = \"100%\", for = \"2s\" }\n[target]\n\
+                  base_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\nbudget = { p95 = \"1s\" }\n";
+    let sla = parse_sla(Path::new("i.toml"), inline.as_bytes()).expect("valid");
+    assert_eq!(sla.abort_when.map(|r| *r.error_rate.get_ref()), Some(1.0));
 }
 
 #[test]

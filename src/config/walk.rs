@@ -50,14 +50,27 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
 
 /// Reports every key of `table` not in `known`, with a suggestion for near misses.
 pub(crate) fn check_keys(p: &mut Problems, table: &DeTable<'_>, known: &[&str], place: &str) {
+    check_keys_hinted(p, table, known, place, |_| None);
+}
+
+/// `check_keys`, with a better help line from `hint` for keys that are known elsewhere (a key
+/// of another table, written in the wrong one).
+pub(crate) fn check_keys_hinted(
+    p: &mut Problems,
+    table: &DeTable<'_>,
+    known: &[&str],
+    place: &str,
+    hint: impl Fn(&str) -> Option<String>,
+) {
     for (key, _) in table.iter() {
         let name = key.get_ref().as_ref();
         if known.contains(&name) {
             continue;
         }
-        let help = match did_you_mean(name, known) {
-            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-            None => format!("the keys of {place} are: {}", known.join(", ")),
+        let help = match (hint(name), did_you_mean(name, known)) {
+            (Some(hint), _) => hint,
+            (None, Some(suggestion)) => format!("did you mean `{suggestion}`?"),
+            (None, None) => format!("the keys of {place} are: {}", known.join(", ")),
         };
         p.push(
             Problem::new(

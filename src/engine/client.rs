@@ -254,3 +254,31 @@ pub(crate) fn timeout_text(timeout: Duration) -> String {
         humantime::format_duration(timeout)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_descriptors_ports_or_buffers_is_the_generators_fault() {
+        // What socket() and connect() report when the generator's machine runs out: the error
+        // of creating the socket reaches `classify_connect` as it is (tokio's connect creates
+        // the socket for us), so the same table covers socket creation and connecting.
+        let cases = [
+            (libc::EMFILE, FailureKind::LocalResource),
+            (libc::ENFILE, FailureKind::LocalResource),
+            (libc::EADDRNOTAVAIL, FailureKind::LocalResource),
+            (libc::ENOBUFS, FailureKind::LocalResource),
+            (libc::ECONNREFUSED, FailureKind::ConnectRefused),
+            (libc::ECONNRESET, FailureKind::Reset),
+            (libc::EHOSTUNREACH, FailureKind::Connect),
+        ];
+        for (errno, kind) in cases {
+            let e = io::Error::from_raw_os_error(errno);
+            assert_eq!(classify_connect(&e), kind, "{e}");
+        }
+        // The same exhaustion mid-exchange (a reconnect inside hyper) is local too.
+        let e = io::Error::from_raw_os_error(libc::EMFILE);
+        assert_eq!(classify_io(&e), FailureKind::LocalResource);
+    }
+}

@@ -5,11 +5,18 @@
 //! picks an endpoint by weight, sends, reads the whole body, records, thinks, repeats, and
 //! reconnects after a connection error. Each worker records into its own `stats::Recorder`
 //! (no locks, no messages per request); the calling thread collects one batch per worker per
-//! second, samples the user count, reports progress and handles Ctrl-C.
+//! second, samples the user count and the process's CPU time, reports progress, handles Ctrl-C
+//! and applies the plan's `abort_when` rule.
+//!
+//! It also measures whether it delivered the profile (`stats::LoadHealth`): how late each user
+//! started and each think-time sleep woke up (per worker, handed over when the worker ends),
+//! and how busy the process was. The verdict decides what that evidence means.
 //!
 //! Owns: pacing, connections, failure classification. Knows no output format.
 
+mod abort;
 mod client;
+mod health;
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -25,8 +32,9 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
 use crate::plan::{Plan, ThinkTime};
-use crate::stats::{Outcome, Recorder, Recording};
+use crate::stats::{Abort, Outcome, Recorder, Recording};
 use client::{Template, exchange};
+use health::{CpuMeter, WorkerHealth};
 
 /// Why a run could not be made at all.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +54,23 @@ pub struct Options {
     pub workers: usize,
     /// Seed for endpoint choice and think times (runs with the same seed make the same choices).
     pub seed: u64,
+    /// Test-only: starve the generator on purpose. Every worker's runtime busy-loops for this
+    /// long every [`STARVE_EVERY`], so timers fire late and CPU burns as they would on an
+    /// overloaded machine. It exists so that tests can prove slagate notices when it did not
+    /// deliver its own load; never set it for a real run. `Options::default()` takes it from
+    /// [`STARVE_ENV`], so that tests (and a demonstration) can starve the binary too.
+    #[doc(hidden)]
+    pub starve: Option<Duration>,
 }
+
+/// How often a worker starves itself when [`Options::starve`] is set.
+#[doc(hidden)]
+pub const STARVE_EVERY: Duration = Duration::from_millis(100);
+
+/// Test-only: `SLAGATE_TEST_STARVE=200ms` sets [`Options::starve`] for a run of the binary.
+/// A value that is not a duration is ignored.
+#[doc(hidden)]
+pub const STARVE_ENV: &str = "SLAGATE_TEST_STARVE";
 
 impl Default for Options {
     fn default() -> Self {
@@ -56,6 +80,10 @@ impl Default for Options {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0x5eed),
+            starve: std::env::var(STARVE_ENV)
+                .ok()
+                .and_then(|v| humantime::parse_duration(v.trim()).ok())
+                .filter(|d| !d.is_zero()),
         }
     }
 }
@@ -72,6 +100,8 @@ pub struct Progress {
     /// Requests per second over the last few complete seconds.
     pub recent_rps: f64,
     pub interrupted: bool,
+    /// An `abort_when` rule stopped the run (the reason is in `Recording::aborted`).
+    pub aborted: bool,
 }
 
 /// The result of a run: every second of it, and whether it was cut short.
@@ -95,6 +125,7 @@ struct Shared {
     spawn_rate: f64,
     seed: u64,
     active: AtomicU32,
+    starve: Option<Duration>,
 }
 
 /// Resolve the target and check that something listens there, so a typo or a service that
@@ -165,6 +196,12 @@ pub fn run(
         n => n,
     }
     .clamp(1, profile.users.max(1) as usize);
+    // Each worker is single-threaded: with fewer workers than cores, the workers are all the
+    // CPU the load can use.
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(workers);
+    let cores = u32::try_from(cores).unwrap_or(u32::MAX);
 
     let start = Instant::now();
     let started_at = SystemTime::now();
@@ -181,6 +218,7 @@ pub fn run(
         spawn_rate: profile.spawn_rate,
         seed: opts.seed,
         active: AtomicU32::new(0),
+        starve: opts.starve,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let (batch_tx, batch_rx) = mpsc::channel();
@@ -200,6 +238,8 @@ pub fn run(
 
     let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time);
     let mut interrupted = false;
+    let mut cpu = CpuMeter::new(cores, start);
+    let window_start = profile.window_start();
     let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -210,6 +250,8 @@ pub fn run(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_slot: Option<u32> = None;
         let (mut requests, mut failures) = (0u64, 0u64);
+        let mut stopped = false;
+        let mut judged_through = 0u32;
         loop {
             tokio::select! {
                 n = signals.next() => {
@@ -218,8 +260,11 @@ pub fn run(
                         break;
                     }
                     interrupted = true;
-                    recording.stopped_at = start.elapsed().min(profile.run_time);
-                    let _ = stop_tx.send(true);
+                    if !stopped {
+                        stopped = true;
+                        recording.stopped_at = start.elapsed().min(profile.run_time);
+                        let _ = stop_tx.send(true);
+                    }
                 }
                 _ = tick.tick() => {}
             }
@@ -232,7 +277,28 @@ pub fn run(
             }
             let elapsed = start.elapsed();
             let slot = u32::try_from(elapsed.as_secs()).unwrap_or(u32::MAX);
+            // Once per newly complete second, before the run time: should the run stop early?
+            let complete = u32::try_from(elapsed.saturating_sub(abort::HANDOVER).as_secs())
+                .unwrap_or(u32::MAX);
+            if let Some(rule) = &plan.abort_when
+                && !stopped
+                && complete > judged_through
+                && elapsed < profile.run_time
+            {
+                judged_through = complete;
+                if let Some(reason) = abort::check(&recording, rule, window_start, complete) {
+                    stopped = true;
+                    // The same path as Ctrl-C: no new requests, those in flight finish.
+                    recording.stopped_at = elapsed;
+                    recording.aborted = Some(Abort {
+                        at: elapsed,
+                        reason,
+                    });
+                    let _ = stop_tx.send(true);
+                }
+            }
             if last_slot != Some(slot) {
+                cpu.sample(slot, Instant::now());
                 if let Some(prev) = last_slot {
                     recording.set_users(prev, shared.active.load(Ordering::Relaxed));
                 }
@@ -246,6 +312,7 @@ pub fn run(
                     failures,
                     recent_rps: recent_rps(&recording, slot),
                     interrupted,
+                    aborted: recording.aborted.is_some(),
                 });
             }
             if handles.iter().all(|h| h.is_finished()) {
@@ -253,16 +320,19 @@ pub fn run(
             }
         }
     });
+    let cpu = cpu.finish(Instant::now());
+    let mut healths = Vec::with_capacity(handles.len());
     for h in handles {
         if h.is_finished() {
             // A worker that panicked would be a bug; its measurements are lost but the run's
             // report is still written from the rest.
-            let _ = h.join();
+            healths.extend(h.join().ok());
         }
     }
     for batch in batch_rx.try_iter() {
         recording.add(batch);
     }
+    recording.load = health::merge(healths, profile.users, cores, cpu);
     recording.finished_at = start.elapsed();
     Ok(Run {
         recording,
@@ -332,15 +402,16 @@ fn worker(
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     sink: mpsc::Sender<crate::stats::Batch>,
-) {
+) -> WorkerHealth {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
+            // Its users never start, and the run's load health says so.
             eprintln!("slagate: worker {index} could not start: {e}");
-            return;
+            return WorkerHealth::new();
         }
     };
     let local = tokio::task::LocalSet::new();
@@ -367,6 +438,19 @@ fn worker(
                 }
             })
         };
+        let starve = shared.starve.map(|spin| {
+            tokio::task::spawn_local(async move {
+                loop {
+                    tokio::time::sleep(STARVE_EVERY).await;
+                    // Deliberately blocks the runtime: see `Options::starve`.
+                    let until = Instant::now() + spin;
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                }
+            })
+        });
+        let health = Rc::new(RefCell::new(WorkerHealth::new()));
         let mut users = Vec::new();
         let mut stop_spawning = stop.clone();
         for user in (index..shared.users as usize).step_by(workers) {
@@ -380,8 +464,10 @@ fn worker(
             }
             users.push(tokio::task::spawn_local(user_loop(
                 user as u64,
+                at,
                 Arc::clone(&shared),
                 Rc::clone(&recorder),
+                Rc::clone(&health),
                 stop.clone(),
             )));
         }
@@ -389,17 +475,27 @@ fn worker(
             let _ = u.await;
         }
         ticker.abort();
+        if let Some(starve) = starve {
+            starve.abort();
+        }
         recorder.borrow_mut().flush();
-    });
+        // Every user task has ended: hand the evidence over to the collector.
+        health.replace(WorkerHealth::new())
+    })
 }
 
 async fn user_loop(
     id: u64,
+    scheduled: Instant,
     shared: Arc<Shared>,
     recorder: Rc<RefCell<Recorder>>,
+    health: Rc<RefCell<WorkerHealth>>,
     mut stop: watch::Receiver<bool>,
 ) {
     shared.active.fetch_add(1, Ordering::Relaxed);
+    health
+        .borrow_mut()
+        .user_started(Instant::now().saturating_duration_since(scheduled));
     let mut rng = SmallRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let total_weight = *shared.cumulative.last().unwrap_or(&1);
     let mut conn = None;
@@ -467,7 +563,12 @@ async fn user_loop(
         if !think.is_zero() {
             let wake = (done + think).min(shared.deadline);
             tokio::select! {
-                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    // The generator's own scheduling latency: how late the timer let us go.
+                    health
+                        .borrow_mut()
+                        .woke(Instant::now().saturating_duration_since(wake));
+                }
                 _ = stop.changed() => break,
             }
         }

@@ -10,12 +10,12 @@ use http::HeaderValue;
 use http::header::CONTENT_TYPE;
 
 use super::{
-    Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile, StatusSet,
-    Target, ThinkTime,
+    AbortWhen, Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile,
+    StatusSet, Target, ThinkTime,
 };
 use crate::config::{
-    Body, BudgetMetric, ConfigError, EndpointSpec, LevelSpec, Problem, ProblemKind, ProfileFile,
-    SlaFile, SourceFile, parse_base_url,
+    AbortWhenSpec, Body, BudgetMetric, ConfigError, EndpointSpec, LevelSpec, Problem, ProblemKind,
+    ProfileFile, SlaFile, SourceFile, parse_base_url,
 };
 
 /// Command-line values that override the profile and the sla file.
@@ -83,15 +83,21 @@ pub fn build(
     };
     check_ramp_up(profile, overrides, users, spawn_rate, run_time)?;
 
-    let level = match &profile.level {
+    let level_spec = match &profile.level {
         Some(explicit) => match sla.level(explicit.get_ref()) {
-            Some(level) => Some(level_of(sla, level)),
+            Some(level) => Some(level),
             None => return Err(unknown_level(sla, profile, explicit)),
         },
         // The implicit level (the file stem) may well not exist: that just means no
         // throughput checks for this profile.
-        None => sla.level(&profile.name).map(|level| level_of(sla, level)),
+        None => sla.level(&profile.name),
     };
+    let level = level_spec.map(|level| level_of(sla, level));
+    // The level's own rule wins over the file's; a profile without a level gets the file's.
+    let abort_when = level_spec
+        .and_then(|l| l.abort_when.as_ref())
+        .or(sla.abort_when.as_ref())
+        .map(|rule| abort_when_of(sla, rule));
 
     let base_path = base_url.path().trim_end_matches('/').to_string();
     let endpoints = sla
@@ -122,7 +128,7 @@ pub fn build(
             level_name: profile.level_name().to_string(),
         },
         level,
-        abort_when: None,
+        abort_when,
     })
 }
 
@@ -233,7 +239,18 @@ fn level_of(sla: &SlaFile, level: &LevelSpec) -> Level {
         name: level.name.get_ref().clone(),
         min_rps: level.min_rps.as_ref().map(limit),
         max_error_rate: level.max_error_rate.as_ref().map(limit),
-        window: None,
+        window: level.window.as_ref().map(|w| LevelLimit {
+            value: *w.get_ref(),
+            location: location(&sla.source, w.span().start),
+        }),
+    }
+}
+
+fn abort_when_of(sla: &SlaFile, rule: &AbortWhenSpec) -> AbortWhen {
+    AbortWhen {
+        error_rate: *rule.error_rate.get_ref(),
+        sustained: *rule.sustained.get_ref(),
+        location: location(&sla.source, rule.span.start),
     }
 }
 
@@ -424,6 +441,51 @@ mod tests {
         assert_eq!(&echo.body[..], b"hello");
         assert!(!echo.headers.contains_key("content-type"));
         assert_eq!(echo.budgets[0].metric.to_string(), "p75");
+    }
+
+    #[test]
+    fn a_level_abort_rule_overrides_the_files_and_windows_keep_their_place() {
+        let sla = "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\n\
+                   budget = { p95 = \"1s\" }\n\
+                   [abort_when]\nerror_rate = \"50%\"\nfor = \"10s\"\n\
+                   [level.light]\nwindow = \"30s\"\n\
+                   [level.heavy]\nabort_when = { error_rate = \"20%\", for = \"5s\" }\n";
+        let sla = crate::config::parse_sla(Path::new("sla.toml"), sla.as_bytes()).expect("sla");
+        let plan_for = |name: &str| {
+            let text = "users = 2\nspawn_rate = 2\nrun_time = \"10s\"\n";
+            let path = format!("profiles/{name}.toml");
+            let profile = parse_profile(Path::new(&path), text.as_bytes()).expect("profile");
+            build(&sla, &profile, &Overrides::default()).expect("builds")
+        };
+
+        let light = plan_for("light");
+        let window = light
+            .level
+            .as_ref()
+            .and_then(|l| l.window.clone())
+            .expect("window");
+        assert_eq!(window.value, Duration::from_secs(30));
+        assert_eq!((window.location.line, window.location.column), (10, 10));
+        let rule = light.abort_when.expect("the file's rule");
+        assert_eq!(
+            (rule.error_rate, rule.sustained),
+            (0.5, Duration::from_secs(10))
+        );
+        assert_eq!(rule.location.line, 6, "points at the [abort_when] table");
+
+        let heavy = plan_for("heavy").abort_when.expect("the level's rule");
+        assert_eq!(
+            (heavy.error_rate, heavy.sustained),
+            (0.2, Duration::from_secs(5))
+        );
+        assert_eq!(heavy.location.line, 12);
+
+        // No such level: the file's rule still applies.
+        let other = plan_for("other");
+        assert!(other.level.is_none());
+        assert_eq!(other.abort_when.map(|r| r.error_rate), Some(0.5));
+
+        assert!(good("fixed").abort_when.is_none(), "no rule anywhere: none");
     }
 
     #[test]

@@ -159,6 +159,14 @@ impl Profile {
     pub fn ramp_up(&self) -> Duration {
         Duration::from_secs_f64((self.users.saturating_sub(1)) as f64 / self.spawn_rate)
     }
+
+    /// The first second of the measured window: the first whole second after the last user
+    /// started (the ramp-up is excluded, as Locust's `--reset-stats` does).
+    pub fn window_start(&self) -> u32 {
+        let ramp_up = self.ramp_up();
+        let secs = ramp_up.as_secs() + u64::from(ramp_up.subsec_nanos() > 0);
+        u32::try_from(secs).unwrap_or(u32::MAX)
+    }
 }
 
 /// Uniform think time between `min` and `max` (equal for a fixed pause).

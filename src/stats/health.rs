@@ -21,7 +21,9 @@ pub struct LoadHealth {
     /// Process CPU time used in each second of the run, as a fraction of the cores slagate may
     /// use (0.0..=1.0; index = second).
     pub cpu: Vec<f64>,
-    /// Cores slagate may use (its CPU affinity).
+    /// Cores slagate may use: its CPU affinity, or fewer when it runs fewer worker threads
+    /// (one per core, at most one per user), because each worker is single-threaded and one
+    /// saturated worker on a machine of many cores is still a saturated generator.
     pub cores: u32,
 }
 

@@ -34,7 +34,8 @@ pub struct Recording {
     pub started_at: SystemTime,
     /// The run time that was planned.
     pub run_time: Duration,
-    /// When the load stopped starting requests: the run time, or earlier if interrupted.
+    /// When the load stopped starting requests: the run time, or earlier if interrupted or
+    /// aborted (then the measured window ends here).
     pub stopped_at: Duration,
     /// When the last request in flight finished.
     pub finished_at: Duration,

@@ -1,0 +1,203 @@
+//! Whether the generator kept up with its own schedule: each worker's spawn and wake-up
+//! lateness, kept on the worker (no lock, no message per request) and handed over once when the
+//! worker ends, and the process's CPU time, sampled by the collector once per second.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::stats::{LoadHealth, Sparse, new_histogram};
+
+/// One worker's evidence of how punctual it was. Owned by the worker thread; returned from it.
+pub(crate) struct WorkerHealth {
+    pub(crate) users_started: u32,
+    /// The latest any of this worker's users started against its schedule.
+    pub(crate) worst_spawn_delay: Duration,
+    /// How late each think-time wake-up was, in µs.
+    pub(crate) wake_delay: Histogram<u64>,
+}
+
+impl WorkerHealth {
+    pub(crate) fn new() -> Self {
+        WorkerHealth {
+            users_started: 0,
+            worst_spawn_delay: Duration::ZERO,
+            wake_delay: new_histogram(),
+        }
+    }
+
+    /// A user began its first request `late` after its scheduled start.
+    pub(crate) fn user_started(&mut self, late: Duration) {
+        self.users_started += 1;
+        self.worst_spawn_delay = self.worst_spawn_delay.max(late);
+    }
+
+    /// A think-time sleep ended `late` after its deadline. Pre-sized histogram: no allocation.
+    pub(crate) fn woke(&mut self, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        self.wake_delay.saturating_record(us);
+    }
+}
+
+/// Adds the workers' evidence up into the run's `LoadHealth`.
+pub(crate) fn merge(
+    workers: impl IntoIterator<Item = WorkerHealth>,
+    users_planned: u32,
+    cores: u32,
+    cpu: Vec<f64>,
+) -> LoadHealth {
+    let mut wake = new_histogram();
+    let mut users_started = 0;
+    let mut worst_spawn_delay = Duration::ZERO;
+    for w in workers {
+        users_started += w.users_started;
+        worst_spawn_delay = worst_spawn_delay.max(w.worst_spawn_delay);
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = wake.add(&w.wake_delay);
+    }
+    LoadHealth {
+        users_planned,
+        users_started,
+        worst_spawn_delay,
+        wake_delay: Sparse::from_histogram(&wake),
+        cpu,
+        cores,
+    }
+}
+
+/// Process CPU time per second of the run, as a fraction of `cores`. Sampled by the collector
+/// when it sees a new second begin; a collector that was itself held up spreads the interval's
+/// average over the seconds it missed.
+pub(crate) struct CpuMeter {
+    cores: u32,
+    last_wall: Instant,
+    last_cpu: Duration,
+    /// The second the next sample belongs to (samples close the seconds before `slot`).
+    last_slot: u32,
+    per_second: Vec<f64>,
+}
+
+impl CpuMeter {
+    pub(crate) fn new(cores: u32, start: Instant) -> Self {
+        CpuMeter {
+            cores: cores.max(1),
+            last_wall: start,
+            last_cpu: process_cpu(),
+            last_slot: 0,
+            per_second: Vec::new(),
+        }
+    }
+
+    /// The collector has just seen second `slot` begin: close every second before it.
+    pub(crate) fn sample(&mut self, slot: u32, now: Instant) {
+        if slot <= self.last_slot {
+            return;
+        }
+        let fraction = self.fraction_since_last(now);
+        let end = slot as usize;
+        if self.per_second.len() < end {
+            self.per_second.resize(end, 0.0);
+        }
+        for s in self.last_slot as usize..end {
+            self.per_second[s] = fraction;
+        }
+        self.last_slot = slot;
+    }
+
+    /// The run is over: keep the last, unfinished second only if most of it was seen.
+    pub(crate) fn finish(mut self, now: Instant) -> Vec<f64> {
+        if now.saturating_duration_since(self.last_wall) >= Duration::from_millis(500) {
+            let fraction = self.fraction_since_last(now);
+            let s = self.last_slot as usize;
+            if self.per_second.len() <= s {
+                self.per_second.resize(s + 1, 0.0);
+            }
+            self.per_second[s] = fraction;
+        }
+        self.per_second
+    }
+
+    fn fraction_since_last(&mut self, now: Instant) -> f64 {
+        let cpu = process_cpu();
+        let wall = now.saturating_duration_since(self.last_wall).as_secs_f64();
+        let used = cpu.saturating_sub(self.last_cpu).as_secs_f64();
+        self.last_wall = now;
+        self.last_cpu = cpu;
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        // Threads outside the workers (the collector, an in-process target) can push the
+        // process past the workers' cores; the fraction is of what the workers could use.
+        (used / (wall * f64::from(self.cores))).clamp(0.0, 1.0)
+    }
+}
+
+/// User + system CPU time of the whole process so far.
+fn process_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage only writes the struct we pass; an all-zero rusage is valid.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let tv = |t: libc::timeval| {
+                Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+                    + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+            };
+            return tv(usage.ru_utime) + tv(usage.ru_stime);
+        }
+    }
+    Duration::ZERO
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_add_up_and_the_latest_spawn_wins() {
+        let mut a = WorkerHealth::new();
+        a.user_started(Duration::from_millis(3));
+        a.user_started(Duration::from_millis(40));
+        a.woke(Duration::from_micros(120));
+        let mut b = WorkerHealth::new();
+        b.user_started(Duration::from_millis(7));
+        b.woke(Duration::from_millis(25));
+        b.woke(Duration::ZERO);
+        let h = merge([a, b], 4, 2, vec![0.5]);
+        assert_eq!(h.users_planned, 4);
+        assert_eq!(h.users_started, 3);
+        assert_eq!(h.worst_spawn_delay, Duration::from_millis(40));
+        let n: u64 = h.wake_delay.0.iter().map(|&(_, c)| c).sum();
+        assert_eq!(n, 3);
+        let max = h.wake_delay.0.iter().map(|&(v, _)| v).max().unwrap();
+        assert!((24_900..=25_100).contains(&max), "{max}");
+        assert_eq!(h.cores, 2);
+    }
+
+    #[test]
+    fn cpu_of_a_busy_thread_is_measured_against_the_cores() {
+        let start = Instant::now();
+        let mut meter = CpuMeter::new(1, start);
+        // Burn a known amount of CPU on this thread: at least 150 ms of it.
+        let spin_until = Instant::now() + Duration::from_millis(150);
+        while Instant::now() < spin_until {
+            std::hint::spin_loop();
+        }
+        meter.sample(1, Instant::now());
+        meter.sample(1, Instant::now()); // the same second again: ignored
+        let cpu = meter.finish(Instant::now());
+        assert_eq!(cpu.len(), 1);
+        // Wall ≈ CPU here, unless the machine is very busy; either way it is a fraction.
+        assert!(cpu[0] > 0.0 && cpu[0] <= 1.0, "{cpu:?}");
+    }
+
+    #[test]
+    fn a_late_sample_covers_every_second_it_missed() {
+        let start = Instant::now();
+        let mut meter = CpuMeter::new(2, start);
+        meter.sample(3, start + Duration::from_secs(3));
+        let cpu = meter.finish(start + Duration::from_secs(3));
+        assert_eq!(cpu.len(), 3);
+        assert!(cpu.iter().all(|&f| f == cpu[0]));
+    }
+}

@@ -1,0 +1,568 @@
+//! Whether the run is valid at all: did the load generator deliver the profile? A run in which
+//! slagate itself fell behind measures slagate, not the service, so its verdict would blame the
+//! wrong party. Pure: reads the engine's `LoadHealth` and the failures counted in the `Summary`.
+//!
+//! Rules (each names its figure, and says the service was not at fault):
+//!
+//! - **spawn**: every user due before the load stopped must have started, and none more than
+//!   max(1 s, 2 / spawn_rate) behind its schedule (user i at i / spawn_rate). A second is below
+//!   what any report resolves (the measured window starts on a whole second); two spawn
+//!   intervals is where a ramp-up visibly bunches up rather than jitters.
+//! - **cpu**: slagate's process CPU at or above 90 % of the cores its workers could use for
+//!   3 consecutive seconds of the measured window, or on average over the whole window. One or
+//!   two busy seconds (a burst of reconnects) do not delay a closed model measurably; three in
+//!   a row, or a window that is saturated throughout, do.
+//! - **wake**: with a think time, the p99 of how late think-time sleeps woke up (over the whole
+//!   run) above max(10 ms, 10 % of the mean think time), shown at 95 % confidence (enough late
+//!   wake-ups that a p99 at the limit would rarely produce them). Below 10 ms, timer resolution and a
+//!   busy but healthy machine dominate; beyond a tenth of the think time, the users' pacing
+//!   (and so the offered load) is no longer the profile's.
+//! - **local_resources**: any request of the measured window that failed because slagate's
+//!   machine ran out of something (file descriptors, ephemeral ports, buffers).
+//!
+//! A summary without load measurements (`users_planned` = 0, e.g. one built by hand or loaded
+//! from an older report) is judged on local resource failures only.
+
+use std::time::Duration;
+
+use super::confidence;
+use crate::plan::Plan;
+use crate::stats::{FailureKind, LoadHealth, Summary, new_histogram};
+
+/// One reason the run did not measure the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalidity {
+    /// `"spawn"`, `"cpu"`, `"wake"` or `"local_resources"`.
+    pub cause: &'static str,
+    /// The measurement that shows it, short: "98 % of 2 cores for 14 s".
+    pub figure: String,
+    /// Plain words: what happened, with the figure, that the service was not at fault, and
+    /// what to do.
+    pub message: String,
+}
+
+/// CPU at or above this fraction of the workers' cores counts as saturated.
+pub const CPU_SATURATED: f64 = 0.90;
+/// Consecutive saturated seconds that make a run invalid.
+pub const CPU_SECONDS: usize = 3;
+/// Wake-ups may be this late at p99 whatever the think time.
+pub const WAKE_FLOOR: Duration = Duration::from_millis(10);
+/// … or this share of the mean think time, if larger.
+pub const WAKE_SHARE: f64 = 0.10;
+/// Users may start this late whatever the spawn rate …
+pub const SPAWN_FLOOR: Duration = Duration::from_secs(1);
+/// … or this many spawn intervals, if longer.
+pub const SPAWN_INTERVALS: f64 = 2.0;
+
+const NOT_AT_FAULT: &str = "the load was not delivered and the service was not at fault";
+const SCALE_OUT: &str = "run with fewer users, on a bigger or less busy machine, or distributed";
+
+/// Every reason the run is invalid; empty when the generator delivered the profile.
+pub fn validity(plan: &Plan, summary: &Summary) -> Vec<Invalidity> {
+    let load = &summary.load;
+    let mut found = Vec::new();
+    if load.users_planned > 0 {
+        found.extend(spawn(plan, summary));
+        found.extend(cpu(summary));
+        found.extend(wake(plan, load));
+    }
+    found.extend(local_resources(summary));
+    found
+}
+
+fn spawn(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
+    let load = &summary.load;
+    let profile = &plan.profile;
+    let users = load.users_planned;
+    // Users whose turn came before the load stopped (an abort or Ctrl-C ends spawning).
+    let due = (summary.stopped_at.as_secs_f64() * profile.spawn_rate).ceil();
+    let due = (due.min(f64::from(users)) as u32).max(1);
+    if load.users_started < due {
+        let figure = format!("{} of {due} users started", load.users_started);
+        return Some(Invalidity {
+            cause: "spawn",
+            message: format!(
+                "slagate could not start every user: only {} of the {due} users due had started \
+                 when the load stopped; {NOT_AT_FAULT} — {SCALE_OUT}",
+                load.users_started
+            ),
+            figure,
+        });
+    }
+    let tolerance = SPAWN_FLOOR.max(Duration::from_secs_f64(
+        SPAWN_INTERVALS / profile.spawn_rate,
+    ));
+    (load.worst_spawn_delay > tolerance).then(|| Invalidity {
+        cause: "spawn",
+        figure: format!(
+            "a user started {} late (tolerance {})",
+            time(load.worst_spawn_delay),
+            time(tolerance)
+        ),
+        message: format!(
+            "slagate started users behind schedule: one started {} after its time, more than the \
+             {} allowed (the longer of {} and {SPAWN_INTERVALS} spawn intervals at {}/s), so the \
+             ramp-up was not the profile's; {NOT_AT_FAULT} — {SCALE_OUT}",
+            time(load.worst_spawn_delay),
+            time(tolerance),
+            time(SPAWN_FLOOR),
+            profile.spawn_rate
+        ),
+    })
+}
+
+fn cpu(summary: &Summary) -> Option<Invalidity> {
+    let load = &summary.load;
+    // Whole seconds of the measured window that have a sample.
+    let first = summary.window.start.as_secs() as usize;
+    let end = (summary.window.end.as_secs() as usize).min(load.cpu.len());
+    let window = load.cpu.get(first..end).filter(|w| !w.is_empty())?;
+
+    // The longest run of saturated seconds, and its mean.
+    let (mut best_len, mut best_sum) = (0usize, 0.0);
+    let (mut len, mut sum) = (0usize, 0.0);
+    for &f in window {
+        if f >= CPU_SATURATED {
+            len += 1;
+            sum += f;
+            if len > best_len {
+                (best_len, best_sum) = (len, sum);
+            }
+        } else {
+            (len, sum) = (0, 0.0);
+        }
+    }
+    let mean = window.iter().sum::<f64>() / window.len() as f64;
+    let cores = match load.cores {
+        1 => "1 core".to_string(),
+        n => format!("{n} cores"),
+    };
+    let figure = if best_len >= CPU_SECONDS {
+        format!(
+            "{} of {cores} for {best_len} s",
+            percent(best_sum / best_len as f64)
+        )
+    } else if mean >= CPU_SATURATED {
+        format!(
+            "{} of {cores} on average over {} s",
+            percent(mean),
+            window.len()
+        )
+    } else {
+        return None;
+    };
+    Some(Invalidity {
+        cause: "cpu",
+        message: format!("slagate's own CPU was saturated: {figure}; {NOT_AT_FAULT} — {SCALE_OUT}"),
+        figure,
+    })
+}
+
+fn wake(plan: &Plan, load: &LoadHealth) -> Option<Invalidity> {
+    let think = plan.profile.think_time.mean();
+    if think.is_zero() || load.wake_delay.is_empty() {
+        return None;
+    }
+    let mut hist = new_histogram();
+    load.wake_delay.add_to(&mut hist);
+    let p99 = Duration::from_micros(hist.value_at_quantile(0.99));
+    let limit = WAKE_FLOOR.max(think.mul_f64(WAKE_SHARE));
+    let limit_us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+    let late = hist.count_between(hist.next_non_equivalent(limit_us), u64::MAX);
+    // The verdict's own rule for thin data: a handful of wake-ups on a busy machine is no proof
+    // that the p99 is over the limit; only enough late ones to be 95 % sure make the run invalid.
+    (p99 > limit && confidence::exceeds(hist.len(), late, 0.99)).then(|| {
+        let figure = format!("p99 wake-up delay {} (limit {})", time(p99), time(limit));
+        Invalidity {
+            cause: "wake",
+            message: format!(
+                "slagate's users woke from their think time late: p99 {} behind schedule, over \
+                 the {} allowed (the larger of {} and {} % of the {} mean think time), so the \
+                 users did not keep the profile's pace; {NOT_AT_FAULT} — {SCALE_OUT}",
+                time(p99),
+                time(limit),
+                time(WAKE_FLOOR),
+                WAKE_SHARE * 100.0,
+                time(think)
+            ),
+            figure,
+        }
+    })
+}
+
+fn local_resources(summary: &Summary) -> Option<Invalidity> {
+    let kind = summary
+        .total
+        .failures_by_kind
+        .iter()
+        .find(|k| k.kind == FailureKind::LocalResource && k.count > 0)?;
+    let example = kind
+        .example
+        .as_ref()
+        .map(|ex| format!(" (e.g. \"{}\")", ex.text))
+        .unwrap_or_default();
+    let requests = if kind.count == 1 {
+        "request"
+    } else {
+        "requests"
+    };
+    Some(Invalidity {
+        cause: "local_resources",
+        figure: format!("{} {requests} failed on slagate's machine", kind.count),
+        message: format!(
+            "slagate's machine ran out of resources (file descriptors or ephemeral ports): {} \
+             {requests} failed before reaching the service{example}; {NOT_AT_FAULT} — raise the \
+             open-files limit (ulimit -n), widen the ephemeral port range, or run fewer users \
+             per machine",
+            kind.count
+        ),
+    })
+}
+
+/// `98 %`: whole percent, as the reports write shares of a resource.
+fn percent(fraction: f64) -> String {
+    format!("{:.0} %", fraction * 100.0)
+}
+
+/// `187 ms`, `4.2 s`: enough digits to compare against a limit.
+fn time(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let s = format!("{:.1}", d.as_secs_f64());
+        format!("{} s", s.trim_end_matches(".0"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::mpsc;
+    use std::time::{Instant, SystemTime};
+
+    use bytes::Bytes;
+    use http::{HeaderMap, Method};
+
+    use super::*;
+    use crate::plan::{Endpoint, Location, Profile, StatusSet, Target, ThinkTime};
+    use crate::stats::{Outcome, Recorder, Recording, Sparse};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// 10 users at 5/s for 10 s (ramp-up 1.8 s, window from 2 s), thinking `think_ms` on
+    /// average.
+    fn plan(think_ms: u64) -> Plan {
+        Plan {
+            sla_path: PathBuf::from("sla.toml"),
+            target: Target {
+                base_url: "http://127.0.0.1:1".parse().unwrap(),
+                timeout: Duration::from_secs(1),
+                headers: HeaderMap::new(),
+            },
+            endpoints: vec![Endpoint {
+                name: "/e".into(),
+                method: Method::GET,
+                path_and_query: "/e".into(),
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+                weight: 1,
+                expect_status: StatusSet::Success,
+                budgets: Vec::new(),
+                location: Location::default(),
+            }],
+            profile: Profile {
+                name: "t".into(),
+                path: PathBuf::from("profiles/t.toml"),
+                description: String::new(),
+                users: 10,
+                spawn_rate: 5.0,
+                run_time: Duration::from_secs(10),
+                think_time: ThinkTime {
+                    min: ms(think_ms / 2),
+                    max: ms(think_ms + think_ms / 2),
+                },
+                level_name: "t".into(),
+            },
+            level: None,
+            abort_when: None,
+        }
+    }
+
+    /// A healthy generator's evidence: every user on time, wake-ups within a millisecond, CPU
+    /// at 30 %.
+    fn healthy() -> LoadHealth {
+        LoadHealth {
+            users_planned: 10,
+            users_started: 10,
+            worst_spawn_delay: ms(3),
+            wake_delay: Sparse(vec![(300, 900), (1_000, 100)]),
+            cpu: vec![0.3; 10],
+            cores: 2,
+        }
+    }
+
+    /// A summary of a 10 s run with one successful request per second, `local` requests that
+    /// failed for want of a file descriptor, and `load`.
+    fn summary(load: LoadHealth, local: u64, stopped_at: Duration) -> Summary {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let run_time = Duration::from_secs(10);
+        let mut r = Recorder::new(1, start, run_time, tx);
+        for s in 0..10 {
+            r.record(0, ms(5), Outcome::Success, 10, start + ms(s * 1000 + 500));
+        }
+        for i in 0..local {
+            let at = start + ms(3000 + i);
+            r.add_example(
+                0,
+                FailureKind::LocalResource,
+                at,
+                "Too many open files (os error 24)".into(),
+            );
+            r.record(
+                0,
+                ms(1),
+                Outcome::Failure(FailureKind::LocalResource),
+                0,
+                at,
+            );
+        }
+        r.flush();
+        let mut rec = Recording::new(1, SystemTime::now(), run_time);
+        for b in rx.try_iter() {
+            rec.add(b);
+        }
+        rec.load = load;
+        rec.stopped_at = stopped_at;
+        Summary::new(&rec, 2)
+    }
+
+    struct Case {
+        name: &'static str,
+        think_ms: u64,
+        load: LoadHealth,
+        local: u64,
+        stopped_at: Duration,
+        /// Each expected cause and its figure.
+        expect: &'static [(&'static str, &'static str)],
+    }
+
+    fn case(name: &'static str, load: LoadHealth, expect: &'static [(&str, &str)]) -> Case {
+        Case {
+            name,
+            think_ms: 200,
+            load,
+            local: 0,
+            stopped_at: Duration::from_secs(10),
+            expect,
+        }
+    }
+
+    #[test]
+    fn each_rule_fires_on_its_evidence_and_only_then() {
+        let cases = vec![
+            case("healthy", healthy(), &[]),
+            case(
+                "a user never started",
+                LoadHealth {
+                    users_started: 9,
+                    ..healthy()
+                },
+                &[("spawn", "9 of 10 users started")],
+            ),
+            Case {
+                stopped_at: ms(1_100),
+                ..case(
+                    "users not yet due when the run was stopped are not missing",
+                    LoadHealth {
+                        users_started: 6,
+                        ..healthy()
+                    },
+                    &[],
+                )
+            },
+            case(
+                "started 1 s late: at the tolerance (max(1 s, 2 / 5 per s))",
+                LoadHealth {
+                    worst_spawn_delay: ms(1_000),
+                    ..healthy()
+                },
+                &[],
+            ),
+            case(
+                "started 2.5 s late",
+                LoadHealth {
+                    worst_spawn_delay: ms(2_500),
+                    ..healthy()
+                },
+                &[("spawn", "a user started 2.5 s late (tolerance 1 s)")],
+            ),
+            case(
+                "two saturated seconds are not enough",
+                LoadHealth {
+                    cpu: vec![0.3, 0.3, 0.3, 0.95, 0.95, 0.5, 0.3, 0.3, 0.3, 0.3],
+                    ..healthy()
+                },
+                &[],
+            ),
+            case(
+                "three saturated seconds in the window",
+                LoadHealth {
+                    cpu: vec![0.3, 0.3, 0.3, 0.95, 0.97, 0.99, 0.3, 0.3, 0.3, 0.3],
+                    ..healthy()
+                },
+                &[("cpu", "97 % of 2 cores for 3 s")],
+            ),
+            case(
+                "saturated during ramp-up only",
+                LoadHealth {
+                    cpu: vec![1.0, 1.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+                    ..healthy()
+                },
+                &[],
+            ),
+            case(
+                "saturated on average, never three seconds in a row",
+                LoadHealth {
+                    cpu: vec![0.3, 0.3, 0.99, 0.99, 0.88, 0.99, 0.99, 0.88, 0.99, 0.99],
+                    cores: 1,
+                    ..healthy()
+                },
+                &[("cpu", "96 % of 1 core on average over 8 s")],
+            ),
+            Case {
+                think_ms: 50,
+                ..case(
+                    "50 ms think: 12 ms late at p99 is over the 10 ms floor",
+                    LoadHealth {
+                        wake_delay: Sparse(vec![(300, 900), (12_000, 100)]),
+                        ..healthy()
+                    },
+                    &[("wake", "p99 wake-up delay 12 ms (limit 10 ms)")],
+                )
+            },
+            case(
+                "200 ms think: 12 ms late is within 10 % of it (20 ms)",
+                LoadHealth {
+                    wake_delay: Sparse(vec![(300, 900), (12_000, 100)]),
+                    ..healthy()
+                },
+                &[],
+            ),
+            Case {
+                think_ms: 1_000,
+                ..case(
+                    "12 ms is within 10 % of a 1 s think time",
+                    LoadHealth {
+                        wake_delay: Sparse(vec![(300, 900), (12_000, 100)]),
+                        ..healthy()
+                    },
+                    &[],
+                )
+            },
+            Case {
+                think_ms: 0,
+                ..case(
+                    "no think time: wake-ups are not judged",
+                    LoadHealth {
+                        wake_delay: Sparse(vec![(500_000, 100)]),
+                        ..healthy()
+                    },
+                    &[],
+                )
+            },
+            Case {
+                local: 3,
+                ..case(
+                    "local resource failures",
+                    healthy(),
+                    &[("local_resources", "3 requests failed on slagate's machine")],
+                )
+            },
+            Case {
+                local: 2,
+                ..case(
+                    "no load measurements: only local failures are judged",
+                    LoadHealth::default(),
+                    &[("local_resources", "2 requests failed on slagate's machine")],
+                )
+            },
+            case(
+                "everything at once, in rule order",
+                LoadHealth {
+                    users_started: 4,
+                    cpu: vec![1.0; 10],
+                    wake_delay: Sparse(vec![(250_000, 100)]),
+                    ..healthy()
+                },
+                &[
+                    ("spawn", "4 of 10 users started"),
+                    ("cpu", "100 % of 2 cores for 8 s"),
+                    ("wake", "p99 wake-up delay 250 ms (limit 20 ms)"),
+                ],
+            ),
+        ];
+        for c in cases {
+            let s = summary(c.load, c.local, c.stopped_at);
+            let got: Vec<(&str, String)> = validity(&plan(c.think_ms), &s)
+                .into_iter()
+                .map(|i| (i.cause, i.figure))
+                .collect();
+            let want: Vec<(&str, String)> = c
+                .expect
+                .iter()
+                .map(|&(cause, figure)| (cause, figure.to_string()))
+                .collect();
+            assert_eq!(got, want, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn every_message_names_its_figure_and_clears_the_service() {
+        let load = LoadHealth {
+            users_started: 4,
+            cpu: vec![0.98; 10],
+            wake_delay: Sparse(vec![(250_000, 100)]),
+            ..healthy()
+        };
+        let found = validity(&plan(200), &summary(load, 5, Duration::from_secs(10)));
+        assert_eq!(found.len(), 4);
+        for i in &found {
+            assert!(
+                i.message.contains("the service was not at fault"),
+                "{}",
+                i.message
+            );
+        }
+        assert_eq!(
+            found[1].message,
+            "slagate's own CPU was saturated: 98 % of 2 cores for 8 s; the load was not \
+             delivered and the service was not at fault — run with fewer users, on a bigger or \
+             less busy machine, or distributed"
+        );
+        assert!(found[2].message.contains("p99 250 ms behind schedule"));
+        assert!(
+            found[2]
+                .message
+                .contains("10 % of the 200 ms mean think time")
+        );
+        assert!(
+            found[3]
+                .message
+                .contains("(e.g. \"Too many open files (os error 24)\")"),
+            "{}",
+            found[3].message
+        );
+        assert!(found[3].message.contains("ulimit -n"));
+    }
+
+    #[test]
+    fn times_read_naturally() {
+        assert_eq!(time(ms(12)), "12 ms");
+        assert_eq!(time(ms(1_000)), "1 s");
+        assert_eq!(time(ms(4_230)), "4.2 s");
+        assert_eq!(percent(0.975), "98 %");
+    }
+}
