@@ -17,6 +17,8 @@ pub mod exit {
     pub const SLA_FAILED: u8 = 1;
     pub const BAD_INPUT: u8 = 2;
     pub const NOT_RUN: u8 = 3;
+    /// INCONCLUSIVE under `--strict`, or an INVALID run.
+    pub const UNDECIDED: u8 = 4;
 }
 
 pub fn run(cli: Cli) -> u8 {
@@ -133,12 +135,7 @@ fn rerender(run_path: &Path, args: &ReportArgs) -> u8 {
         }
     };
     if outputs.is_empty()
-        && let Err(e) = report::write(
-            "terminal",
-            &report::table::Terminal,
-            &run,
-            Destination::Stdout,
-        )
+        && let Err(e) = report::write("terminal", &terminal(), &run, Destination::Stdout)
     {
         eprintln!("slagate: {e}");
         return exit::NOT_RUN;
@@ -151,6 +148,23 @@ fn rerender(run_path: &Path, args: &ReportArgs) -> u8 {
 
 fn print_diagnostic(err: impl miette::Diagnostic + Send + Sync + 'static) {
     eprintln!("{:?}", miette::Report::new(err));
+}
+
+/// A configuration that is valid but cannot do what it says (a profile that cannot reach its
+/// level's min_rps even against an instant server): warned about, never an error.
+fn print_capacity_warning(plan: &Plan) {
+    if let Some(text) = verdict::explain::capacity_warning(plan) {
+        let warning = miette::MietteDiagnostic::new(text).with_severity(miette::Severity::Warning);
+        print_diagnostic(warning);
+    }
+}
+
+/// The terminal reporter, coloured only for a terminal and when `NO_COLOR` is not set.
+fn terminal() -> report::table::Terminal {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    report::table::Terminal {
+        color: std::io::stdout().is_terminal() && !no_color,
+    }
 }
 
 fn overrides(host: Option<String>, load: &LoadArgs) -> Overrides {
@@ -222,13 +236,14 @@ fn check(args: CheckArgs) -> u8 {
         return code;
     }
     match load_plan(source, &overrides(args.host, &args.load)) {
-        Ok((plan, provenance)) => execute(&plan, provenance, &outputs),
+        Ok((plan, provenance)) => execute(&plan, provenance, &outputs, args.strict),
         Err(code) => code,
     }
 }
 
 /// Run a validated plan and report it.
-fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output]) -> u8 {
+fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output], strict: bool) -> u8 {
+    print_capacity_warning(plan);
     let addr = match engine::preflight(plan) {
         Ok(addr) => addr,
         Err(e) => {
@@ -281,24 +296,19 @@ fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output]) -> u8 {
         return exit::NOT_RUN;
     }
     let verdict = verdict::judge(plan, &summary);
-    let run_report = RunReport::new(plan, provenance, summary, verdict, run.interrupted);
+    let run_report = RunReport::new(plan, provenance, summary, verdict, run.interrupted, strict);
     // Files first: an interrupted or failing run must still leave its reports behind.
     let written = write_outputs(&run_report, outputs);
     match report::markdown::append_step_summary(&run_report) {
         Ok(_) => {}
         Err(e) => eprintln!("slagate: could not append to $GITHUB_STEP_SUMMARY: {e}"),
     }
-    if let Err(e) = report::write(
-        "terminal",
-        &report::table::Terminal,
-        &run_report,
-        Destination::Stdout,
-    ) {
+    if let Err(e) = report::write("terminal", &terminal(), &run_report, Destination::Stdout) {
         eprintln!("slagate: {e}");
         return exit::NOT_RUN;
     }
     match written {
-        Ok(()) => run_report.outcome.exit_code(),
+        Ok(()) => run_report.exit_code(),
         Err(code) => code,
     }
 }
@@ -401,7 +411,10 @@ fn validate(sla_path: &Path) -> u8 {
             Ok(profile) => {
                 if let Some(sla) = &sla {
                     match plan::build(sla, &profile, &Overrides::default()) {
-                        Ok(_) => ok_profiles += 1,
+                        Ok(plan) => {
+                            print_capacity_warning(&plan);
+                            ok_profiles += 1;
+                        }
                         Err(e) => {
                             print_diagnostic(e);
                             code = exit::BAD_INPUT;
@@ -529,7 +542,7 @@ fn demo(args: DemoArgs) -> u8 {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-    let code = execute(&plan, provenance, &outputs);
+    let code = execute(&plan, provenance, &outputs, args.strict);
     drop(fixture);
     code
 }

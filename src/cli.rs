@@ -9,11 +9,13 @@ use crate::fixture::Mode;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  every SLA check passed
-  1  an SLA check failed
+  0  every SLA check passed (or some were INCONCLUSIVE, with a warning, without --strict)
+  1  an SLA check failed, or an abort_when rule stopped the run
   2  bad configuration or usage (nothing was sent)
   3  the run could not be made: target unreachable before any response, a report could not
-     be written, or the run was interrupted (what was measured is still reported)";
+     be written, or the run was interrupted (what was measured is still reported)
+  4  INCONCLUSIVE under --strict (too few samples to decide a percentile), or the run is
+     INVALID: the load generator did not deliver the profile (the service was not at fault)";
 
 /// Declarative SLA gatekeeper for HTTP services: load a target with a profile from
 /// `profiles/`, judge it against the budgets in `sla.toml`, and exit with a code that gates CI.
@@ -64,7 +66,7 @@ pub enum Command {
 /// writable before any load is sent.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReportArgs {
-    /// The complete run as versioned JSON (schema slagate.run/v1): re-render any format from
+    /// The complete run as versioned JSON (schema slagate.run/v2): re-render any format from
     /// it later with `slagate report`.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -109,6 +111,10 @@ pub struct CheckArgs {
     /// Target base URL, overriding [target].base_url (e.g. http://127.0.0.1:8003).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
+    /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE (a percentile within
+    /// budget on too few samples to show it at 95% confidence).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
@@ -126,6 +132,10 @@ pub struct DemoArgs {
     /// The SLA file (default: ./sla.toml if present, else the built-in Resource Agent SLA).
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
+    /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE (a percentile within
+    /// budget on too few samples to show it at 95% confidence).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]

@@ -1,5 +1,5 @@
 //! The JSON report (`--json FILE`): the complete run as a versioned document,
-//! `"schema": "slagate.run/v1"`, described by `schemas/slagate.run.v1.schema.json` — and its
+//! `"schema": "slagate.run/v2"`, described by `schemas/slagate.run.v2.schema.json` — and its
 //! inverse, [`load`], which rebuilds the `RunReport` so that `slagate report RUN.json` renders
 //! every other format byte for byte as the run itself did.
 //!
@@ -12,6 +12,11 @@
 //! nanosecond off, below what any format prints).
 //! Values derived from others (percentiles, min/mean/max, `exit_code`, window `seconds`, kind
 //! labels) are written for readers and ignored on load; they are recomputed from the originals.
+//!
+//! Versions: v2 (issue 4) added the INCONCLUSIVE and INVALID verdicts, `strict`, `invalid`,
+//! and per check its confidence `interval`, `marginal`, `needs`, `windows` and `explanation`,
+//! the `abort` metric and the `s` unit. This build reads v2 only: a v1 file is refused with the
+//! version it has (`schemas/slagate.run.v1.schema.json` still describes those files).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -32,10 +37,17 @@ use crate::stats::{
     EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse, TimelinePoint,
     Window, new_histogram,
 };
-use crate::verdict::{Check, CheckMetric, Status, Subject, Value, Verdict};
+use crate::verdict::{
+    Check, CheckMetric, Interval, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach,
+    Windowed,
+};
 
 /// The document version this build writes and reads.
-pub const SCHEMA: &str = "slagate.run/v1";
+pub const SCHEMA: &str = "slagate.run/v2";
+
+/// `Invalidity::cause`'s closed set, as the validity interface defines it (and the schema
+/// lists it).
+const INVALIDITY_CAUSES: [&str; 4] = ["spawn", "cpu", "wake", "local_resources"];
 
 /// The row label of the total, as Locust names it.
 const AGGREGATED: &str = "Aggregated";
@@ -59,7 +71,7 @@ pub enum LoadError {
     #[error("not a slagate run report: {0}")]
     #[diagnostic(
         code(slagate::report::not_json),
-        help("pass a file written by `slagate run --json FILE`")
+        help("pass a file written by `slagate check --json FILE`")
     )]
     Json(#[from] serde_json::Error),
 
@@ -67,7 +79,7 @@ pub enum LoadError {
     #[diagnostic(
         code(slagate::report::no_schema),
         help(
-            "pass a file written by `slagate run --json FILE`; its first field is \"schema\": \"slagate.run/v1\""
+            "pass a file written by `slagate check --json FILE`; its first field is \"schema\": \"slagate.run/v2\""
         )
     )]
     NoSchema,
@@ -131,6 +143,8 @@ struct RunDoc {
     verdict: VerdictDoc,
     #[serde(skip_deserializing)]
     exit_code: u8,
+    strict: bool,
+    invalid: Vec<InvalidityDoc>,
     slagate_version: String,
     started_at: String,
     finished_at: String,
@@ -149,7 +163,16 @@ struct RunDoc {
 enum VerdictDoc {
     Pass,
     Fail,
+    Inconclusive,
+    Invalid,
     Interrupted,
+}
+
+#[derive(Serialize, Deserialize)]
+struct InvalidityDoc {
+    cause: String,
+    figure: String,
+    message: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -203,11 +226,48 @@ struct CheckDoc {
     budget: serde_json::Number,
     measured: Option<serde_json::Number>,
     unit: UnitDoc,
+    /// 95 % confidence interval of a percentile, in `unit`.
+    interval: Option<IntervalDoc>,
     headroom: Option<f64>,
     samples: u64,
     status: StatusDoc,
+    marginal: bool,
+    needs: Option<NeedsDoc>,
+    windows: Option<WindowsDoc>,
     diagnostic: String,
+    explanation: Vec<String>,
     location: Option<LocationDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IntervalDoc {
+    low: f64,
+    high: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NeedsDoc {
+    samples: u64,
+    rps: f64,
+    window_s: Option<f64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WindowsDoc {
+    length_s: f64,
+    judged: u32,
+    breached: u32,
+    decisive: bool,
+    worst: Option<BreachDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BreachDoc {
+    start_s: f64,
+    end_s: f64,
+    /// In the check's `unit`.
+    measured: serde_json::Number,
+    samples: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq)]
@@ -220,6 +280,8 @@ enum UnitDoc {
     Ratio,
     #[serde(rename = "responses")]
     Responses,
+    #[serde(rename = "s")]
+    S,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
@@ -227,6 +289,7 @@ enum UnitDoc {
 enum StatusDoc {
     Pass,
     Fail,
+    Inconclusive,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -443,9 +506,22 @@ impl RunDoc {
             verdict: match run.outcome {
                 RunOutcome::Pass => VerdictDoc::Pass,
                 RunOutcome::Fail => VerdictDoc::Fail,
+                RunOutcome::Inconclusive => VerdictDoc::Inconclusive,
+                RunOutcome::Invalid => VerdictDoc::Invalid,
                 RunOutcome::Interrupted => VerdictDoc::Interrupted,
             },
-            exit_code: run.outcome.exit_code(),
+            exit_code: run.exit_code(),
+            strict: run.strict,
+            invalid: run
+                .verdict
+                .invalid
+                .iter()
+                .map(|i| InvalidityDoc {
+                    cause: i.cause.to_string(),
+                    figure: i.figure.clone(),
+                    message: i.message.clone(),
+                })
+                .collect(),
             slagate_version: run.slagate_version.clone(),
             started_at: timestamp(run.started_at),
             finished_at: timestamp(run.finished_at),
@@ -503,6 +579,7 @@ fn value_doc(v: Value, what: &str) -> Result<(serde_json::Number, UnitDoc), Rend
         Value::Rate(r) => (number(r, what)?, UnitDoc::ReqPerS),
         Value::Fraction(f) => (number(f, what)?, UnitDoc::Ratio),
         Value::Count(n) => (n.into(), UnitDoc::Responses),
+        Value::Offset(d) => (number(secs(d), what)?, UnitDoc::S),
     })
 }
 
@@ -533,13 +610,58 @@ impl CheckDoc {
             budget,
             measured,
             unit,
+            interval: c.interval.map(|i| IntervalDoc {
+                low: millis(i.low),
+                high: millis(i.high),
+            }),
             headroom: c.headroom.map(|h| finite(h, &what)).transpose()?,
             samples: c.samples,
             status: match c.status {
                 Status::Pass => StatusDoc::Pass,
                 Status::Fail => StatusDoc::Fail,
+                Status::Inconclusive => StatusDoc::Inconclusive,
             },
+            marginal: c.marginal,
+            needs: c
+                .needs
+                .map(|n| {
+                    Ok::<_, RenderError>(NeedsDoc {
+                        samples: n.samples,
+                        rps: finite(n.rps, &what)?,
+                        window_s: n.window.map(secs),
+                    })
+                })
+                .transpose()?,
+            windows: c
+                .windows
+                .map(|w| {
+                    Ok::<_, RenderError>(WindowsDoc {
+                        length_s: secs(w.length),
+                        judged: w.judged,
+                        breached: w.breached,
+                        decisive: w.decisive,
+                        worst: w
+                            .worst
+                            .map(|b| {
+                                let (measured, u) = value_doc(b.measured, &what)?;
+                                if u != unit {
+                                    return Err(RenderError::Format(format!(
+                                        "{what}: a window's figure is in another unit"
+                                    )));
+                                }
+                                Ok(BreachDoc {
+                                    start_s: secs(b.start),
+                                    end_s: secs(b.end),
+                                    measured,
+                                    samples: b.samples,
+                                })
+                            })
+                            .transpose()?,
+                    })
+                })
+                .transpose()?,
             diagnostic: c.diagnostic.clone(),
+            explanation: c.explanation.clone(),
             location: c.location.as_ref().map(|l| LocationDoc {
                 file: l.file.to_string_lossy().into_owned(),
                 line: l.line,
@@ -686,12 +808,22 @@ impl RunDoc {
                 .into_iter()
                 .map(PointDoc::into_point)
                 .collect::<Result<_, _>>()?,
-            verdict: Verdict { checks },
+            verdict: Verdict {
+                checks,
+                invalid: self
+                    .invalid
+                    .into_iter()
+                    .map(InvalidityDoc::into_invalidity)
+                    .collect::<Result<_, _>>()?,
+            },
             outcome: match self.verdict {
                 VerdictDoc::Pass => RunOutcome::Pass,
                 VerdictDoc::Fail => RunOutcome::Fail,
+                VerdictDoc::Inconclusive => RunOutcome::Inconclusive,
+                VerdictDoc::Invalid => RunOutcome::Invalid,
                 VerdictDoc::Interrupted => RunOutcome::Interrupted,
             },
+            strict: self.strict,
         })
     }
 }
@@ -775,6 +907,22 @@ impl PointDoc {
     }
 }
 
+impl InvalidityDoc {
+    /// Causes are a closed set (`&'static str` in the domain): an unknown one is damage.
+    fn into_invalidity(self) -> Result<Invalidity, LoadError> {
+        let cause = INVALIDITY_CAUSES
+            .iter()
+            .copied()
+            .find(|c| *c == self.cause)
+            .ok_or_else(|| invalid(format!("unknown invalidity cause {:?}", self.cause)))?;
+        Ok(Invalidity {
+            cause,
+            figure: self.figure,
+            message: self.message,
+        })
+    }
+}
+
 impl CheckDoc {
     fn into_check(self, endpoints: &[EndpointReport]) -> Result<Check, LoadError> {
         let what = format!("check {} {}", self.endpoint, self.metric);
@@ -782,6 +930,7 @@ impl CheckDoc {
             "min_rps" => CheckMetric::MinRps,
             "max_error_rate" => CheckMetric::MaxErrorRate,
             "coverage" => CheckMetric::Coverage,
+            "abort" => CheckMetric::Abort,
             "max" => CheckMetric::Latency(Metric::Max),
             m if m.starts_with('p') => {
                 let q = self
@@ -794,7 +943,7 @@ impl CheckDoc {
         };
         // Level checks are about all endpoints, whatever an endpoint happens to be called.
         let subject = match metric {
-            CheckMetric::MinRps | CheckMetric::MaxErrorRate => Subject::All,
+            CheckMetric::MinRps | CheckMetric::MaxErrorRate | CheckMetric::Abort => Subject::All,
             _ => endpoints
                 .iter()
                 .position(|e| e.name == self.endpoint)
@@ -814,6 +963,7 @@ impl CheckDoc {
                     UnitDoc::Responses => Value::Count(n.as_u64().ok_or_else(|| {
                         invalid(format!("{what}: {n} is not a count of responses"))
                     })?),
+                    UnitDoc::S => Value::Offset(from_secs(float()?, &what)?),
                 })
             };
         Ok(Check {
@@ -821,13 +971,57 @@ impl CheckDoc {
             metric,
             budget: value(&self.budget)?,
             measured: self.measured.as_ref().map(value).transpose()?,
+            interval: self
+                .interval
+                .map(|i| {
+                    Ok::<_, LoadError>(Interval {
+                        low: from_millis(i.low, &what)?,
+                        high: from_millis(i.high, &what)?,
+                    })
+                })
+                .transpose()?,
             headroom: self.headroom,
             samples: self.samples,
             status: match self.status {
                 StatusDoc::Pass => Status::Pass,
                 StatusDoc::Fail => Status::Fail,
+                StatusDoc::Inconclusive => Status::Inconclusive,
             },
+            marginal: self.marginal,
+            needs: self
+                .needs
+                .map(|n| {
+                    Ok::<_, LoadError>(Needs {
+                        samples: n.samples,
+                        rps: n.rps,
+                        window: n.window_s.map(|w| from_secs(w, &what)).transpose()?,
+                    })
+                })
+                .transpose()?,
+            windows: self
+                .windows
+                .map(|w| {
+                    Ok::<_, LoadError>(Windowed {
+                        length: from_secs(w.length_s, &what)?,
+                        judged: w.judged,
+                        breached: w.breached,
+                        decisive: w.decisive,
+                        worst: w
+                            .worst
+                            .map(|b| {
+                                Ok::<_, LoadError>(WindowBreach {
+                                    start: from_secs(b.start_s, &what)?,
+                                    end: from_secs(b.end_s, &what)?,
+                                    measured: value(&b.measured)?,
+                                    samples: b.samples,
+                                })
+                            })
+                            .transpose()?,
+                    })
+                })
+                .transpose()?,
             diagnostic: self.diagnostic,
+            explanation: self.explanation,
             location: self.location.map(|l| Location {
                 file: PathBuf::from(l.file),
                 line: l.line,
@@ -843,7 +1037,9 @@ mod tests {
     use crate::report::junit::Junit;
     use crate::report::markdown::Markdown;
     use crate::report::table;
-    use crate::report::testdata::{empty_run, sample_run};
+    use crate::report::testdata::{
+        empty_run, honest_run, inconclusive_run, invalid_run, sample_run,
+    };
 
     fn render(run: &RunReport) -> Vec<u8> {
         Json.render(run).expect("renders")
@@ -897,7 +1093,14 @@ mod tests {
 
     #[test]
     fn load_rebuilds_the_run_exactly() {
-        for run in [sample_run(), empty_run()] {
+        for run in [
+            sample_run(),
+            empty_run(),
+            honest_run(),
+            inconclusive_run(false),
+            inconclusive_run(true),
+            invalid_run(),
+        ] {
             let bytes = render(&run);
             let loaded = load(&bytes).expect("loads");
             assert_same_run(&run, &loaded);
@@ -981,7 +1184,7 @@ mod tests {
     #[test]
     fn another_schema_version_is_named_in_the_error() {
         let doc = text(&sample_run())
-            .replacen(SCHEMA, "slagate.run/v2", 1)
+            .replacen(SCHEMA, "slagate.run/v1", 1)
             .replacen(
                 "\"slagate_version\": \"0.1.0\"",
                 "\"slagate_version\": \"9.9.0\"",
@@ -990,13 +1193,65 @@ mod tests {
         let err = load(doc.as_bytes()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "this run report is schema slagate.run/v2, but this build of slagate reads \
-             slagate.run/v1"
+            "this run report is schema slagate.run/v1, but this build of slagate reads \
+             slagate.run/v2"
         );
         let help = miette::Diagnostic::help(&err)
             .expect("has help")
             .to_string();
         assert!(help.contains("slagate 9.9.0"), "{help}");
+    }
+
+    #[test]
+    fn the_verdict_and_exit_code_follow_strict() {
+        let doc =
+            |run: &RunReport| serde_json::from_slice::<serde_json::Value>(&render(run)).unwrap();
+        let lax = doc(&inconclusive_run(false));
+        assert_eq!(
+            (&lax["verdict"], &lax["exit_code"], &lax["strict"]),
+            (&"inconclusive".into(), &0.into(), &false.into())
+        );
+        let strict = doc(&inconclusive_run(true));
+        assert_eq!(
+            (&strict["exit_code"], &strict["strict"]),
+            (&4.into(), &true.into())
+        );
+        let invalid = doc(&invalid_run());
+        assert_eq!(
+            (&invalid["verdict"], &invalid["exit_code"]),
+            (&"invalid".into(), &4.into())
+        );
+        assert_eq!(invalid["invalid"][0]["cause"], "cpu");
+        let honest = doc(&honest_run());
+        let check = |endpoint: &str, metric: &str| {
+            honest["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["endpoint"] == endpoint && c["metric"] == metric)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            check("/orders/{id}", "p95")["interval"],
+            serde_json::json!({"low": 289.279, "high": 622.591})
+        );
+        assert_eq!(
+            check("/health/", "p99.9")["needs"],
+            serde_json::json!({"samples": 2995, "rps": 40.0, "window_s": 80.0})
+        );
+        assert_eq!(
+            check("/checkout", "p95")["windows"]["worst"]["start_s"],
+            7.0
+        );
+        assert_eq!(check("all endpoints", "abort")["unit"], "s");
+        assert_eq!(check("all endpoints", "abort")["measured"], 10.0);
+        assert!(
+            check("all endpoints", "max_error_rate")["explanation"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("3 s of errors")
+        );
     }
 
     #[test]
@@ -1037,7 +1292,7 @@ mod tests {
 
         fn validator() -> jsonschema::Validator {
             let schema: serde_json::Value =
-                serde_json::from_str(include_str!("../../schemas/slagate.run.v1.schema.json"))
+                serde_json::from_str(include_str!("../../schemas/slagate.run.v2.schema.json"))
                     .expect("the schema is JSON");
             jsonschema::meta::validate(&schema).expect("the schema is a valid JSON Schema");
             jsonschema::draft202012::options()
@@ -1058,7 +1313,14 @@ mod tests {
             interrupted.outcome = RunOutcome::Interrupted;
             interrupted.profile.level = None;
             interrupted.provenance.git_commit = None;
-            for run in [sample_run(), empty_run(), interrupted] {
+            for run in [
+                sample_run(),
+                empty_run(),
+                interrupted,
+                honest_run(),
+                inconclusive_run(true),
+                invalid_run(),
+            ] {
                 let doc: serde_json::Value = serde_json::from_slice(&render(&run)).unwrap();
                 let errs = errors(&v, &doc);
                 assert!(errs.is_empty(), "{errs:#?}");
@@ -1082,10 +1344,30 @@ mod tests {
                 "{missing_checks:?}"
             );
             assert!(!broken(&|d| d["verdict"] = "maybe".into()).is_empty());
-            assert!(!broken(&|d| d["schema"] = "slagate.run/v2".into()).is_empty());
+            assert!(!broken(&|d| d["schema"] = "slagate.run/v1".into()).is_empty());
             assert!(!broken(&|d| d["checks"][0]["metric"] = "p".into()).is_empty());
             assert!(!broken(&|d| d["checks"][0]["status"] = "PASS".into()).is_empty());
             assert!(!broken(&|d| d["endpoints"][0]["extra"] = 1.into()).is_empty());
+            assert!(!broken(&|d| d["checks"][0]["status"] = "marginal".into()).is_empty());
+            assert!(
+                !broken(&|d| d["checks"][0]["interval"] = serde_json::json!({"low": 1})).is_empty()
+            );
+            assert!(
+                !broken(&|d| d["invalid"] =
+                    serde_json::json!([{"cause": "moon", "figure": "", "message": ""}]))
+                .is_empty()
+            );
+            assert!(!broken(&|d| d["exit_code"] = 2.into()).is_empty());
+            let abort =
+                serde_json::from_slice::<serde_json::Value>(&render(&honest_run())).unwrap();
+            let last = abort["checks"].as_array().unwrap().len() - 1;
+            let mut passing_abort = abort.clone();
+            passing_abort["checks"][last]["status"] = "pass".into();
+            assert!(errors(&v, &abort).is_empty());
+            assert!(
+                !errors(&v, &passing_abort).is_empty(),
+                "an abort check always fails"
+            );
         }
     }
 }

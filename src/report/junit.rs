@@ -1,16 +1,27 @@
 //! The JUnit XML report (`--junit FILE`), so that CI systems show each SLA check as a test:
 //! one suite named `slagate`, one testcase per check (classname = profile, name = the check as
 //! the sla file states it, e.g. `/health/ p95 < 20 ms`), failures carrying "measured X vs
-//! budget Y" with the check's diagnostic as the body. XML escaping is quick-junit's job; this
-//! file only decides what goes where.
+//! budget Y" with the check's diagnostic and explanation lines as the body. XML escaping is
+//! quick-junit's job; this file only decides what goes where.
+//!
+//! Issue 4's statuses, chosen for what CI test tabs (GitHub test reporters, GitLab, Jenkins)
+//! show best:
+//! - INCONCLUSIVE is a *skipped* testcase whose message says what it needs ("needs ≥ 299
+//!   samples: about 4m10s …"): every CI tab shows skipped tests apart, in yellow, where a
+//!   passing testcase's system-out would be invisible and a failure would be a lie. Under
+//!   `--strict` it is a *failure* of type `inconclusive`, because it then fails the job and
+//!   the tab should say why.
+//! - A marginal pass is a passing testcase with the reason in its system-out.
+//! - An INVALID run adds one *error* testcase per cause (`load generator: cpu`): JUnit's
+//!   "error" means the test could not be carried out, which is exactly the case.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::table::{value_text, verdict_line};
+use super::table::{measured_text, verdict_line};
 use super::{RenderError, Reporter, RunOutcome, RunReport};
-use crate::verdict::{Check, CheckMetric, Status, Value, fmt_duration, fmt_percent};
+use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value, fmt_duration, fmt_percent};
 
 /// Suite (and report) name: what CI dashboards group the checks under.
 const SUITE: &str = "slagate";
@@ -27,10 +38,13 @@ impl Reporter for Junit {
         let verdict = match run.outcome {
             RunOutcome::Pass => "pass",
             RunOutcome::Fail => "fail",
+            RunOutcome::Inconclusive => "inconclusive",
+            RunOutcome::Invalid => "invalid",
             RunOutcome::Interrupted => "interrupted",
         };
         let mut props = vec![
             ("verdict", verdict.to_string()),
+            ("strict", run.strict.to_string()),
             ("profile", run.profile.name.clone()),
             ("users", run.profile.users.to_string()),
             ("target", run.target.clone()),
@@ -46,6 +60,7 @@ impl Reporter for Junit {
         }
         suite.add_properties(props.into_iter().map(|(k, v)| Property::new(k, v)));
         suite.add_test_cases(run.verdict.checks.iter().map(|c| test_case(run, c)));
+        suite.add_test_cases(run.verdict.invalid.iter().map(|i| invalid_case(run, i)));
         suite.set_system_out(verdict_line(run));
 
         let mut report = Report::new(SUITE);
@@ -84,22 +99,59 @@ fn budget_text(c: &Check) -> String {
         (_, Value::Rate(r)) => format!("≥ {r} req/s"),
         (_, Value::Fraction(f)) => format!("≤ {}", fmt_percent(f)),
         (_, Value::Count(n)) => format!("≥ {n}"),
+        (_, Value::Offset(d)) => format!("run to {}", crate::verdict::fmt_offset(d)),
     }
 }
 
+/// The diagnostic, then each explanation line as a bullet.
+fn body(c: &Check) -> String {
+    let mut text = c.diagnostic.clone();
+    for line in &c.explanation {
+        text.push_str("\n- ");
+        text.push_str(line);
+    }
+    text
+}
+
 fn test_case(run: &RunReport, c: &Check) -> TestCase {
+    let measured = match c.measured {
+        None => "nothing".to_string(),
+        Some(_) => measured_text(c),
+    };
     let status = match c.status {
         Status::Pass => TestCaseStatus::success(),
         Status::Fail => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let measured = c.measured.map_or_else(|| "nothing".to_string(), value_text);
-            s.set_message(format!("measured {measured} vs budget {}", budget_text(c)))
-                .set_type(c.metric.to_string())
-                .set_description(c.diagnostic.clone());
+            let window = super::table::breached_window(c)
+                .map_or_else(String::new, |w| format!(" (breached in window {w})"));
+            s.set_message(format!(
+                "measured {measured} vs budget {}{window}",
+                budget_text(c)
+            ))
+            .set_type(c.metric.to_string())
+            .set_description(body(c));
+            s
+        }
+        Status::Inconclusive => {
+            let needs = c
+                .needs
+                .map_or_else(String::new, |n| crate::verdict::needs_text(&n));
+            let message = format!("INCONCLUSIVE: measured {measured} on too few samples; {needs}");
+            let mut s = if run.strict {
+                TestCaseStatus::non_success(NonSuccessKind::Failure)
+            } else {
+                TestCaseStatus::skipped()
+            };
+            s.set_message(message)
+                .set_type("inconclusive")
+                .set_description(body(c));
             s
         }
     };
     let mut case = TestCase::new(case_name(run, c), status);
+    if c.status == Status::Pass && c.marginal {
+        case.set_system_out(format!("marginal: {}", body(c)));
+    }
     case.set_classname(run.profile.name.clone());
     // A check is judged over the whole window; CI tools sum testcase times, so give each
     // zero rather than multiplying the run's length by the number of checks.
@@ -107,10 +159,28 @@ fn test_case(run: &RunReport, c: &Check) -> TestCase {
     case
 }
 
+/// One cause of an INVALID run as an errored testcase: the checks above it were measured, but
+/// not against the load the profile describes.
+fn invalid_case(run: &RunReport, i: &Invalidity) -> TestCase {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+    s.set_message(format!(
+        "RUN INVALID: {} (the service was not at fault)",
+        i.figure
+    ))
+    .set_type(format!("invalid.{}", i.cause))
+    .set_description(i.message.clone());
+    let mut case = TestCase::new(format!("load generator: {}", i.cause), s);
+    case.set_classname(run.profile.name.clone());
+    case.set_time(Duration::ZERO);
+    case
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testdata::{HOSTILE_503, sample_run};
+    use crate::report::testdata::{
+        HOSTILE_503, honest_run, inconclusive_run, invalid_run, sample_run,
+    };
 
     fn text(run: &RunReport) -> String {
         String::from_utf8(Junit.render(run).unwrap()).unwrap()
@@ -142,6 +212,82 @@ mod tests {
         assert!(xml.contains("classname=\"medium\""));
         assert!(xml.contains("failures=\"2\""), "two failing checks");
         assert!(xml.contains("timestamp=\"2026-11-29T10:56:52.000+00:00\""));
+    }
+
+    #[test]
+    fn inconclusive_is_skipped_unless_strict_makes_it_a_failure() {
+        let xml = text(&inconclusive_run(false));
+        assert!(
+            xml.contains("disabled=\"1\""),
+            "quick-junit counts skipped cases as disabled: {xml}"
+        );
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+        assert!(
+            xml.contains(
+                "<skipped message=\"INCONCLUSIVE: measured 9 ms on too few samples; needs ≥ 2995 \
+                 samples: about 1m20s at the observed 40 req/s\" type=\"inconclusive\">"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<property name=\"verdict\" value=\"inconclusive\"/>"));
+        assert!(xml.contains("<property name=\"strict\" value=\"false\"/>"));
+
+        let xml = text(&inconclusive_run(true));
+        assert!(
+            xml.contains("disabled=\"0\"") && !xml.contains("<skipped"),
+            "{xml}"
+        );
+        assert!(xml.contains("failures=\"1\""), "{xml}");
+        assert!(xml.contains("type=\"inconclusive\""), "{xml}");
+        assert!(xml.contains("<property name=\"strict\" value=\"true\"/>"));
+    }
+
+    #[test]
+    fn an_invalid_run_adds_an_errored_case_per_cause() {
+        let run = invalid_run();
+        let xml = text(&run);
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            run.verdict.checks.len() + 2
+        );
+        assert!(xml.contains("errors=\"2\""), "{xml}");
+        assert!(xml.contains("name=\"load generator: cpu\""), "{xml}");
+        assert!(
+            xml.contains(
+                "<error message=\"RUN INVALID: 98% of 2 cores for 6 s (the service was not at \
+                 fault)\" type=\"invalid.cpu\">"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<property name=\"verdict\" value=\"invalid\"/>"));
+    }
+
+    #[test]
+    fn marginal_windows_explanations_and_abort_are_shown() {
+        let xml = text(&honest_run());
+        assert!(
+            xml.contains("<system-out>marginal: p95 was 8.6 ms [8.1, 20.4]"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "message=\"measured 197 ms [191 ms, 2 s] vs budget &lt; 300 ms (breached in \
+                 window 0:07–0:12)\""
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("name=\"all endpoints abort run to 0:12\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("message=\"measured stopped at 0:10 vs budget run to 0:12\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("\n- 3 s of errors from 0:05"),
+            "explanation lines: {xml}"
+        );
     }
 
     #[test]

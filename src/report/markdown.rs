@@ -1,6 +1,8 @@
 //! The Markdown summary (`--markdown FILE`, and GitHub's job summary): the verdict and the SLA
-//! table for a pull-request comment, failing checks first, their diagnostics folded away in a
-//! `<details>` block. Everything that came from the config or the target (names, URLs, error
+//! table for a pull-request comment (failing checks first, then inconclusive ones, each
+//! percentile with its 95 % confidence interval), why an INVALID run is invalid, the
+//! INCONCLUSIVE warning, and the diagnostics with their explanation lines folded away in
+//! `<details>` blocks. Everything that came from the config or the target (names, URLs, error
 //! bodies inside diagnostics) is escaped, so a server answering `<script>` or `|` cannot break
 //! the table or inject markup into the page it is pasted into.
 //!
@@ -11,7 +13,10 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use super::table::{budget_text, fmt_length, value_text, verdict_line};
+use super::table::{
+    INVALID_TITLE, MEASURED_HEADER, budget_text, fmt_length, headroom_text, inconclusive_warning,
+    measured_text, result_text, verdict_line,
+};
 use super::{RenderError, Reporter, RunOutcome, RunReport};
 use crate::verdict::{Check, Status, fmt_offset};
 
@@ -50,8 +55,9 @@ fn heading_mark(outcome: &RunOutcome) -> &'static str {
     match outcome {
         RunOutcome::Pass => "✅",
         RunOutcome::Fail => "❌",
-        // No verdict: neither a pass nor an SLA failure.
-        RunOutcome::Interrupted => "⚠️",
+        // No verdict, or not enough of one: neither a pass nor an SLA failure.
+        RunOutcome::Inconclusive | RunOutcome::Interrupted => "⚠️",
+        RunOutcome::Invalid => "⛔",
     }
 }
 
@@ -61,15 +67,18 @@ fn row(run: &RunReport, c: &Check) -> String {
         // Metric names are slagate's own (`max_error_rate`): nothing to escape.
         c.metric.to_string(),
         escape(&budget_text(c.metric, c.budget)),
-        c.measured
-            .map_or_else(|| "—".into(), |v| escape(&value_text(v))),
-        c.headroom
-            .map_or_else(|| "—".into(), |h| format!("{:+.0}%", h * 100.0)),
+        escape(&measured_text(c)),
+        headroom_text(c),
         c.samples.to_string(),
-        match c.status {
-            Status::Pass => "✅ PASS".into(),
-            Status::Fail => "❌ FAIL".into(),
-        },
+        format!(
+            "{} {}",
+            match c.status {
+                Status::Pass => "✅",
+                Status::Fail => "❌",
+                Status::Inconclusive => "⚠️",
+            },
+            result_text(c)
+        ),
     ];
     format!("| {} |", cells.join(" | "))
 }
@@ -104,28 +113,65 @@ pub fn render(run: &RunReport) -> String {
         escape(&run.slagate_version),
     );
 
+    if !run.verdict.invalid.is_empty() {
+        let _ = writeln!(out, "> ⛔ **{}**\n>", escape(INVALID_TITLE));
+        for i in &run.verdict.invalid {
+            let _ = writeln!(
+                out,
+                "> - **{}** ({}): {}",
+                escape(i.cause),
+                escape(&i.figure),
+                escape(&i.message)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(warning) = inconclusive_warning(run) {
+        let _ = writeln!(out, "> {}\n", escape(&warning));
+    }
+
     let _ = writeln!(
         out,
-        "| Endpoint | Metric | Budget | Measured | Headroom | Samples | Result |\n\
-         |---|---|--:|--:|--:|--:|---|"
+        "| Endpoint | Metric | Budget | {} | Headroom | Samples | Result |\n\
+         |---|---|--:|--:|--:|--:|---|",
+        escape(MEASURED_HEADER)
     );
-    let (failing, passing): (Vec<&Check>, Vec<&Check>) = run
-        .verdict
-        .checks
-        .iter()
-        .partition(|c| c.status == Status::Fail);
-    for c in failing.iter().chain(&passing) {
+    let of = |status: Status| -> Vec<&Check> {
+        run.verdict
+            .checks
+            .iter()
+            .filter(|c| c.status == status)
+            .collect()
+    };
+    let (failing, inconclusive, passing) =
+        (of(Status::Fail), of(Status::Inconclusive), of(Status::Pass));
+    for c in failing.iter().chain(&inconclusive).chain(&passing) {
         let _ = writeln!(out, "{}", row(run, c));
     }
 
-    if !failing.is_empty() {
-        let n = failing.len();
-        let _ = writeln!(
-            out,
-            "\n<details>\n<summary>Why {n} check{} failed</summary>\n",
-            if n == 1 { "" } else { "s" }
-        );
-        for c in &failing {
+    let marginal: Vec<&Check> = passing.into_iter().filter(|c| c.marginal).collect();
+    for (checks, what) in [
+        (&failing, "failed"),
+        (&marginal, "marginal"),
+        (&inconclusive, "inconclusive"),
+    ] {
+        if checks.is_empty() {
+            continue;
+        }
+        let n = checks.len();
+        let summary = match what {
+            "failed" => format!("Why {n} check{} failed", if n == 1 { "" } else { "s" }),
+            "marginal" => format!(
+                "{n} marginal pass{}: the budget lies inside the 95% confidence interval",
+                if n == 1 { "" } else { "es" }
+            ),
+            _ => format!(
+                "{n} inconclusive check{}: too few samples",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        let _ = writeln!(out, "\n<details>\n<summary>{summary}</summary>\n");
+        for c in checks {
             let _ = writeln!(
                 out,
                 "- **{} {}**: {}",
@@ -133,6 +179,9 @@ pub fn render(run: &RunReport) -> String {
                 c.metric,
                 escape(&c.diagnostic)
             );
+            for line in &c.explanation {
+                let _ = writeln!(out, "  - {}", escape(line));
+            }
         }
         let _ = writeln!(out, "\n</details>");
     }
@@ -166,7 +215,9 @@ pub fn append_step_summary_to(path: Option<&Path>, run: &RunReport) -> std::io::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testdata::{HOSTILE_503, empty_run, sample_run};
+    use crate::report::testdata::{
+        HOSTILE_503, empty_run, honest_run, inconclusive_run, invalid_run, sample_run,
+    };
 
     #[test]
     fn snapshot_of_the_sample_run() {
@@ -179,16 +230,82 @@ mod tests {
     }
 
     #[test]
-    fn failing_rows_come_first() {
+    fn failing_rows_come_first_then_inconclusive_ones() {
         let md = render(&sample_run());
         let results: Vec<&str> = md
             .lines()
-            .filter(|l| l.ends_with("PASS |") || l.ends_with("FAIL |"))
-            .map(|l| if l.ends_with("FAIL |") { "F" } else { "P" })
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Endpoint"))
+            .map(|l| l.rsplit(" | ").next().unwrap().trim_end_matches(" |"))
             .collect();
         assert_eq!(results.len(), sample_run().verdict.checks.len());
-        assert_eq!(&results[..2], ["F", "F"]);
-        assert!(results[2..].iter().all(|r| *r == "P"));
+        assert_eq!(
+            &results[..3],
+            ["❌ FAIL", "❌ FAIL", "⚠️ INCONCLUSIVE"],
+            "{results:?}"
+        );
+        assert!(
+            results[3..].iter().all(|r| r.starts_with("✅ PASS")),
+            "{results:?}"
+        );
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| **r == "✅ PASS (marginal)")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn every_finding_is_in_the_summary() {
+        let md = render(&honest_run());
+        for expected in [
+            "| Measured \\[95% CI\\] |",
+            "297 ms \\[289, 623\\]",
+            "❌ FAIL (window 0:07–0:12)",
+            "| all endpoints | abort | run to 0:12 | stopped at 0:10 |",
+            "<summary>Why 4 checks failed</summary>",
+            "<summary>2 marginal passes: the budget lies inside the 95% confidence interval</summary>",
+            "<summary>1 inconclusive check: too few samples</summary>",
+            "needs ≥ 2995 samples: about 1m20s at the observed 40 req/s",
+            "  - 3 s of errors from 0:05",
+            "  - the five slowest requests all came in the last second",
+        ] {
+            assert!(md.contains(expected), "missing {expected:?} in\n{md}");
+        }
+        // Explanation lines are escaped like everything else that came from the target.
+        assert!(!md.contains("<script>"), "{md}");
+    }
+
+    #[test]
+    fn inconclusive_and_invalid_runs_say_so_up_front() {
+        let md = render(&inconclusive_run(false));
+        assert!(
+            md.starts_with("## ⚠️ SLA INCONCLUSIVE: 11 passed, 1 inconclusive"),
+            "{md}"
+        );
+        assert!(md.contains("> ⚠ WARNING: 1 check is INCONCLUSIVE"), "{md}");
+        assert!(md.contains("pass --strict"), "{md}");
+        let strict = render(&inconclusive_run(true));
+        assert!(
+            strict.contains("--strict is set: this run exits 4"),
+            "{strict}"
+        );
+
+        let md = render(&invalid_run());
+        assert!(
+            md.starts_with("## ⛔ RUN INVALID: the load generator did not deliver the profile"),
+            "{md}"
+        );
+        assert!(md.contains("the service was not at fault"), "{md}");
+        assert!(
+            md.contains("> - **cpu** (98% of 2 cores for 6 s): "),
+            "{md}"
+        );
+        assert!(
+            md.contains("> - **wake** (p99 wake-up 140 ms late (tolerance 100 ms)): "),
+            "{md}"
+        );
     }
 
     #[test]

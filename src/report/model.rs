@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::plan::{Plan, ThinkTime};
 use crate::stats::{EndpointStats, Summary, Timeline, Window};
-use crate::verdict::Verdict;
+use crate::verdict::{Judgement, Verdict};
 
 /// How the run ended, which decides the exit code.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,16 +13,41 @@ pub enum RunOutcome {
     Pass,
     /// At least one SLA check failed (exit 1).
     Fail,
+    /// No check failed, but some could not be decided on this sample (exit 0 with a warning;
+    /// 4 under `--strict`).
+    Inconclusive,
+    /// The load generator did not deliver the profile, so nothing is concluded about the
+    /// service (exit 4, whatever the checks say).
+    Invalid,
     /// The run was cut short (exit 3); what was measured is still reported.
     Interrupted,
 }
 
 impl RunOutcome {
-    pub fn exit_code(&self) -> u8 {
+    /// The exit code; `strict` (`--strict`, for release sign-off) makes INCONCLUSIVE exit 4.
+    pub fn exit_code(&self, strict: bool) -> u8 {
         match self {
             RunOutcome::Pass => 0,
             RunOutcome::Fail => 1,
+            RunOutcome::Inconclusive if strict => 4,
+            RunOutcome::Inconclusive => 0,
+            RunOutcome::Invalid => 4,
             RunOutcome::Interrupted => 3,
+        }
+    }
+
+    /// Interrupted wins over everything (the user stopped the run: there is no verdict, and
+    /// a half-spawned profile is no evidence against the generator); then INVALID; then the
+    /// checks' own judgement.
+    pub fn of(verdict: &Verdict, interrupted: bool) -> RunOutcome {
+        if interrupted {
+            return RunOutcome::Interrupted;
+        }
+        match verdict.judgement() {
+            Judgement::Invalid => RunOutcome::Invalid,
+            Judgement::Fail => RunOutcome::Fail,
+            Judgement::Inconclusive => RunOutcome::Inconclusive,
+            Judgement::Pass => RunOutcome::Pass,
         }
     }
 }
@@ -73,6 +98,8 @@ pub struct RunReport {
     pub timeline: Timeline,
     pub verdict: Verdict,
     pub outcome: RunOutcome,
+    /// Run with `--strict`: an INCONCLUSIVE verdict exits 4 instead of 0.
+    pub strict: bool,
 }
 
 impl RunReport {
@@ -82,14 +109,9 @@ impl RunReport {
         summary: Summary,
         verdict: Verdict,
         interrupted: bool,
+        strict: bool,
     ) -> RunReport {
-        let outcome = if interrupted {
-            RunOutcome::Interrupted
-        } else if verdict.passed() {
-            RunOutcome::Pass
-        } else {
-            RunOutcome::Fail
-        };
+        let outcome = RunOutcome::of(&verdict, interrupted);
         let mut target = plan.target.base_url.clone();
         // Credentials in a URL are secrets; reports get passed around.
         let _ = target.set_username("");
@@ -125,7 +147,13 @@ impl RunReport {
             timeline: summary.timeline,
             verdict,
             outcome,
+            strict,
         }
+    }
+
+    /// The process exit code for this run.
+    pub fn exit_code(&self) -> u8 {
+        self.outcome.exit_code(self.strict)
     }
 
     /// The label of a check's subject: an endpoint's name, or "all endpoints".

@@ -1,5 +1,8 @@
-//! The terminal report: Locust's request and percentile tables, the SLA table, a diagnostic per
-//! failing check, and the verdict line.
+//! The terminal report: Locust's request and percentile tables, the SLA table (each percentile
+//! with its 95 % confidence interval), a miette-rendered diagnostic per failing, marginal and
+//! inconclusive check with its explanation lines, why a run is INVALID, a loud warning for an
+//! INCONCLUSIVE run, and the verdict line. Also the cell texts every other format reuses, so
+//! that all of them show the same words and numbers.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -7,9 +10,14 @@ use std::time::Duration;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity};
+
 use super::{RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
-use crate::verdict::{CheckMetric, Status, Value, fmt_duration, fmt_offset, fmt_percent};
+use crate::verdict::{
+    Check, CheckMetric, Invalidity, Status, Value, fmt_duration, fmt_estimate, fmt_offset,
+    fmt_percent, fmt_wait,
+};
 
 /// Locust's percentile columns.
 pub const LOCUST_PERCENTILES: [(f64, &str); 11] = [
@@ -26,13 +34,21 @@ pub const LOCUST_PERCENTILES: [(f64, &str); 11] = [
     (1.0, "100%"),
 ];
 
-pub struct Terminal;
+/// The terminal format. `color` is the caller's decision (a terminal, and `NO_COLOR` unset):
+/// the reporter itself reads no environment.
+pub struct Terminal {
+    pub color: bool,
+}
 
 impl Reporter for Terminal {
     fn render(&self, run: &RunReport) -> Result<Vec<u8>, RenderError> {
-        Ok(render(run).into_bytes())
+        Ok(render_with(run, self.color).into_bytes())
     }
 }
+
+/// Diagnostics wrap at this width: CI logs are wider than 80 columns, and a fixed width keeps
+/// the output the same wherever it is rendered.
+const DIAGNOSTIC_WIDTH: usize = 100;
 
 fn new_table(header: Vec<&str>, right_from: usize) -> Table {
     let mut t = Table::new();
@@ -91,7 +107,12 @@ pub fn percentile_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> 
     row
 }
 
+/// The terminal report without colour (what tests and `slagate report` compare).
 pub fn render(run: &RunReport) -> String {
+    render_with(run, false)
+}
+
+pub fn render_with(run: &RunReport, color: bool) -> String {
     let mut out = String::new();
     let w = run.window;
     let _ = writeln!(
@@ -136,7 +157,13 @@ pub fn render(run: &RunReport) -> String {
     let _ = writeln!(out, "{}", sla_title(run));
     let mut t = new_table(
         vec![
-            "Endpoint", "Metric", "Budget", "Measured", "Headroom", "Samples", "Result",
+            "Endpoint",
+            "Metric",
+            "Budget",
+            MEASURED_HEADER,
+            "Headroom",
+            "Samples",
+            "Result",
         ],
         2,
     );
@@ -145,38 +172,266 @@ pub fn render(run: &RunReport) -> String {
             run.subject_name(&c.subject).to_string(),
             c.metric.to_string(),
             budget_text(c.metric, c.budget),
-            c.measured.map_or_else(|| "—".into(), value_text),
-            c.headroom
-                .map_or_else(|| "—".into(), |h| format!("{:+.0}%", h * 100.0)),
+            measured_text(c),
+            headroom_text(c),
             c.samples.to_string(),
-            match c.status {
-                Status::Pass => "PASS".into(),
-                Status::Fail => "FAIL".into(),
-            },
+            result_text(c),
         ]);
     }
     let _ = writeln!(out, "{t}");
 
-    let failing: Vec<_> = run
-        .verdict
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .collect();
-    if !failing.is_empty() {
-        let _ = writeln!(out, "\nWhy it failed:");
-        for c in failing {
-            let _ = writeln!(
-                out,
-                "  ✗ {} {}: {}",
-                run.subject_name(&c.subject),
-                c.metric,
-                c.diagnostic
-            );
+    let handler = GraphicalReportHandler::new_themed(if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    })
+    .with_width(DIAGNOSTIC_WIDTH)
+    // miette's wrapping breaks words at `/` and `-`, tearing endpoint paths apart; the text is
+    // wrapped here, at spaces only.
+    .with_wrap_lines(false);
+    let sections = [
+        (Status::Fail, false, "Why it failed:", Severity::Error),
+        (
+            Status::Pass,
+            true,
+            "Marginal (within budget, but the budget lies inside the 95% confidence interval):",
+            Severity::Advice,
+        ),
+        (
+            Status::Inconclusive,
+            false,
+            "Too few samples to decide (INCONCLUSIVE):",
+            Severity::Warning,
+        ),
+    ];
+    for (status, marginal, title, severity) in sections {
+        let checks: Vec<&Check> = run
+            .verdict
+            .checks
+            .iter()
+            .filter(|c| c.status == status && (c.marginal || !marginal))
+            .collect();
+        if checks.is_empty() {
+            continue;
         }
+        let _ = writeln!(out, "\n{title}");
+        for c in checks {
+            let d = CheckDiagnostic::new(
+                &format!("{}: {}", check_name(run, c), c.diagnostic),
+                severity,
+                &c.explanation,
+            );
+            render_diagnostic(&handler, &d, &mut out);
+        }
+    }
+    if !run.verdict.invalid.is_empty() {
+        let _ = writeln!(out, "\n{INVALID_TITLE}");
+        for inv in &run.verdict.invalid {
+            let figure = [format!("{}: {}", inv.cause, inv.figure)];
+            let d = CheckDiagnostic::new(&inv.message, Severity::Error, &figure);
+            render_diagnostic(&handler, &d, &mut out);
+        }
+    }
+    if let Some(warning) = inconclusive_warning(run) {
+        let _ = writeln!(out, "\n{warning}");
     }
     let _ = writeln!(out, "\n{}", verdict_line(run));
     out
+}
+
+/// The SLA table's measurement column: the bracket is the 95 % confidence interval.
+pub const MEASURED_HEADER: &str = "Measured [95% CI]";
+
+/// Heading of the INVALID section, in every format.
+pub const INVALID_TITLE: &str = "The run is INVALID: the load generator did not deliver the \
+     profile, so these results say nothing about the service (it was not at fault):";
+
+fn render_diagnostic(handler: &GraphicalReportHandler, d: &CheckDiagnostic, out: &mut String) {
+    let mut text = String::new();
+    if handler.render_report(&mut text, d).is_err() {
+        // Rendering into a String cannot fail; keep the words if it somehow does.
+        text = format!("  {d}\n");
+    }
+    out.push_str(text.trim_end());
+    out.push('\n');
+}
+
+/// A check (or an invalidity) as a miette diagnostic: the message, then each explanation line
+/// as a link of the source chain, which the graphical handler draws as `├─▶` bullets.
+#[derive(Debug)]
+struct CheckDiagnostic {
+    message: String,
+    severity: Severity,
+    lines: Option<Box<Chain>>,
+}
+
+impl CheckDiagnostic {
+    fn new(message: &str, severity: Severity, lines: &[String]) -> CheckDiagnostic {
+        // "  × " before the message, "  ├─▶ " before each line.
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| wrap(l, DIAGNOSTIC_WIDTH - 6))
+            .collect();
+        CheckDiagnostic {
+            message: wrap(message, DIAGNOSTIC_WIDTH - 4),
+            severity,
+            lines: Chain::new(&lines),
+        }
+    }
+}
+
+/// Greedy wrapping at spaces only: a word longer than the width keeps its own line whole.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut column = 0;
+        for word in line.split(' ') {
+            let len = word.chars().count();
+            if column > 0 && column + 1 + len > width {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += len;
+        }
+    }
+    out
+}
+
+impl std::fmt::Display for CheckDiagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CheckDiagnostic {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.lines.as_deref().map(|c| c as _)
+    }
+}
+
+impl Diagnostic for CheckDiagnostic {
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+}
+
+/// One explanation line and the ones after it.
+#[derive(Debug)]
+struct Chain {
+    line: String,
+    next: Option<Box<Chain>>,
+}
+
+impl Chain {
+    fn new(lines: &[String]) -> Option<Box<Chain>> {
+        lines.iter().rev().fold(None, |next, line| {
+            Some(Box::new(Chain {
+                line: line.clone(),
+                next,
+            }))
+        })
+    }
+}
+
+impl std::fmt::Display for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl std::error::Error for Chain {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next.as_deref().map(|c| c as _)
+    }
+}
+
+/// `/health/ p95 < 20 ms`: the check as the sla file states it.
+pub fn check_name(run: &RunReport, c: &Check) -> String {
+    format!(
+        "{} {} {}",
+        run.subject_name(&c.subject),
+        c.metric,
+        budget_text(c.metric, c.budget)
+    )
+}
+
+/// The measurement with its 95 % interval: `212 ms [198, 231]`; `stopped at 0:42`; `—`.
+pub fn measured_text(c: &Check) -> String {
+    match (c.metric, c.measured) {
+        (_, None) => "—".into(),
+        (CheckMetric::Abort, Some(Value::Offset(at))) => format!("stopped at {}", fmt_offset(at)),
+        (_, Some(Value::Latency(d))) => fmt_estimate(d, c.interval),
+        (_, Some(v)) => value_text(v),
+    }
+}
+
+pub fn headroom_text(c: &Check) -> String {
+    c.headroom
+        .map_or_else(|| "—".into(), |h| format!("{:+.0}%", h * 100.0))
+}
+
+/// `PASS`, `PASS (marginal)`, `FAIL`, `FAIL (window 2:00–2:30)`, `INCONCLUSIVE`.
+pub fn result_text(c: &Check) -> String {
+    match c.status {
+        Status::Pass if c.marginal => "PASS (marginal)".into(),
+        Status::Pass => "PASS".into(),
+        Status::Inconclusive => "INCONCLUSIVE".into(),
+        Status::Fail => match breached_window(c) {
+            Some(span) => format!("FAIL (window {span})"),
+            None => "FAIL".into(),
+        },
+    }
+}
+
+/// The worst window of a check that failed only per window (its whole measured window was
+/// within the limit): `2:00–2:30`.
+pub fn breached_window(c: &Check) -> Option<String> {
+    let w = c.windows.filter(|w| w.decisive)?.worst?;
+    Some(format!("{}–{}", fmt_offset(w.start), fmt_offset(w.end)))
+}
+
+/// The loud warning an INCONCLUSIVE run prints above its verdict line.
+pub fn inconclusive_warning(run: &RunReport) -> Option<String> {
+    if run.outcome != RunOutcome::Inconclusive {
+        return None;
+    }
+    let n = run.verdict.count(Status::Inconclusive);
+    let longest = run
+        .verdict
+        .checks
+        .iter()
+        .filter_map(|c| c.needs.and_then(|n| n.window))
+        .max();
+    let run_longer = match longest {
+        Some(w) => format!(
+            "a measured window of about {} would decide {}",
+            fmt_wait(w),
+            if n == 1 { "it" } else { "all of them" }
+        ),
+        None => "run longer or with more users".into(),
+    };
+    let consequence = if run.strict {
+        "--strict is set: this run exits 4"
+    } else {
+        "This run exits 0; pass --strict (for release sign-off) to make it exit 4"
+    };
+    Some(format!(
+        "⚠ WARNING: {n} check{} INCONCLUSIVE: within budget on too few samples to show it at \
+         95% confidence. This run does not prove {}; {run_longer}. {consequence}.",
+        if n == 1 { " is" } else { "s are" },
+        if n == 1 {
+            "that budget"
+        } else {
+            "those budgets"
+        },
+    ))
 }
 
 pub fn sla_title(run: &RunReport) -> String {
@@ -192,6 +447,7 @@ pub fn sla_title(run: &RunReport) -> String {
 pub fn budget_text(metric: CheckMetric, budget: Value) -> String {
     match (metric, budget) {
         (CheckMetric::Coverage, _) => "≥ 1 success".into(),
+        (CheckMetric::Abort, Value::Offset(d)) => format!("run to {}", fmt_offset(d)),
         (CheckMetric::MinRps, v) => format!("≥ {}", value_text(v)),
         (_, Value::Latency(d)) => format!("< {}", fmt_duration(d)),
         (_, v) => format!("≤ {}", value_text(v)),
@@ -204,6 +460,7 @@ pub fn value_text(v: Value) -> String {
         Value::Rate(r) => format!("{r:.1} req/s"),
         Value::Fraction(f) => fmt_percent(f),
         Value::Count(n) => format!("{n} ok"),
+        Value::Offset(d) => fmt_offset(d),
     }
 }
 
@@ -232,8 +489,11 @@ pub fn fmt_length(d: Duration) -> String {
 
 /// The one line a CI log reader looks for.
 pub fn verdict_line(run: &RunReport) -> String {
-    let n = run.verdict.checks.len();
-    let failed = run.verdict.failed_count();
+    let v = &run.verdict;
+    let n = v.checks.len();
+    let failed = v.failed_count();
+    let inconclusive = v.count(Status::Inconclusive);
+    let marginal = v.marginal_count();
     let context = format!(
         "profile {}, {} user{}, {} measured",
         run.profile.name,
@@ -241,14 +501,47 @@ pub fn verdict_line(run: &RunReport) -> String {
         if run.profile.users == 1 { "" } else { "s" },
         fmt_length(run.window.length())
     );
+    let also = |n: usize, what: &str| {
+        if n == 0 {
+            String::new()
+        } else {
+            format!(", {n} {what}")
+        }
+    };
     match run.outcome {
-        RunOutcome::Pass => format!("SLA PASSED: {n}/{n} checks ({context})"),
-        RunOutcome::Fail => format!("SLA FAILED: {failed} of {n} checks ({context})"),
+        RunOutcome::Pass => format!(
+            "SLA PASSED: {n}/{n} checks{} ({context})",
+            also(marginal, "marginal")
+        ),
+        RunOutcome::Fail => format!(
+            "SLA FAILED: {failed} of {n} checks{} ({context})",
+            also(inconclusive, "inconclusive")
+        ),
+        RunOutcome::Inconclusive => format!(
+            "SLA INCONCLUSIVE: {} passed, {inconclusive} inconclusive (too few samples) of {n} \
+             checks{} ({context})",
+            n - inconclusive,
+            also(marginal, "marginal")
+        ),
+        RunOutcome::Invalid => format!(
+            "RUN INVALID: the load generator did not deliver the profile ({}): the service was \
+             not at fault ({context})",
+            invalid_causes(&v.invalid)
+        ),
         RunOutcome::Interrupted => format!(
             "RUN INTERRUPTED: no verdict; {failed} of {n} checks were failing on what was \
              measured ({context})"
         ),
     }
+}
+
+/// `cpu: 100% of 2 cores for 14 s; wake: …`.
+pub fn invalid_causes(invalid: &[Invalidity]) -> String {
+    invalid
+        .iter()
+        .map(|i| format!("{}: {}", i.cause, i.figure))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `slagate profiles`: each profile's load shape and the level it is judged against.
@@ -298,4 +591,57 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
         c.set_cell_alignment(CellAlignment::Left);
     }
     format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata::{
+        empty_run, honest_run, inconclusive_run, invalid_run, sample_run,
+    };
+
+    #[test]
+    fn snapshot_of_the_sample_run() {
+        insta::assert_snapshot!(render(&sample_run()));
+    }
+
+    #[test]
+    fn snapshot_of_every_finding() {
+        insta::assert_snapshot!(render(&honest_run()));
+    }
+
+    #[test]
+    fn snapshot_of_an_inconclusive_run() {
+        insta::assert_snapshot!(render(&inconclusive_run(false)));
+    }
+
+    #[test]
+    fn snapshot_of_an_invalid_run() {
+        insta::assert_snapshot!(render(&invalid_run()));
+    }
+
+    #[test]
+    fn diagnostics_wrap_at_spaces_only() {
+        assert_eq!(
+            wrap("a bb ccc /endpoint/path dd", 8),
+            "a bb ccc\n/endpoint/path\ndd"
+        );
+        assert_eq!(wrap("one\ntwo three", 5), "one\ntwo\nthree");
+        let text = render(&sample_run());
+        assert!(text.contains("/checkout: 12 × HTTP 503"), "{text}");
+        let diagnostic_lines = text.lines().filter(|l| {
+            ["  × ", "  │ ", "  ├─▶ ", "  ╰─▶ ", "  ☞ ", "  ⚠ ", "      "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        });
+        for line in diagnostic_lines {
+            assert!(line.chars().count() <= DIAGNOSTIC_WIDTH, "{line}");
+        }
+    }
+
+    #[test]
+    fn an_empty_run_renders() {
+        let text = render(&empty_run());
+        assert!(text.contains("SLA FAILED: 12 of 12 checks"), "{text}");
+    }
 }

@@ -9,8 +9,19 @@
 //! - `POST /checkout`: 12 × HTTP 503 (example text with `<script>alert(1)</script>` and a
 //!   `"quoted, comma"`) and 2 timeouts, which make the level's max error rate fail.
 //!
+//! Every percentile check carries its real 95 % confidence interval; `/health/ p99.9` (400
+//! samples, 2 995 needed) is therefore INCONCLUSIVE. The two failing checks carry explanation
+//! lines (one with the hostile 503 text).
+//!
 //! `empty_run()`: the same configuration where no request completed (empty histograms, zero
 //! rates, failing checks without measurements).
+//!
+//! Variants for issue 4's findings, made by editing the sample's verdict (their figures are
+//! not re-derived from the data; renderers only need them to be shown):
+//! - `honest_run()`: also a marginal pass, a check failed only in one window, and an `abort`
+//!   check;
+//! - `inconclusive_run(strict)`: the failing checks passed, so the run is INCONCLUSIVE;
+//! - `invalid_run()`: two invalidity causes, so the run is INVALID.
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
@@ -21,7 +32,11 @@ use crate::stats::{
     EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, TimelinePoint, Window,
     new_histogram,
 };
-use crate::verdict::{Check, CheckMetric, Status, Subject, Value, Verdict, fmt_duration};
+use crate::verdict::confidence;
+use crate::verdict::{
+    Check, CheckMetric, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach, Windowed,
+    fmt_duration, fmt_estimate, needs_text,
+};
 
 /// 2026-11-29T10:56:52Z: fixed so timestamps in snapshots never move.
 pub(crate) const STARTED_AT_SECS: u64 = 1_795_949_812;
@@ -164,6 +179,12 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                 Metric::Max => st.max(),
                 Metric::Percentile(q) => st.quantile(q.get()),
             };
+            let interval = match metric {
+                Metric::Max => None,
+                Metric::Percentile(q) => confidence::interval(&st.latency, q.get()),
+            };
+            let mut needs = None;
+            let mut marginal = false;
             let (status, headroom, diagnostic) = match m {
                 None => (
                     Status::Fail,
@@ -176,8 +197,36 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                 ),
                 Some(m) => {
                     let h = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
-                    if m < limit {
-                        (Status::Pass, Some(h), String::new())
+                    if m < limit && interval.is_none() && metric != Metric::Max {
+                        let n =
+                            Needs::at_rate(confidence::samples_needed(metric.quantile()), st.rps);
+                        needs = Some(n);
+                        (
+                            Status::Inconclusive,
+                            Some(h),
+                            format!(
+                                "{metric} was {} against a budget of < {}, but {} samples \
+                                 cannot bound a {metric} at 95% confidence: {}.",
+                                fmt_duration(m),
+                                fmt_duration(limit),
+                                st.latency.len(),
+                                needs_text(&n)
+                            ),
+                        )
+                    } else if m < limit {
+                        marginal = interval.is_some_and(|i| i.high >= limit);
+                        let diagnostic = if marginal {
+                            format!(
+                                "{metric} was {} against a budget of < {}: within it, but the \
+                                 budget lies inside the 95% confidence interval, so a longer run \
+                                 could go either way.",
+                                fmt_estimate(m, interval),
+                                fmt_duration(limit)
+                            )
+                        } else {
+                            String::new()
+                        };
+                        (Status::Pass, Some(h), diagnostic)
                     } else {
                         (
                             Status::Fail,
@@ -195,15 +244,32 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                     }
                 }
             };
+            let explanation = if status == Status::Fail && m.is_some() {
+                vec![
+                    "the slowest requests came at 0:03, 0:07 and 0:11: spread through the \
+                     window, not a burst"
+                        .to_string(),
+                    "hint: a slow tail on one endpoint is often one slow dependency; profile \
+                     its slowest requests"
+                        .to_string(),
+                ]
+            } else {
+                Vec::new()
+            };
             checks.push(Check {
                 subject: Subject::Endpoint(i),
                 metric: CheckMetric::Latency(metric),
                 budget: Value::Latency(limit),
                 measured: m.map(Value::Latency),
+                interval,
                 headroom,
                 samples: st.latency.len(),
                 status,
+                marginal,
+                needs,
+                windows: None,
                 diagnostic,
+                explanation,
                 location: loc(line, 1),
             });
         }
@@ -213,8 +279,13 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
             metric: CheckMetric::Coverage,
             budget: Value::Count(1),
             measured: Some(Value::Count(ok)),
+            interval: None,
             headroom: None,
             samples: st.requests,
+            marginal: false,
+            needs: None,
+            windows: None,
+            explanation: Vec::new(),
             status: if ok >= 1 { Status::Pass } else { Status::Fail },
             diagnostic: if ok >= 1 {
                 String::new()
@@ -253,10 +324,15 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
         metric: CheckMetric::MinRps,
         budget: Value::Rate(min_rps),
         measured: rps_measured,
+        interval: None,
         headroom: rps_headroom,
         samples: total.requests,
         status: rps_status,
+        marginal: false,
+        needs: None,
+        windows: None,
         diagnostic: rps_diag,
+        explanation: Vec::new(),
         location: loc(40, 11),
     });
 
@@ -279,15 +355,28 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
             ),
         ),
     };
+    let explanation = if status == Status::Fail && measured.is_some() {
+        vec![
+            "3 s of errors from 0:05: 12 × HTTP 503 Service Unavailable on /checkout".to_string(),
+            format!("HTTP 503 Service Unavailable × 12, first 0:05, last 0:07: {HOSTILE_503}"),
+        ]
+    } else {
+        Vec::new()
+    };
     checks.push(Check {
         subject: Subject::All,
         metric: CheckMetric::MaxErrorRate,
         budget: Value::Fraction(max),
         measured: measured.map(Value::Fraction),
+        interval: None,
         headroom: measured.map(|m| 1.0 - m / max),
         samples: total.requests,
         status,
+        marginal: false,
+        needs: None,
+        windows: None,
         diagnostic,
+        explanation,
         location: loc(41, 18),
     });
     checks
@@ -400,12 +489,9 @@ fn build(with_requests: bool) -> RunReport {
         .collect();
     let verdict = Verdict {
         checks: checks(&endpoints, &total, window.length()),
+        invalid: Vec::new(),
     };
-    let outcome = if verdict.passed() {
-        RunOutcome::Pass
-    } else {
-        RunOutcome::Fail
-    };
+    let outcome = RunOutcome::of(&verdict, false);
     RunReport {
         slagate_version: "0.1.0".into(),
         profile: profile(),
@@ -419,6 +505,7 @@ fn build(with_requests: bool) -> RunReport {
         timeline,
         verdict,
         outcome,
+        strict: false,
     }
 }
 
@@ -430,6 +517,133 @@ pub(crate) fn sample_run() -> RunReport {
 /// A run in which nothing completed: empty histograms, zero rates, no measurements.
 pub(crate) fn empty_run() -> RunReport {
     build(false)
+}
+
+fn check_mut<'a>(run: &'a mut RunReport, who: &str, metric: &str) -> &'a mut Check {
+    let i = run
+        .verdict
+        .checks
+        .iter()
+        .position(|c| {
+            let name = match c.subject {
+                Subject::Endpoint(i) => NAMES[i].1,
+                Subject::All => "all endpoints",
+            };
+            name == who && c.metric.to_string() == metric
+        })
+        .unwrap_or_else(|| panic!("no check {who} {metric}"));
+    &mut run.verdict.checks[i]
+}
+
+/// The sample, plus a marginal pass (`/health/ p95`), a check that failed only in one 5 s
+/// window (`/checkout p95`), the error rate judged per window too, and an `abort` check.
+pub(crate) fn honest_run() -> RunReport {
+    let mut run = sample_run();
+    let five = Duration::from_secs(5);
+    let c = check_mut(&mut run, "/health/", "p95");
+    c.marginal = true;
+    c.interval = Some(crate::verdict::Interval {
+        low: Duration::from_micros(8_100),
+        high: Duration::from_micros(20_400),
+    });
+    c.diagnostic = "p95 was 8.6 ms [8.1, 20.4] against a budget of < 20 ms: within it, but the \
+                    budget lies inside the 95% confidence interval, so a longer run could go \
+                    either way."
+        .into();
+    c.explanation = vec!["the five slowest requests all came in the last second".into()];
+    let c = check_mut(&mut run, "/checkout", "p95");
+    let worst = WindowBreach {
+        start: Duration::from_secs(7),
+        end: Duration::from_secs(12),
+        measured: Value::Latency(Duration::from_millis(341)),
+        samples: 50,
+    };
+    c.windows = Some(Windowed {
+        length: five,
+        judged: 2,
+        breached: 1,
+        worst: Some(worst),
+        decisive: true,
+    });
+    c.status = Status::Fail;
+    c.marginal = false;
+    c.diagnostic = "p95 was 341 ms in window 0:07–0:12 (50 requests) against a budget of < 300 \
+                    ms, though 190 ms over the whole measured window; over the limit in 1 of 2 \
+                    windows of 5 s."
+        .into();
+    c.explanation = vec!["p95 rose from 160 ms to 341 ms while load was constant".into()];
+    let c = check_mut(&mut run, "all endpoints", "max_error_rate");
+    c.windows = Some(Windowed {
+        length: five,
+        judged: 2,
+        breached: 1,
+        worst: Some(WindowBreach {
+            start: Duration::from_secs(2),
+            end: Duration::from_secs(7),
+            measured: Value::Fraction(12.0 / 350.0),
+            samples: 350,
+        }),
+        decisive: false,
+    });
+    run.verdict.checks.push(Check {
+        subject: Subject::All,
+        metric: CheckMetric::Abort,
+        budget: Value::Offset(Duration::from_secs(12)),
+        measured: Some(Value::Offset(Duration::from_secs(10))),
+        interval: None,
+        headroom: None,
+        samples: run.total.requests,
+        status: Status::Fail,
+        marginal: false,
+        needs: None,
+        windows: None,
+        diagnostic: "error rate 62% over the last 2 s (≥ 50%): abort_when stopped the run at \
+                     0:10 of its 0:12; everything measured until then is reported."
+            .into(),
+        explanation: Vec::new(),
+        location: loc(44, 14),
+    });
+    run.outcome = RunOutcome::of(&run.verdict, false);
+    run
+}
+
+/// The sample with its two failing checks passing: only `/health/ p99.9` is left undecided.
+pub(crate) fn inconclusive_run(strict: bool) -> RunReport {
+    let mut run = sample_run();
+    for c in &mut run.verdict.checks {
+        if c.status == Status::Fail {
+            c.status = Status::Pass;
+            c.headroom = Some(0.1);
+            c.diagnostic.clear();
+            c.explanation.clear();
+        }
+    }
+    run.strict = strict;
+    run.outcome = RunOutcome::of(&run.verdict, false);
+    run
+}
+
+/// The sample, invalid: slagate's own CPU saturated and its think-time wake-ups were late.
+pub(crate) fn invalid_run() -> RunReport {
+    let mut run = sample_run();
+    run.verdict.invalid = vec![
+        Invalidity {
+            cause: "cpu",
+            figure: "98% of 2 cores for 6 s".into(),
+            message: "slagate's own CPU was saturated (98% of 2 cores for 6 s of the measured \
+                      window); the load was not delivered and the service was not at fault"
+                .into(),
+        },
+        Invalidity {
+            cause: "wake",
+            figure: "p99 wake-up 140 ms late (tolerance 100 ms)".into(),
+            message: "think-time wake-ups were 140 ms late at p99; the load was not delivered \
+                      and the service was not at fault"
+                .into(),
+        },
+    ];
+    run.outcome = RunOutcome::of(&run.verdict, false);
+    run
 }
 
 #[cfg(test)]

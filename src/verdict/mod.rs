@@ -1,15 +1,38 @@
 //! Judging: (Plan, Summary) → Verdict. Pure: no I/O, no clock, no formatting of tables.
 //!
 //! Checks, in order: every endpoint × every budget key; every endpoint's coverage (at least one
-//! successful response); then the level's min RPS and max error rate over all endpoints.
-//! Nothing passes vacuously: a latency budget without samples fails, and so does a throughput
-//! check over an empty window.
+//! successful response); then the level's min RPS and max error rate over all endpoints; last,
+//! when an `abort_when` rule stopped the run, a failing `abort` check. Nothing passes
+//! vacuously: a latency budget without samples fails, and so does a throughput check over an
+//! empty window.
+//!
+//! Honesty about the evidence (issue 4):
+//! - every percentile carries a distribution-free 95 % confidence interval (`confidence`); a
+//!   percentile within budget on too few samples to bound it is INCONCLUSIVE, not a pass, and
+//!   a pass whose interval reaches the budget is marked marginal;
+//! - with a level `window`, percentile budgets and the error rate are also judged on each
+//!   consecutive window (`windows`), and a breach in any window fails the check;
+//! - failing and marginal checks get plain-words explanation lines (`explain`);
+//! - a run whose load generator did not deliver the profile is INVALID (`validity`), whatever
+//!   its checks say.
+//!
+//! The run's judgement: INVALID if the generator failed; else FAIL if any check failed; else
+//! INCONCLUSIVE if any check is; else PASS.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::plan::{Location, Metric, Plan};
-use crate::stats::{EndpointStats, Summary};
+use crate::stats::{Abort, EndpointStats, Summary};
+
+pub mod confidence;
+// pub, not pub(crate): the integration tests drive explain in-process against the fixture.
+pub mod explain;
+pub mod validity;
+mod windows;
+
+pub use confidence::Interval;
+pub use validity::Invalidity;
 
 /// What a check is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +49,8 @@ pub enum CheckMetric {
     MinRps,
     MaxErrorRate,
     Coverage,
+    /// The run was stopped early by an `abort_when` rule (always a failing check).
+    Abort,
 }
 
 impl std::fmt::Display for CheckMetric {
@@ -35,6 +60,7 @@ impl std::fmt::Display for CheckMetric {
             CheckMetric::MinRps => f.write_str("min_rps"),
             CheckMetric::MaxErrorRate => f.write_str("max_error_rate"),
             CheckMetric::Coverage => f.write_str("coverage"),
+            CheckMetric::Abort => f.write_str("abort"),
         }
     }
 }
@@ -49,12 +75,56 @@ pub enum Value {
     Fraction(f64),
     /// Successful responses.
     Count(u64),
+    /// An offset from the start of the run (the abort check: planned run time vs when it
+    /// stopped).
+    Offset(Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pass,
     Fail,
+    /// Within budget, but on too few samples to bound the percentile at 95 % confidence.
+    Inconclusive,
+}
+
+/// What an INCONCLUSIVE check needs before it can be decided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Needs {
+    /// Samples before a 95 % interval of the percentile exists (299 for p99).
+    pub samples: u64,
+    /// The endpoint's observed rate in the measured window, requests/s.
+    pub rps: f64,
+    /// The measured window that collects `samples` at `rps`, rounded up (to 10 s below ten
+    /// minutes, to the minute above); `None` when nothing was observed to extrapolate from.
+    pub window: Option<Duration>,
+}
+
+/// One window of the measured period in which a check's limit was breached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowBreach {
+    /// Offsets from the start of the run.
+    pub start: Duration,
+    pub end: Duration,
+    /// The window's own figure (a latency, or a failed fraction).
+    pub measured: Value,
+    /// Requests in the window.
+    pub samples: u64,
+}
+
+/// How a check fared on the level's consecutive windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Windowed {
+    pub length: Duration,
+    /// Windows judged.
+    pub judged: u32,
+    /// Windows in which the limit was breached.
+    pub breached: u32,
+    /// The window with the worst figure, if any breached.
+    pub worst: Option<WindowBreach>,
+    /// The check passed (or was inconclusive) over the whole measured window and failed only
+    /// because of a window.
+    pub decisive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,65 +132,177 @@ pub struct Check {
     pub subject: Subject,
     pub metric: CheckMetric,
     /// The limit: latency and error rate are upper bounds (latency strict), RPS and coverage
-    /// lower bounds.
+    /// lower bounds; for `abort`, the planned run time.
     pub budget: Value,
     /// `None` when there was nothing to measure.
     pub measured: Option<Value>,
+    /// The 95 % confidence interval of a percentile's `measured` (see `confidence`); `None`
+    /// for other metrics and when the sample is too small to bound the percentile.
+    pub interval: Option<Interval>,
     /// How far inside the budget the measurement is, as a fraction of the budget (negative:
     /// over it). `None` when undefined (no measurement, or a zero budget).
     pub headroom: Option<f64>,
     /// Requests the measurement is based on.
     pub samples: u64,
     pub status: Status,
-    /// Why it failed, in plain words; empty for a pass.
+    /// A pass whose confidence interval reaches the budget: a longer run could go either way.
+    pub marginal: bool,
+    /// Set for INCONCLUSIVE checks.
+    pub needs: Option<Needs>,
+    /// Set for the checks judged per window (percentile budgets and the error rate, when the
+    /// level has a `window`).
+    pub windows: Option<Windowed>,
+    /// Why it failed, why it is marginal or why it is inconclusive, in plain words; empty for
+    /// a clean pass.
     pub diagnostic: String,
+    /// For failing and marginal checks: plain-words lines on what happened and what to do
+    /// (`explain::explain`).
+    pub explanation: Vec<String>,
     /// Where the budget is written.
     pub location: Option<Location>,
+}
+
+impl Check {
+    /// A check with every optional finding empty.
+    fn new(
+        subject: Subject,
+        metric: CheckMetric,
+        budget: Value,
+        samples: u64,
+        location: Option<Location>,
+    ) -> Check {
+        Check {
+            subject,
+            metric,
+            budget,
+            measured: None,
+            interval: None,
+            headroom: None,
+            samples,
+            status: Status::Pass,
+            marginal: false,
+            needs: None,
+            windows: None,
+            diagnostic: String::new(),
+            explanation: Vec::new(),
+            location,
+        }
+    }
+}
+
+/// The run's overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    Pass,
+    Fail,
+    Inconclusive,
+    /// The load generator did not deliver the profile: nothing can be concluded about the
+    /// service.
+    Invalid,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub checks: Vec<Check>,
+    /// Why the run is invalid; empty for a valid run.
+    pub invalid: Vec<Invalidity>,
 }
 
 impl Verdict {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.status == Status::Pass)
+    pub fn judgement(&self) -> Judgement {
+        if !self.invalid.is_empty() {
+            Judgement::Invalid
+        } else if self.count(Status::Fail) > 0 {
+            Judgement::Fail
+        } else if self.count(Status::Inconclusive) > 0 {
+            Judgement::Inconclusive
+        } else {
+            Judgement::Pass
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
     }
 
     pub fn failed_count(&self) -> usize {
+        self.count(Status::Fail)
+    }
+
+    /// Passing checks marked marginal.
+    pub fn marginal_count(&self) -> usize {
         self.checks
             .iter()
-            .filter(|c| c.status == Status::Fail)
+            .filter(|c| c.status == Status::Pass && c.marginal)
             .count()
     }
 }
 
 /// Judge the measured window of a run against the plan's budgets.
 pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
+    let level = plan.level.as_ref();
+    let windowed = level.and_then(|l| l.window.as_ref()).map(|w| {
+        let max_err = level
+            .and_then(|l| l.max_error_rate.as_ref())
+            .map(|m| m.value);
+        (w.value, windows::evaluate(plan, summary, w.value, max_err))
+    });
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
-        for budget in &ep.budgets {
-            checks.push(latency_check(
-                i,
-                budget.metric,
-                budget.limit,
-                st,
-                &budget.location,
-            ));
+        for (b, budget) in ep.budgets.iter().enumerate() {
+            let mut c = latency_check(i, budget.metric, budget.limit, st, &budget.location);
+            if let (Some((length, found)), Metric::Percentile(_)) = (&windowed, budget.metric) {
+                apply_windows(&mut c, *length, found.windows, &found.latency[i][b]);
+            }
+            checks.push(c);
         }
         checks.push(coverage_check(i, &ep.name, st, &ep.location));
     }
-    if let Some(level) = &plan.level {
+    if let Some(level) = level {
         let window = summary.window.length();
         if let Some(min) = &level.min_rps {
             checks.push(rps_check(min.value, summary, window, &min.location));
         }
         if let Some(max) = &level.max_error_rate {
-            checks.push(error_rate_check(plan, max.value, summary, &max.location));
+            let mut c = error_rate_check(plan, max.value, summary, &max.location);
+            if let Some((length, found)) = &windowed {
+                apply_windows(&mut c, *length, found.windows, &found.error_rate);
+            }
+            checks.push(c);
         }
     }
-    Verdict { checks }
+    if let Some(abort) = &summary.aborted {
+        checks.push(abort_check(plan, summary, abort));
+    }
+    for c in &mut checks {
+        if c.status == Status::Fail || c.marginal {
+            c.explanation = explain::explain(plan, summary, c);
+        }
+    }
+    Verdict {
+        checks,
+        invalid: validity::validity(plan, summary),
+    }
+}
+
+/// "212 ms [198, 231]": a measurement with its 95 % interval, the unit written once when all
+/// three share it.
+pub fn fmt_estimate(measured: Duration, interval: Option<Interval>) -> String {
+    let m = fmt_duration(measured);
+    let Some(i) = interval else {
+        return m;
+    };
+    let (lo, hi) = (fmt_duration(i.low), fmt_duration(i.high));
+    let unit = |s: &str| s.split_once(' ').map(|(_, u)| u.to_string());
+    if unit(&m) == unit(&lo) && unit(&m) == unit(&hi) {
+        let num = |s: &str| {
+            s.split_once(' ')
+                .map_or(s.to_string(), |(n, _)| n.to_string())
+        };
+        format!("{m} [{}, {}]", num(&lo), num(&hi))
+    } else {
+        format!("{m} [{lo}, {hi}]")
+    }
 }
 
 fn latency_check(
@@ -130,54 +312,222 @@ fn latency_check(
     st: &EndpointStats,
     location: &Location,
 ) -> Check {
+    let samples = st.latency.len();
+    let mut c = Check::new(
+        Subject::Endpoint(endpoint),
+        CheckMetric::Latency(metric),
+        Value::Latency(limit),
+        samples,
+        Some(location.clone()),
+    );
     let measured = match metric {
         Metric::Max => st.max(),
         Metric::Percentile(q) => st.quantile(q.get()),
     };
-    let samples = st.latency.len();
-    let (status, headroom, diagnostic) = match measured {
-        None => (
-            Status::Fail,
-            None,
-            format!(
-                "no response times were measured ({} requests in the window), so {metric} < {} \
-                 cannot be shown to hold",
-                st.requests,
-                fmt_duration(limit)
-            ),
-        ),
-        Some(m) => {
-            let headroom = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
-            if m < limit {
-                (Status::Pass, Some(headroom), String::new())
-            } else {
-                let over = st.count_at_or_above(limit);
-                let mut d = format!(
-                    "{metric} was {} against a budget of < {} ({:.0}% over); {over} of {samples} \
-                     requests ({}) took {} or longer; the slowest took {}.",
-                    fmt_duration(m),
-                    fmt_duration(limit),
-                    -headroom * 100.0,
-                    fmt_percent(over as f64 / samples as f64),
-                    fmt_duration(limit),
-                    st.max().map_or_else(|| "—".into(), fmt_duration),
-                );
-                append_failures(&mut d, st);
-                (Status::Fail, Some(headroom), d)
-            }
-        }
-    };
-    Check {
-        subject: Subject::Endpoint(endpoint),
-        metric: CheckMetric::Latency(metric),
-        budget: Value::Latency(limit),
-        measured: measured.map(Value::Latency),
-        headroom,
-        samples,
-        status,
-        diagnostic,
-        location: Some(location.clone()),
+    if let Metric::Percentile(q) = metric {
+        c.interval = confidence::interval(&st.latency, q.get());
     }
+    c.measured = measured.map(Value::Latency);
+    let Some(m) = measured else {
+        c.status = Status::Fail;
+        c.diagnostic = format!(
+            "no response times were measured ({} requests in the window), so {metric} < {} \
+             cannot be shown to hold",
+            st.requests,
+            fmt_duration(limit)
+        );
+        return c;
+    };
+    let headroom = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
+    c.headroom = Some(headroom);
+    let estimate = fmt_estimate(m, c.interval);
+    if m >= limit {
+        let over = st.count_at_or_above(limit);
+        let mut d = format!(
+            "{metric} was {estimate} against a budget of < {} ({:.0}% over); {over} of {samples} \
+             requests ({}) took {} or longer; the slowest took {}.",
+            fmt_duration(limit),
+            -headroom * 100.0,
+            fmt_percent(over as f64 / samples as f64),
+            fmt_duration(limit),
+            st.max().map_or_else(|| "—".into(), fmt_duration),
+        );
+        append_failures(&mut d, st);
+        c.status = Status::Fail;
+        c.diagnostic = d;
+        return c;
+    }
+    match (metric, c.interval) {
+        (Metric::Percentile(q), None) => {
+            let needs = Needs::at_rate(confidence::samples_needed(q.get()), st.rps);
+            c.status = Status::Inconclusive;
+            c.diagnostic = format!(
+                "{metric} was {} against a budget of < {}, but {samples} sample{} cannot bound \
+                 a {metric} at 95% confidence: {}.",
+                fmt_duration(m),
+                fmt_duration(limit),
+                if samples == 1 { "" } else { "s" },
+                needs_text(&needs)
+            );
+            c.needs = Some(needs);
+        }
+        (_, Some(i)) if i.high >= limit => {
+            c.marginal = true;
+            c.diagnostic = format!(
+                "{metric} was {estimate} against a budget of < {}: within it, but the budget \
+                 lies inside the 95% confidence interval, so a longer run could go either way.",
+                fmt_duration(limit)
+            );
+        }
+        _ => {}
+    }
+    c
+}
+
+impl Needs {
+    /// What an inconclusive percentile needs, extrapolated from the endpoint's observed rate.
+    pub fn at_rate(samples: u64, rps: f64) -> Needs {
+        let window = (rps > 0.0 && rps.is_finite()).then(|| {
+            let secs = (samples as f64 / rps).ceil() as u64;
+            // Nobody plans a run to the second: round up to 10 s, or to the minute from ten
+            // minutes on.
+            let step = if secs < 600 { 10 } else { 60 };
+            Duration::from_secs(secs.div_ceil(step).max(1) * step)
+        });
+        Needs {
+            samples,
+            rps,
+            window,
+        }
+    }
+}
+
+/// "needs ≥ 299 samples: about 4m10s at the observed 1.2 req/s".
+pub fn needs_text(n: &Needs) -> String {
+    match n.window {
+        Some(w) => format!(
+            "needs ≥ {} samples: about {} at the observed {} req/s",
+            n.samples,
+            fmt_wait(w),
+            fmt_rate(n.rps)
+        ),
+        None => format!(
+            "needs ≥ {} samples, and none completed inside the measured window to estimate \
+             how long that takes",
+            n.samples
+        ),
+    }
+}
+
+/// A rate with the precision it needs: "0.35", "1.2", "48".
+fn fmt_rate(r: f64) -> String {
+    if r < 1.0 {
+        format!("{r:.2}")
+    } else if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    }
+}
+
+/// A run length for planning: "50s", "4m10s", "1m", "12m", "1h05m".
+pub fn fmt_wait(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
+/// Fold the per-window findings into a check: a breach in any window fails it.
+fn apply_windows(c: &mut Check, length: Duration, judged: u32, breaches: &[WindowBreach]) {
+    let key = |b: &WindowBreach| match b.measured {
+        Value::Latency(d) | Value::Offset(d) => d.as_secs_f64(),
+        Value::Rate(x) | Value::Fraction(x) => x,
+        Value::Count(n) => n as f64,
+    };
+    let worst = breaches
+        .iter()
+        .copied()
+        .max_by(|a, b| key(a).total_cmp(&key(b)));
+    c.windows = Some(Windowed {
+        length,
+        judged,
+        breached: breaches.len() as u32,
+        worst,
+        decisive: worst.is_some() && c.status != Status::Fail,
+    });
+    let Some(w) = worst else {
+        return;
+    };
+    let span = format!("{}–{}", fmt_offset(w.start), fmt_offset(w.end));
+    let tally = format!(
+        "over the limit in {} of {judged} windows of {}",
+        breaches.len(),
+        fmt_duration(length)
+    );
+    if c.status == Status::Fail {
+        let worst = match w.measured {
+            Value::Latency(d) => fmt_duration(d),
+            Value::Fraction(f) => format!("{} failed", fmt_percent(f)),
+            other => format!("{other:?}"),
+        };
+        let _ = write!(
+            c.diagnostic,
+            " Per window: {tally}, worst {span} ({worst})."
+        );
+        return;
+    }
+    let whole = match c.measured {
+        Some(Value::Latency(d)) => fmt_duration(d),
+        Some(Value::Fraction(f)) => fmt_percent(f),
+        _ => "—".into(),
+    };
+    c.diagnostic = match (c.metric, w.measured, c.budget) {
+        (CheckMetric::Latency(metric), Value::Latency(d), Value::Latency(limit)) => format!(
+            "{metric} was {} in window {span} ({} requests) against a budget of < {}, though \
+             {whole} over the whole measured window; {tally}.",
+            fmt_duration(d),
+            w.samples,
+            fmt_duration(limit)
+        ),
+        (_, Value::Fraction(f), Value::Fraction(max)) => format!(
+            "{} of requests failed in window {span} ({} of {}) against a maximum of {}, \
+             though {whole} over the whole measured window; {tally}.",
+            fmt_percent(f),
+            (f * w.samples as f64).round() as u64,
+            w.samples,
+            fmt_percent(max)
+        ),
+        _ => format!("the limit was breached in window {span}; {tally}."),
+    };
+    c.status = Status::Fail;
+    c.marginal = false;
+    c.needs = None;
+}
+
+/// The run stopped early: a failing check whose diagnostic is the rule's reason.
+fn abort_check(plan: &Plan, summary: &Summary, abort: &Abort) -> Check {
+    let mut c = Check::new(
+        Subject::All,
+        CheckMetric::Abort,
+        Value::Offset(summary.run_time),
+        summary.total.requests,
+        plan.abort_when.as_ref().map(|a| a.location.clone()),
+    );
+    c.measured = Some(Value::Offset(abort.at));
+    c.status = Status::Fail;
+    c.diagnostic = format!(
+        "{}: abort_when stopped the run at {} of its {}; everything measured until then is \
+         reported.",
+        abort.reason,
+        fmt_offset(abort.at),
+        fmt_offset(summary.run_time)
+    );
+    c
 }
 
 fn coverage_check(endpoint: usize, name: &str, st: &EndpointStats, location: &Location) -> Check {
@@ -198,15 +548,16 @@ fn coverage_check(endpoint: usize, name: &str, st: &EndpointStats, location: &Lo
         (Status::Fail, d)
     };
     Check {
-        subject: Subject::Endpoint(endpoint),
-        metric: CheckMetric::Coverage,
-        budget: Value::Count(1),
         measured: Some(Value::Count(ok)),
-        headroom: None,
-        samples: st.requests,
         status,
         diagnostic,
-        location: Some(location.clone()),
+        ..Check::new(
+            Subject::Endpoint(endpoint),
+            CheckMetric::Coverage,
+            Value::Count(1),
+            st.requests,
+            Some(location.clone()),
+        )
     }
 }
 
@@ -214,17 +565,17 @@ fn rps_check(min: f64, summary: &Summary, window: Duration, location: &Location)
     let total = &summary.total;
     if window.is_zero() {
         return Check {
-            subject: Subject::All,
-            metric: CheckMetric::MinRps,
-            budget: Value::Rate(min),
-            measured: None,
-            headroom: None,
-            samples: 0,
             status: Status::Fail,
             diagnostic: "the measured window is empty: the run ended before every user had \
                          started (run_time ≤ ramp-up); lengthen run_time or raise spawn_rate"
                 .into(),
-            location: Some(location.clone()),
+            ..Check::new(
+                Subject::All,
+                CheckMetric::MinRps,
+                Value::Rate(min),
+                0,
+                Some(location.clone()),
+            )
         };
     }
     let rps = total.rps;
@@ -248,15 +599,17 @@ fn rps_check(min: f64, summary: &Summary, window: Duration, location: &Location)
         (Status::Fail, d)
     };
     Check {
-        subject: Subject::All,
-        metric: CheckMetric::MinRps,
-        budget: Value::Rate(min),
         measured: Some(Value::Rate(rps)),
         headroom: Some(headroom),
-        samples: total.requests,
         status,
         diagnostic,
-        location: Some(location.clone()),
+        ..Check::new(
+            Subject::All,
+            CheckMetric::MinRps,
+            Value::Rate(min),
+            total.requests,
+            Some(location.clone()),
+        )
     }
 }
 
@@ -316,15 +669,17 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
         }
     };
     Check {
-        subject: Subject::All,
-        metric: CheckMetric::MaxErrorRate,
-        budget: Value::Fraction(max),
         measured: measured.map(Value::Fraction),
         headroom,
-        samples: total.requests,
         status,
         diagnostic,
-        location: Some(location.clone()),
+        ..Check::new(
+            Subject::All,
+            CheckMetric::MaxErrorRate,
+            Value::Fraction(max),
+            total.requests,
+            Some(location.clone()),
+        )
     }
 }
 

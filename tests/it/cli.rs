@@ -49,4 +49,6 @@ fn help_documents_exit_codes() {
     let text = stdout(&out);
     assert!(text.contains("Exit codes:"));
     assert!(text.contains("3  the run could not be made"));
+    assert!(text.contains("4  INCONCLUSIVE under --strict"), "{text}");
+    assert!(text.contains("--strict"), "{text}");
 }

@@ -4,6 +4,18 @@ use slagate::fixture::{Fixture, Mode};
 
 use crate::{failing_rows, repo_sla, slagate, stderr, stdout};
 
+/// The rows of the SLA table whose result starts with `result`, as "endpoint metric".
+pub fn rows_with(out: &str, result: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.contains('┆'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('│').split('┆').map(str::trim).collect();
+            (cells.len() == 7 && cells[6].starts_with(result))
+                .then(|| format!("{} {}", cells[0], cells[1]))
+        })
+        .collect()
+}
+
 /// A short, busy smoke run: 10 users for 6 s give every endpoint dozens of samples.
 fn smoke(fixture: &Fixture) -> std::process::Output {
     let url = fixture.base_url();
@@ -26,16 +38,35 @@ fn smoke(fixture: &Fixture) -> std::process::Output {
 }
 
 #[test]
-fn healthy_target_passes_every_check_and_exits_0() {
+fn healthy_target_fails_nothing_and_exits_0_with_its_thin_percentiles_inconclusive() {
     let fixture = Fixture::start(0, Mode::Healthy).unwrap();
     let out = smoke(&fixture);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
     assert!(failing_rows(&text).is_empty(), "{text}");
+    // 5 s of 10 users give every endpoint dozens of samples: enough to bound each p50, not
+    // enough for a p99 (299 needed). Those rows are INCONCLUSIVE, and the run says so.
+    let inconclusive = rows_with(&text, "INCONCLUSIVE");
     assert!(
-        text.contains("SLA PASSED: 26/26 checks (profile smoke, 10 users, 5s measured)"),
+        inconclusive.iter().filter(|r| r.ends_with(" p99")).count() == 5,
+        "every p99 row: {inconclusive:?}\n{text}"
+    );
+    assert!(
+        inconclusive
+            .iter()
+            .all(|r| r.ends_with(" p99") || r.ends_with(" p95")),
+        "{inconclusive:?}"
+    );
+    assert!(
+        text.contains(&format!(
+            "SLA INCONCLUSIVE: {} passed, {} inconclusive (too few samples) of 26 checks",
+            26 - inconclusive.len(),
+            inconclusive.len()
+        )),
         "{text}"
     );
+    assert!(text.contains("⚠ WARNING: "), "{text}");
+    assert!(text.contains("needs ≥ 299 samples: about "), "{text}");
     for table in [
         "Request statistics",
         "Response time percentiles",
@@ -60,7 +91,7 @@ fn degraded_target_fails_exactly_the_degraded_rows_and_exits_1() {
     );
     assert!(text.contains("SLA FAILED: 2 of 26 checks"), "{text}");
     // The diagnostics say why, with the evidence.
-    assert!(text.contains("✗ /analysis/ p99: p99 was"), "{text}");
+    assert!(text.contains("× /analysis/ p99 < 2 s: p99 was"), "{text}");
     assert!(text.contains("/optimize/run:"), "{text}");
     assert!(text.contains("HTTP 503 Service Unavailable"), "{text}");
 }

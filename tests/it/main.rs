@@ -6,7 +6,10 @@ mod server;
 
 mod cli;
 mod e2e;
+mod explain;
+mod generator;
 mod ground_truth;
+mod honesty;
 mod reports;
 
 use std::path::{Path, PathBuf};

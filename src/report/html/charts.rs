@@ -27,7 +27,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::plan::Metric;
 use crate::report::{RenderError, RunReport};
 use crate::stats::{EndpointStats, SecondStats, Window};
-use crate::verdict::{CheckMetric, Status, Subject, Value, fmt_duration};
+use crate::verdict::{CheckMetric, Subject, Value, fmt_duration};
 
 /// Every chart's size in SVG user units; the page scales it to the column width (viewBox).
 pub(crate) const WIDTH: u32 = 560;
@@ -80,7 +80,10 @@ fn budgets(run: &RunReport, endpoint: usize) -> Vec<Budget> {
             (CheckMetric::Latency(metric), Value::Latency(limit)) => Some(Budget {
                 metric,
                 limit_ms: to_ms(limit),
-                met: c.status == Status::Pass,
+                // The curve is the whole measured window's: a budget is met on it when its
+                // point estimate is below the limit (a window-only breach or too few samples
+                // are the SLA table's to tell).
+                met: matches!(c.measured, Some(Value::Latency(m)) if m < limit),
             }),
             _ => None,
         })

@@ -20,8 +20,9 @@ use std::time::{Duration, SystemTime};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::table::{
-    LOCUST_PERCENTILES, budget_text, fmt_length, fmt_range, percentile_row, request_row, sla_title,
-    value_text, verdict_line,
+    INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, budget_text, fmt_length, fmt_range,
+    inconclusive_warning, measured_text, percentile_row, request_row, result_text, sla_title,
+    verdict_line,
 };
 use super::{RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
@@ -74,6 +75,8 @@ pub fn render(run: &RunReport) -> Result<String, RenderError> {
     let (class, word) = match run.outcome {
         RunOutcome::Pass => ("pass", "PASS"),
         RunOutcome::Fail => ("fail", "FAIL"),
+        RunOutcome::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
+        RunOutcome::Invalid => ("invalid", "INVALID"),
         RunOutcome::Interrupted => ("interrupted", "INTERRUPTED"),
     };
     let page = html! {
@@ -98,6 +101,7 @@ pub fn render(run: &RunReport) -> Result<String, RenderError> {
                             }
                         }
                     }
+                    (alerts(run))
                     (figures(run))
                     (sla(run))
                     (details(run))
@@ -124,17 +128,42 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// What must be read before any figure: why an INVALID run proves nothing about the service,
+/// and the INCONCLUSIVE warning.
+fn alerts(run: &RunReport) -> Markup {
+    html! {
+        @if !run.verdict.invalid.is_empty() {
+            section #invalid .alert.invalid {
+                h2 { (INVALID_TITLE) }
+                ul {
+                    @for i in &run.verdict.invalid {
+                        li { strong { (i.cause) } " (" (i.figure) "): " (i.message) }
+                    }
+                }
+            }
+        }
+        @if let Some(warning) = inconclusive_warning(run) {
+            section #inconclusive .alert.warn { p { (warning) } }
+        }
+    }
+}
+
 /// The numbers a reader wants before any table.
 fn figures(run: &RunReport) -> Markup {
     let checks = run.verdict.checks.len();
-    let passed = checks - run.verdict.failed_count();
+    let passed = run.verdict.count(Status::Pass);
+    let inconclusive = run.verdict.count(Status::Inconclusive);
     let t = &run.total;
     let p95 = t.quantile(0.95).map_or_else(|| "—".into(), fmt_duration);
+    let mut note = plural(run.verdict.failed_count() as u64, "failing", "failing");
+    if inconclusive > 0 {
+        note.push_str(&format!(", {inconclusive} inconclusive"));
+    }
     let items: [(&str, String, String, bool); 5] = [
         (
             "Checks passed",
             format!("{passed} / {checks}"),
-            plural(run.verdict.failed_count() as u64, "failing", "failing"),
+            note,
             passed < checks,
         ),
         (
@@ -178,12 +207,26 @@ fn headroom_cell(c: &Check) -> Markup {
 }
 
 fn sla(run: &RunReport) -> Markup {
-    let failing: Vec<&Check> = run
-        .verdict
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .collect();
+    let of = |status: Status, marginal: bool| -> Vec<&Check> {
+        run.verdict
+            .checks
+            .iter()
+            .filter(|c| c.status == status && (c.marginal || !marginal))
+            .collect()
+    };
+    let lists = [
+        ("Why it failed", "fail", of(Status::Fail, false)),
+        (
+            "Marginal: within budget, but the budget lies inside the 95% confidence interval",
+            "marginal",
+            of(Status::Pass, true),
+        ),
+        (
+            "Too few samples to decide (INCONCLUSIVE)",
+            "inconclusive",
+            of(Status::Inconclusive, false),
+        ),
+    ];
     html! {
         section #sla {
             h2 { (sla_title(run)) }
@@ -191,24 +234,31 @@ fn sla(run: &RunReport) -> Markup {
                 thead {
                     tr {
                         th { "Endpoint" } th { "Metric" } th.num { "Budget" }
-                        th.num { "Measured" } th.num { "Headroom" } th.num { "Samples" }
+                        th.num { (MEASURED_HEADER) } th.num { "Headroom" } th.num { "Samples" }
                         th { "Result" } th { "Defined at" }
                     }
                 }
                 tbody {
                     @for c in &run.verdict.checks {
-                        @let fail = c.status == Status::Fail;
-                        tr class=[fail.then_some("fail")] {
+                        @let class = match c.status {
+                            Status::Fail => Some("fail"),
+                            Status::Inconclusive => Some("inconclusive"),
+                            Status::Pass => None,
+                        };
+                        @let badge = match c.status {
+                            Status::Fail => "fail",
+                            Status::Inconclusive => "inconclusive",
+                            Status::Pass if c.marginal => "marginal",
+                            Status::Pass => "pass",
+                        };
+                        tr class=[class] {
                             td { (run.subject_name(&c.subject)) }
                             td { (c.metric.to_string()) }
                             td.num { (budget_text(c.metric, c.budget)) }
-                            td.num { (c.measured.map_or_else(|| "—".into(), value_text)) }
+                            td.num { (measured_text(c)) }
                             (headroom_cell(c))
                             td.num { (c.samples) }
-                            td {
-                                @if fail { span.badge.fail { "FAIL" } }
-                                @else { span.badge.pass { "PASS" } }
-                            }
+                            td { span class={ "badge " (badge) } { (result_text(c)) } }
                             td.loc {
                                 @if let Some(l) = &c.location {
                                     (format!("{}:{}", l.file.display(), l.line))
@@ -218,13 +268,20 @@ fn sla(run: &RunReport) -> Markup {
                     }
                 }
             }
-            @if !failing.is_empty() {
-                h3 { "Why it failed" }
-                ul.why {
-                    @for c in failing {
-                        li {
-                            strong { (run.subject_name(&c.subject)) " " (c.metric.to_string()) }
-                            ": " (c.diagnostic)
+            @for (title, class, checks) in lists {
+                @if !checks.is_empty() {
+                    h3 { (title) }
+                    ul class={ "why " (class) } {
+                        @for c in checks {
+                            li {
+                                strong { (run.subject_name(&c.subject)) " " (c.metric.to_string()) }
+                                ": " (c.diagnostic)
+                                @if !c.explanation.is_empty() {
+                                    ul.explain {
+                                        @for line in &c.explanation { li { (line) } }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,5 +1,7 @@
 use super::*;
-use crate::report::testdata::{HOSTILE_503, empty_run, sample_run};
+use crate::report::testdata::{
+    HOSTILE_503, empty_run, honest_run, inconclusive_run, invalid_run, sample_run,
+};
 
 const IMG: &str = "<img src=x onerror=alert(1)>";
 const IMG_ESCAPED: &str = "&lt;img src=x onerror=alert(1)&gt;";
@@ -147,10 +149,27 @@ fn sla_table_has_a_row_per_check_with_its_result() {
     let sla = &sla[..sla.find("</table>").unwrap()];
     assert_eq!(sla.matches("<tr").count(), run.verdict.checks.len() + 1);
     assert_eq!(sla.matches(r#"<tr class="fail">"#).count(), 2);
+    assert_eq!(sla.matches(r#"<tr class="inconclusive">"#).count(), 1);
+    // 12 checks: 2 failing, 1 inconclusive, 2 marginal passes, 7 clean passes.
     assert_eq!(
         sla.matches(r#"<span class="badge pass">PASS</span>"#)
             .count(),
-        run.verdict.checks.len() - 2
+        7
+    );
+    assert_eq!(
+        sla.matches(r#"<span class="badge marginal">PASS (marginal)</span>"#)
+            .count(),
+        2
+    );
+    assert_eq!(
+        sla.matches(r#"<span class="badge inconclusive">INCONCLUSIVE</span>"#)
+            .count(),
+        1
+    );
+    assert!(sla.contains("Measured [95% CI]"));
+    assert!(
+        sla.contains(">297 ms [289, 623]<"),
+        "intervals in the table"
     );
     assert!(
         sla.contains(r#"<td class="num neg">"#),
@@ -289,4 +308,48 @@ fn print_stylesheet_is_there() {
     ] {
         assert!(p.contains(rule), "{rule}");
     }
+}
+
+#[test]
+fn every_finding_is_on_the_page() {
+    let p = page(&honest_run());
+    for expected in [
+        "FAIL (window 0:07–0:12)",
+        "stopped at 0:10",
+        "run to 0:12",
+        "error rate 62% over the last 2 s (≥ 50%): abort_when stopped the run",
+        "<h3>Why it failed</h3>",
+        "<h3>Marginal: within budget, but the budget lies inside the 95% confidence interval</h3>",
+        "<h3>Too few samples to decide (INCONCLUSIVE)</h3>",
+        "needs ≥ 2995 samples: about 1m20s at the observed 40 req/s",
+        r#"<ul class="explain"><li>3 s of errors from 0:05"#,
+        "<li>the five slowest requests all came in the last second</li>",
+    ] {
+        assert!(p.contains(expected), "missing {expected:?}");
+    }
+    // The hostile 503 text inside an explanation line is text, not markup.
+    assert!(!p.contains(SCRIPT));
+}
+
+#[test]
+fn inconclusive_and_invalid_runs_are_flagged_above_the_figures() {
+    let p = page(&inconclusive_run(false));
+    assert!(p.contains(r#"<header class="banner inconclusive">"#));
+    assert!(p.contains(r#"<div class="word">INCONCLUSIVE</div>"#));
+    let alert = &p[p.find(r#"id="inconclusive""#).expect("warning")..];
+    assert!(alert.contains("1 check is INCONCLUSIVE"), "{alert}");
+    assert!(p.find(r#"id="inconclusive""#) < p.find(r#"class="figures""#));
+    assert!(page(&inconclusive_run(true)).contains("--strict is set: this run exits 4"));
+
+    let p = page(&invalid_run());
+    assert!(p.contains(r#"<header class="banner invalid">"#));
+    assert!(p.contains("RUN INVALID: the load generator did not deliver the profile"));
+    let alert = &p[p.find(r#"id="invalid""#).expect("causes")..];
+    assert!(alert.contains("the service"), "{alert}");
+    assert!(
+        alert.contains("<strong>cpu</strong> (98% of 2 cores for 6 s)"),
+        "{alert}"
+    );
+    assert!(alert.contains("<strong>wake</strong>"), "{alert}");
+    assert!(!page(&sample_run()).contains(r#"id="invalid""#));
 }
