@@ -424,7 +424,7 @@ impl<'a> View<'a> {
     /// When the bad requests (over the latency budget, or failed) came, counted by third of the
     /// window: works on a handful of events, where percentiles per third would be noise.
     fn spread(&self) -> Option<Trend> {
-        let (events, after, what): (Vec<u64>, u64, String) =
+        let (events, after, what, one): (Vec<u64>, u64, String, String) =
             match (self.check.metric, self.check.budget) {
                 (CheckMetric::Latency(_), Value::Latency(limit)) => {
                     let us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
@@ -446,12 +446,14 @@ impl<'a> View<'a> {
                             .collect(),
                         self.after.iter().map(|st| over(st)).sum(),
                         format!("requests of {} or longer", fmt_duration(limit)),
+                        format!("request of {} or longer", fmt_duration(limit)),
                     )
                 }
                 (CheckMetric::MaxErrorRate | CheckMetric::Coverage | CheckMetric::Abort, _) => (
                     self.seconds.iter().map(Second::failures).collect(),
                     self.after.iter().map(|st| st.failures).sum(),
                     "failures".to_string(),
+                    "failure".to_string(),
                 ),
                 _ => return None,
             };
@@ -464,8 +466,39 @@ impl<'a> View<'a> {
         // keep the total equal to the measured line's).
         by_third[2] += after;
         let total: u64 = by_third.iter().sum();
-        if total < SPREAD_MIN_EVENTS {
+        if total == 0 {
             return None;
+        }
+        if total < SPREAD_MIN_EVENTS {
+            // Too few for a pattern, but when they came is still evidence: an isolated outlier
+            // reads differently from a climb.
+            let names = ["first", "middle", "last"];
+            let at: Vec<String> = events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| **e > 0)
+                .map(|(i, _)| {
+                    let second = self.seconds[i].second;
+                    format!(
+                        "{} ({} third)",
+                        fmt_offset(Duration::from_secs(u64::from(second))),
+                        names[i * 3 / n.max(1)]
+                    )
+                })
+                .chain((after > 0).then(|| "the end of the run".to_string()))
+                .collect();
+            let subject = if total == 1 {
+                format!("the one {one}")
+            } else {
+                format!("the {total} {what}")
+            };
+            return Some(Trend {
+                line: format!(
+                    "{subject} came at {}: too few to show a trend, isolated rather than a climb",
+                    at.join(" and ")
+                ),
+                rising_at_constant_load: false,
+            });
         }
         let [a, b, c] = by_third;
         let counts = format!("{a}, {b} and {c}");

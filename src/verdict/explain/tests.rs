@@ -927,7 +927,8 @@ fn a_rising_error_rate_is_reported_and_two_stray_failures_are_not() {
     );
     assert!(!has(&lines, "of errors from"), "{lines:#?}");
 
-    // Two failures in 600 requests, both late: neither a rise nor a spread.
+    // Two failures in 600 requests, both late: neither a rise, a burst nor a pattern by third;
+    // only when they came, called isolated.
     let reqs = steady(30, 20, |s, i| {
         if (s, i) == (25, 0) || (s, i) == (27, 0) {
             failed(at(s, i, 20), 0, ms(5), FailureKind::Status(500))
@@ -939,7 +940,15 @@ fn a_rising_error_rate_is_reported_and_two_stray_failures_are_not() {
     let s = summarise(1, 30, 10, reqs);
     let lines = lines_for(&strict, &s, Subject::All, CheckMetric::MaxErrorRate);
     assert!(
-        !has(&lines, "third") && !has(&lines, "of errors from"),
+        !has(&lines, "rose") && !has(&lines, "of errors from") && !has(&lines, "gathered"),
+        "{lines:#?}"
+    );
+    assert!(
+        has(
+            &lines,
+            "the 2 failures came at 0:25 (last third) and 0:27 (last third): too few to show a \
+             trend, isolated rather than a climb"
+        ),
         "{lines:#?}"
     );
     assert!(has(
@@ -1092,7 +1101,15 @@ fn a_few_slow_requests_are_placed_in_time_by_third() {
         Subject::Endpoint(0),
         CheckMetric::Latency(p(0.99)),
     );
-    assert!(!has(&lines, "third"), "{lines:#?}");
+    // Two slow requests: no pattern by third, but each is placed in time.
+    assert!(!has(&lines, "gathered") && !has(&lines, "1, 0 and 1"), "{lines:#?}");
+    assert!(
+        has(
+            &lines,
+            "the 2 requests of 2 s or longer came at 0:05 (first third) and 0:45 (last third)"
+        ),
+        "{lines:#?}"
+    );
 }
 
 #[test]
