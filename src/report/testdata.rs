@@ -66,18 +66,6 @@ impl Lcg {
     }
 }
 
-fn empty_stats() -> EndpointStats {
-    EndpointStats {
-        requests: 0,
-        failures: 0,
-        body_bytes: 0,
-        latency: new_histogram(),
-        failures_by_kind: Vec::new(),
-        rps: 0.0,
-        failures_per_s: 0.0,
-    }
-}
-
 fn loc(line: u32, column: u32) -> Option<Location> {
     Some(Location {
         file: PathBuf::from("sla.toml"),
@@ -389,7 +377,7 @@ fn build(with_requests: bool) -> RunReport {
         start: Duration::from_secs(u64::from(WINDOW_START)),
         end: Duration::from_secs(u64::from(SECONDS)),
     };
-    let mut stats: Vec<EndpointStats> = (0..3).map(|_| empty_stats()).collect();
+    let mut stats: Vec<EndpointStats> = (0..3).map(|_| EndpointStats::empty()).collect();
     let mut timeline = Vec::new();
     let mut counters = [0u64; 3];
     let mut second_hist = new_histogram();
@@ -461,7 +449,7 @@ fn build(with_requests: bool) -> RunReport {
         });
     }
     let secs = window.length().as_secs_f64();
-    let mut total = empty_stats();
+    let mut total = EndpointStats::empty();
     for st in &mut stats {
         st.rps = st.requests as f64 / secs;
         st.failures_per_s = st.failures as f64 / secs;

@@ -116,7 +116,8 @@ pub struct EndpointStats {
 }
 
 impl EndpointStats {
-    fn empty() -> Self {
+    /// No requests: the zero state every window starts from.
+    pub fn empty() -> Self {
         EndpointStats {
             requests: 0,
             failures: 0,

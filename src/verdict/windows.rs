@@ -142,19 +142,11 @@ pub(crate) fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{LoadHealth, Window, new_histogram};
+    use crate::stats::{LoadHealth, Window};
     use std::time::SystemTime;
 
     fn summary(start: u64, end: Duration) -> Summary {
-        let empty = || crate::stats::EndpointStats {
-            requests: 0,
-            failures: 0,
-            body_bytes: 0,
-            latency: new_histogram(),
-            failures_by_kind: Vec::new(),
-            rps: 0.0,
-            failures_per_s: 0.0,
-        };
+        let empty = crate::stats::EndpointStats::empty;
         Summary {
             started_at: SystemTime::UNIX_EPOCH,
             run_time: end,

@@ -1102,7 +1102,10 @@ fn a_few_slow_requests_are_placed_in_time_by_third() {
         CheckMetric::Latency(p(0.99)),
     );
     // Two slow requests: no pattern by third, but each is placed in time.
-    assert!(!has(&lines, "gathered") && !has(&lines, "1, 0 and 1"), "{lines:#?}");
+    assert!(
+        !has(&lines, "gathered") && !has(&lines, "1, 0 and 1"),
+        "{lines:#?}"
+    );
     assert!(
         has(
             &lines,
