@@ -230,6 +230,11 @@ impl Problems {
         self.list.push(problem);
     }
 
+    /// How many problems so far: a reader compares before and after to know if it added one.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// The error for a file with problems, or `None` if there are none. Syntax errors come first
     /// from a parser that recovers by guessing, so a check that fails on a guessed value, or a
     /// key reported missing because its line did not parse, would be noise: those are dropped.

@@ -22,9 +22,13 @@
 //!   documented: a top-level inline `abort_when = {…}` is the same to TOML but must come before
 //!   the first `[table]` header, and written after one it silently belongs to that table. Its
 //!   `error_rate` must be above 0 % (0 % would stop every run), `for` above zero.
+//! - `[regression]` (read by `regression.rs`) holds signed percentages: `p95 = "+10%"`,
+//!   `error_rate = "+0.1%"` (percentage points), `rps = "-10%"`; the sign, if written, must be
+//!   the direction that is worse.
 
 mod error;
 mod profile;
+mod regression;
 mod sla;
 mod walk;
 
@@ -89,6 +93,31 @@ pub struct SlaFile {
     pub levels: Vec<LevelSpec>,
     /// The top-level `[abort_when]` rule, for every level that has none of its own.
     pub abort_when: Option<AbortWhenSpec>,
+    /// The `[regression]` tolerances, if written (defaults are `plan::Tolerances`).
+    pub regression: Option<RegressionSpec>,
+}
+
+/// `[regression]`: how much worse than its baseline a head run may be. Each tolerance is a
+/// non-negative fraction (`"+10%"` → 0.1) spanned at its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionSpec {
+    /// Relative tolerances on latency statistics, in file order.
+    pub latency: Vec<(RegressionKey, Spanned<f64>)>,
+    /// Percentage points the error rate may rise (`"+0.1%"` → 0.001).
+    pub error_rate: Option<Spanned<f64>>,
+    /// Relative drop in requests per second allowed (`"-10%"` → 0.1).
+    pub rps: Option<Spanned<f64>>,
+}
+
+/// A latency statistic a regression tolerance applies to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RegressionKey {
+    /// `pN`: the quantile N / 100, strictly between 0 and 1.
+    Percentile {
+        quantile: f64,
+    },
+    Max,
+    Mean,
 }
 
 impl SlaFile {
@@ -240,6 +269,7 @@ pub fn parse_sla(path: &Path, bytes: &[u8]) -> Result<SlaFile, ConfigError> {
         endpoints: sla.endpoints,
         levels: sla.levels,
         abort_when: sla.abort_when,
+        regression: sla.regression,
     })
 }
 

@@ -14,7 +14,7 @@ use super::error::{Problem, ProblemKind, Problems};
 use super::walk::{self, Value};
 use super::{AbortWhenSpec, Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
 
-const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when"];
+const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when", "regression"];
 const TARGET_KEYS: &[&str] = &["base_url", "timeout", "headers"];
 const ENDPOINT_KEYS: &[&str] = &[
     "name",
@@ -49,6 +49,7 @@ pub(crate) struct Sla {
     pub(crate) endpoints: Vec<EndpointSpec>,
     pub(crate) levels: Vec<LevelSpec>,
     pub(crate) abort_when: Option<AbortWhenSpec>,
+    pub(crate) regression: Option<super::RegressionSpec>,
 }
 
 pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Sla> {
@@ -60,11 +61,16 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Sla> {
         None => Some(None),
         Some(v) => read_abort_when(p, v, "[abort_when]").map(Some),
     };
+    let regression = match root.get("regression") {
+        None => Some(None),
+        Some(v) => super::regression::read(p, v).map(Some),
+    };
     Some(Sla {
         target: target?,
         endpoints: endpoints?,
         levels: levels?,
         abort_when: abort_when?,
+        regression: regression?,
     })
 }
 

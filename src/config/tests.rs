@@ -29,6 +29,18 @@ fn bad(name: &str) -> PathBuf {
 /// and the substance of its help, so the test fails if a diagnostic becomes vague or moves.
 const BAD_FILES: &[(&str, &[&str])] = &[
     (
+        "regression_tolerance.toml",
+        &[
+            "regression_tolerance.toml:10:7]",
+            "`p95` = \"-10%\" points the wrong way",
+            "how much higher the head may be than its baseline: p95 = \"+10%\"",
+            "regression_tolerance.toml:11:14]",
+            "write a percentage with a percent sign: error_rate = \"+0.1%\"",
+            "regression_tolerance.toml:12:1]",
+            "did you mean `rps`?",
+        ],
+    ),
+    (
         "syntax.toml",
         &[
             "syntax.toml:4:11]",

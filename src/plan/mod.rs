@@ -4,6 +4,7 @@
 //! load is generated (that is `engine`).
 
 mod build;
+mod regression;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 
 pub use build::{Overrides, build};
+pub use regression::{LatencyStat, Tolerances, tolerances};
 
 /// Everything needed to run and judge one profile against one target.
 #[derive(Debug, Clone)]

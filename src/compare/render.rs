@@ -1,0 +1,264 @@
+//! The comparison as a terminal table, a `slagate.compare/v1` JSON document and a Markdown
+//! table for a pull-request comment. Pure: bytes out, no I/O.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+use super::{Bounds, Comparison, Metric, Row, RowVerdict, SCHEMA};
+
+/// A value in the row's unit, as people read it.
+fn value(metric: Metric, v: Option<f64>) -> String {
+    let Some(v) = v else {
+        return "—".to_string();
+    };
+    match metric {
+        Metric::Latency(_) => {
+            let ms = v / 1000.0;
+            if ms < 10.0 {
+                format!("{ms:.2} ms")
+            } else if ms < 100.0 {
+                format!("{ms:.1} ms")
+            } else {
+                format!("{ms:.0} ms")
+            }
+        }
+        Metric::ErrorRate => format!("{:.2} %", v * 100.0),
+        Metric::Rps => format!("{v:.1}/s"),
+    }
+}
+
+fn delta(row: &Row) -> String {
+    match (row.metric, row.delta()) {
+        (_, None) => "—".to_string(),
+        (Metric::ErrorRate, Some(d)) => format!("{:+.2} pp", d * 100.0),
+        (_, Some(d)) => format!("{:+.1} %", d * 100.0),
+    }
+}
+
+fn tolerance(row: &Row) -> String {
+    match row.metric {
+        Metric::ErrorRate => format!("+{} pp", row.tolerance * 100.0),
+        Metric::Rps => format!("−{} %", row.tolerance * 100.0),
+        Metric::Latency(_) => format!("+{} %", row.tolerance * 100.0),
+    }
+}
+
+fn significant(row: &Row) -> &'static str {
+    match row.significant {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "n/a",
+    }
+}
+
+pub(super) fn headline(c: &Comparison) -> String {
+    let n = c.regressions();
+    if n == 0 {
+        "no regression against the baseline".to_string()
+    } else {
+        format!(
+            "{n} regression{} against the baseline",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+pub(super) const HEADER: [&str; 8] = [
+    "Endpoint",
+    "Metric",
+    "Base",
+    "Head",
+    "Delta",
+    "Tolerance",
+    "Significant",
+    "Verdict",
+];
+
+pub(super) fn cells(row: &Row) -> [String; 8] {
+    [
+        row.endpoint.clone(),
+        row.metric.to_string(),
+        value(row.metric, row.base),
+        value(row.metric, row.head),
+        delta(row),
+        tolerance(row),
+        significant(row).to_string(),
+        match row.verdict {
+            RowVerdict::Regression => "REGRESSION".to_string(),
+            v => v.label().to_string(),
+        },
+    ]
+}
+
+/// The table for the terminal, with warnings above it and a headline below.
+pub fn terminal(c: &Comparison) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(HEADER);
+    for i in 2..6 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    for row in &c.rows {
+        t.add_row(cells(row));
+    }
+    let mut out = String::new();
+    for w in &c.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out.push_str(&format!(
+        "Baseline comparison: base {} against head {} (profile {})\n",
+        who(&c.base),
+        who(&c.head),
+        c.head.profile
+    ));
+    out.push_str(&t.to_string());
+    out.push('\n');
+    out.push_str(&format!(
+        "{}: a regression is worse than the base by more than the tolerance at 95 % \
+         confidence\n",
+        headline(c).to_uppercase()
+    ));
+    out
+}
+
+pub(super) fn who(run: &super::RunInfo) -> String {
+    let when = humantime::format_rfc3339_seconds(run.started_at);
+    match &run.git_commit {
+        Some(commit) => format!("{} ({when})", &commit[..commit.len().min(10)]),
+        None => when.to_string(),
+    }
+}
+
+/// A pull-request comment: headline, then the table (regressions and improvements first, so
+/// they are what a reviewer sees without scrolling).
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = format!(
+        "### slagate baseline comparison: {}\n\n",
+        if c.regressions() == 0 {
+            "✅ ".to_string() + &headline(c)
+        } else {
+            "❌ ".to_string() + &headline(c)
+        }
+    );
+    for w in &c.warnings {
+        out.push_str(&format!("> ⚠️ {w}\n"));
+    }
+    if !c.warnings.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("| {} |\n", HEADER.join(" | ")));
+    out.push_str("|---|---|--:|--:|--:|--:|---|---|\n");
+    let mut rows: Vec<&Row> = c.rows.iter().collect();
+    rows.sort_by_key(|r| match r.verdict {
+        RowVerdict::Regression => 0,
+        RowVerdict::Improvement => 1,
+        RowVerdict::Ok => 2,
+    });
+    for row in rows {
+        let mut cells = cells(row);
+        cells[0] = format!("`{}`", cells[0].replace('|', "\\|"));
+        if row.verdict == RowVerdict::Regression {
+            cells[7] = "**❌ regression**".to_string();
+        }
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out.push_str(
+        "\nRegression: worse than the base by more than the `[regression]` tolerance at 95 % \
+         confidence (percentiles: order-statistic intervals; mean and error rate: z-tests; \
+         rps: Welch t-test on per-second counts).\n",
+    );
+    out
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: &'static str,
+    verdict: &'static str,
+    regressions: usize,
+    base: RunDoc,
+    head: RunDoc,
+    warnings: &'a [String],
+    rows: Vec<RowDoc>,
+}
+
+#[derive(Serialize)]
+struct RunDoc {
+    slagate_version: String,
+    git_commit: Option<String>,
+    started_at: String,
+    profile: String,
+}
+
+#[derive(Serialize)]
+struct RowDoc {
+    endpoint: String,
+    metric: String,
+    /// "us", "fraction" or "per_second".
+    unit: &'static str,
+    base: Option<f64>,
+    head: Option<f64>,
+    delta: Option<f64>,
+    tolerance: f64,
+    significant: Option<bool>,
+    p_value: Option<f64>,
+    base_interval: Option<[f64; 2]>,
+    head_interval: Option<[f64; 2]>,
+    verdict: &'static str,
+}
+
+/// The `slagate.compare/v1` document, pretty-printed with a trailing newline.
+pub fn json(c: &Comparison) -> Vec<u8> {
+    let run = |r: &super::RunInfo| RunDoc {
+        slagate_version: r.slagate_version.clone(),
+        git_commit: r.git_commit.clone(),
+        started_at: humantime::format_rfc3339(r.started_at).to_string(),
+        profile: r.profile.clone(),
+    };
+    let pair = |b: Option<Bounds>| b.map(|b| [b.low, b.high]);
+    let doc = Doc {
+        schema: SCHEMA,
+        verdict: if c.regressions() == 0 {
+            "ok"
+        } else {
+            "regression"
+        },
+        regressions: c.regressions(),
+        base: run(&c.base),
+        head: run(&c.head),
+        warnings: &c.warnings,
+        rows: c
+            .rows
+            .iter()
+            .map(|r| RowDoc {
+                endpoint: r.endpoint.clone(),
+                metric: match r.metric {
+                    Metric::ErrorRate => "error_rate".to_string(),
+                    m => m.to_string(),
+                },
+                unit: match r.metric {
+                    Metric::Latency(_) => "us",
+                    Metric::ErrorRate => "fraction",
+                    Metric::Rps => "per_second",
+                },
+                base: r.base,
+                head: r.head,
+                delta: r.delta(),
+                tolerance: r.tolerance,
+                significant: r.significant,
+                p_value: r.p_value,
+                base_interval: pair(r.base_interval),
+                head_interval: pair(r.head_interval),
+                verdict: r.verdict.label(),
+            })
+            .collect(),
+    };
+    // Every field is a plain number, string or bool: serialising cannot fail, except for a
+    // non-finite float, which serde_json writes as null.
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

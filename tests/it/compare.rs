@@ -1,0 +1,195 @@
+//! Baseline regressions through the binary: a head 30 % slower than its base (the fixture's
+//! `Slower` mode, inside every budget) is a regression though its own check passes; two healthy
+//! runs are not; runs of another load shape are refused before any comparison.
+//!
+//! The SLA here is the repository's without `/health/`: its 2 ms median is within reach of a
+//! busy test machine's scheduling noise, which a 10 % tolerance on 0.2 ms cannot absorb. The
+//! other endpoints answer in 10 ms and more, where that noise is far below the tolerance.
+
+use std::path::{Path, PathBuf};
+
+use slagate::fixture::{Fixture, Mode};
+
+use crate::{repo_sla, slagate, stderr, stdout};
+
+/// Forty users without think time for 10 s: a few hundred samples of the slowest endpoint and
+/// a thousand or more of the others.
+const PROFILE: &str = "users = 40\nspawn_rate = 400\nrun_time = \"10s\"\nlevel = \"smoke\"\n";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    sla: PathBuf,
+    profile: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo_sla()).unwrap();
+    let start = text
+        .find("[[endpoint]]\nname = \"/health/\"")
+        .expect("sla.toml has /health/");
+    let end = start + 1 + text[start + 1..].find("[[endpoint]]").unwrap();
+    let sla = dir.path().join("sla.toml");
+    std::fs::write(&sla, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let profile = dir.path().join("busy.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    Setup { dir, sla, profile }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `slagate check` against a fresh fixture in `mode`, saving the run as `json`.
+fn check(s: &Setup, mode: Mode, json: &Path, extra: &[&str]) -> std::process::Output {
+    let fixture = Fixture::start(0, mode).unwrap();
+    let url = fixture.base_url();
+    let mut args = vec![
+        "check",
+        "--profile",
+        path(&s.profile),
+        "--sla",
+        path(&s.sla),
+        "--host",
+        &url,
+        "--json",
+        path(json),
+    ];
+    args.extend_from_slice(extra);
+    slagate(&args)
+}
+
+fn regressed_rows(doc: &serde_json::Value) -> Vec<String> {
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "regression")
+        .map(|r| format!("{} {}", r["endpoint"].as_str().unwrap(), r["metric"]))
+        .collect()
+}
+
+#[test]
+fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_not() {
+    let s = setup();
+    let base = s.dir.path().join("base.json");
+    let out = check(&s, Mode::Healthy, &base, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The head, 30 % slower and judged against the base in the same command.
+    let head = s.dir.path().join("head.json");
+    let base_flag = ["--baseline", path(&base)];
+    let out = check(&s, Mode::Slower, &head, &base_flag);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    // Its own verdict passed: the regression alone failed it.
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&head).unwrap()).unwrap();
+    assert!(
+        run["verdict"] == "pass" || run["verdict"] == "inconclusive",
+        "{}",
+        run["verdict"]
+    );
+    assert!(text.contains("REGRESSION"), "{text}");
+
+    // The same two files through `slagate compare`.
+    let json = s.dir.path().join("cmp.json");
+    let md = s.dir.path().join("cmp.md");
+    let out = slagate(&[
+        "compare",
+        path(&base),
+        path(&head),
+        "--sla",
+        path(&s.sla),
+        "--json",
+        path(&json),
+        "--markdown",
+        path(&md),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "slagate.compare/v1");
+    assert_eq!(doc["verdict"], "regression");
+    let regressed = regressed_rows(&doc);
+    // The endpoints with the most samples and the largest absolute shift are caught every time;
+    // /lmcache/status (10 ms) and /optimize/run (a few hundred samples) usually are.
+    for endpoint in ["/system/metrics", "/analysis/", "Aggregated"] {
+        assert!(
+            regressed.contains(&format!("{endpoint} \"p50\"")),
+            "{endpoint} p50 not caught: {regressed:?}\n{}",
+            stdout(&out)
+        );
+    }
+    assert!(
+        regressed.iter().any(|r| r.ends_with("\"p95\"")),
+        "no p95 caught: {regressed:?}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("**❌ regression**"), "{md}");
+    // --regression warn reports the same and exits 0.
+    let out = slagate(&[
+        "compare",
+        path(&base),
+        path(&head),
+        "--sla",
+        path(&s.sla),
+        "--regression",
+        "warn",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("REGRESSION"));
+
+    // A second healthy run: nothing to report.
+    let again = s.dir.path().join("again.json");
+    let out = check(&s, Mode::Healthy, &again, &base_flag);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("NO REGRESSION AGAINST THE BASELINE"));
+}
+
+#[test]
+fn runs_of_another_shape_are_refused() {
+    let s = setup();
+    let base = s.dir.path().join("base.json");
+    // A short run is enough to have a file to compare.
+    let out = check(&s, Mode::Healthy, &base, &["-t", "2s", "-u", "2"]);
+    assert!(matches!(out.status.code(), Some(0 | 4)), "{}", stderr(&out));
+
+    // Another user count, in a copy of the same run.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    doc["profile"]["users"] = 7.into();
+    let other = s.dir.path().join("other.json");
+    std::fs::write(&other, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = slagate(&["compare", path(&base), path(&other)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("users differs (base 2, head 7)"), "{err}");
+
+    // `check --baseline` with another shape is refused before any load: no fixture needed.
+    let head = s.dir.path().join("head.json");
+    let out = slagate(&[
+        "check",
+        "--profile",
+        path(&s.profile),
+        "--sla",
+        path(&s.sla),
+        "--host",
+        "http://127.0.0.1:9",
+        "--baseline",
+        path(&base),
+        "--json",
+        path(&head),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("users differs (base 2, head 40)"), "{err}");
+    assert!(
+        err.contains("run time differs (base 2s, head 10s)"),
+        "{err}"
+    );
+}
