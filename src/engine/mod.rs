@@ -45,6 +45,13 @@ pub enum EngineError {
     Unsupported(String),
     #[error("could not start the load generator: {0}")]
     Start(std::io::Error),
+    /// `--wait-for-ready` gave up: the target never accepted a connection in time.
+    #[error("target {url} did not answer within {waited}: {reason}")]
+    NotReady {
+        url: String,
+        waited: String,
+        reason: String,
+    },
 }
 
 /// How the run is driven, beyond the plan.
@@ -131,6 +138,56 @@ struct Shared {
 /// Resolve the target and check that something listens there, so a typo or a service that
 /// isn't up fails in milliseconds instead of after a full run of refused connections.
 pub fn preflight(plan: &Plan) -> Result<SocketAddr, EngineError> {
+    probe(plan, plan.target.timeout.min(Duration::from_secs(5)))
+}
+
+/// How often [`wait_ready`] knocks.
+pub const READY_POLL: Duration = Duration::from_millis(250);
+
+/// [`preflight`], retried every [`READY_POLL`] until the target accepts a TCP connection or
+/// `timeout` has passed: a service started in the background a moment ago (CI's
+/// `my-service &`) is given time to come up, and a name that does not resolve yet (a
+/// container still starting) is retried too. A TCP connect is the readiness signal on
+/// purpose: it is what the load needs, and an HTTP probe would have to guess which path and
+/// status mean "ready". A non-http URL fails at once: waiting cannot fix it.
+pub fn wait_ready(plan: &Plan, timeout: Duration) -> Result<SocketAddr, EngineError> {
+    let start = Instant::now();
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        // A connect never outlasts the wait, nor blocks longer than the per-request timeout.
+        let connect_timeout = plan
+            .target
+            .timeout
+            .min(Duration::from_secs(5))
+            .min(left.max(Duration::from_millis(1)));
+        let reason = match probe(plan, connect_timeout) {
+            Ok(addr) => return Ok(addr),
+            Err(EngineError::Unreachable { reason, .. }) => reason,
+            Err(e) => return Err(e),
+        };
+        let left = timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(EngineError::NotReady {
+                url: plan.target.base_url.to_string(),
+                waited: fmt_timeout(timeout),
+                reason,
+            });
+        }
+        std::thread::sleep(READY_POLL.min(left));
+    }
+}
+
+/// A wait as the user typed it: whole seconds stay seconds (`60s`, not humantime's `1m`).
+pub fn fmt_timeout(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        humantime::format_duration(d).to_string()
+    }
+}
+
+/// One attempt: resolve the base URL's host and open (then drop) a TCP connection.
+fn probe(plan: &Plan, connect_timeout: Duration) -> Result<SocketAddr, EngineError> {
     let url = &plan.target.base_url;
     let unreachable = |reason: String| EngineError::Unreachable {
         url: url.to_string(),
@@ -150,7 +207,6 @@ pub fn preflight(plan: &Plan) -> Result<SocketAddr, EngineError> {
         .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
         .next()
         .ok_or_else(|| unreachable(format!("{host} resolves to no address")))?;
-    let connect_timeout = plan.target.timeout.min(Duration::from_secs(5));
     std::net::TcpStream::connect_timeout(&addr, connect_timeout).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::ConnectionRefused {
             " (is the service running on that port?)"
