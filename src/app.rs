@@ -4,12 +4,14 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CheckArgs, Cli, Command, DemoArgs, LoadArgs, ReportArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, CompareArgs, DemoArgs, LoadArgs, RegressionMode, ReportArgs,
+};
 use crate::fixture::{Fixture, Mode};
 use crate::plan::{Overrides, Plan};
 use crate::report::{Destination, Provenance, Reporter, RunReport};
 use crate::stats::{FailureKind, Summary};
-use crate::{config, engine, plan, report, verdict};
+use crate::{compare, config, engine, plan, report, verdict};
 
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {
@@ -29,6 +31,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Fixture { port, mode } => fixture(port, mode),
         Command::Demo(args) => demo(args),
         Command::Report { run, reports } => rerender(&run, &reports),
+        Command::Compare(args) => compare_runs(args),
     }
 }
 
@@ -236,13 +239,61 @@ fn check(args: CheckArgs) -> u8 {
         return code;
     }
     match load_plan(source, &overrides(args.host, &args.load)) {
-        Ok((plan, provenance)) => execute(&plan, provenance, &outputs, args.strict),
+        Ok((plan, provenance)) => {
+            let baseline = match &args.baseline {
+                Some(path) => match load_baseline(path, &args.sla, args.regression, &plan) {
+                    Ok(b) => Some(b),
+                    Err(code) => return code,
+                },
+                None => None,
+            };
+            // Last before the load: every input mistake is reported before any waiting.
+            if let Some(timeout) = args.wait_for_ready
+                && let Err(code) = wait_ready(&plan, timeout)
+            {
+                return code;
+            }
+            execute(
+                &plan,
+                provenance,
+                &outputs,
+                args.strict,
+                args.repeat,
+                baseline.as_ref(),
+            )
+        }
         Err(code) => code,
     }
 }
 
+/// `--wait-for-ready`: poll until the target accepts a connection; one line either way.
+fn wait_ready(plan: &Plan, timeout: std::time::Duration) -> Result<(), u8> {
+    eprintln!(
+        "slagate: waiting up to {} for {} to answer",
+        engine::fmt_timeout(timeout),
+        plan.target.base_url
+    );
+    match engine::wait_ready(plan, timeout) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("slagate: {e}");
+            Err(match e {
+                engine::EngineError::Unsupported(_) => exit::BAD_INPUT,
+                _ => exit::NOT_RUN,
+            })
+        }
+    }
+}
+
 /// Run a validated plan and report it.
-fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output], strict: bool) -> u8 {
+fn execute(
+    plan: &Plan,
+    provenance: Provenance,
+    outputs: &[Output],
+    strict: bool,
+    repeat: u32,
+    baseline: Option<&Baseline>,
+) -> u8 {
     print_capacity_warning(plan);
     let addr = match engine::preflight(plan) {
         Ok(addr) => addr,
@@ -269,6 +320,49 @@ fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output], strict: bool
             .map(|l| format!(" (level {})", l.name))
             .unwrap_or_default()
     );
+    let (summary, verdict, interrupted) =
+        match measure(plan, addr, repeat, &provenance, outputs, strict) {
+            Ok(measured) => measured,
+            Err(code) => return code,
+        };
+    let run_report = RunReport::new(plan, provenance, summary, verdict, interrupted, strict);
+    // Files first: an interrupted or failing run must still leave its reports behind.
+    let written = write_outputs(&run_report, outputs);
+    match report::markdown::append_step_summary(&run_report) {
+        Ok(_) => {}
+        Err(e) => eprintln!("slagate: could not append to $GITHUB_STEP_SUMMARY: {e}"),
+    }
+    if let Err(e) = report::write("terminal", &terminal(), &run_report, Destination::Stdout) {
+        eprintln!("slagate: {e}");
+        return exit::NOT_RUN;
+    }
+    // In a GitHub Actions step, each failing budget also becomes an annotation on its line.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let annotations = report::annotations::Annotations {
+            workspace: std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from),
+        };
+        if let Err(e) = report::write(
+            "annotations",
+            &annotations,
+            &run_report,
+            Destination::Stdout,
+        ) {
+            eprintln!("slagate: {e}");
+        }
+    }
+    // The baseline is judged after the run's own verdict, and gates only a run that passed:
+    // a failed budget or an unusable run says more than a regression does.
+    let regression = baseline.map_or(exit::PASS, |b| judge_baseline(b, &run_report));
+    match written {
+        Ok(()) if run_report.exit_code() == exit::PASS => regression,
+        Ok(()) => run_report.exit_code(),
+        Err(code) => code,
+    }
+}
+
+/// One run of the plan: its summary and whether it was interrupted. `Err` is the exit code.
+fn run_once(plan: &Plan, addr: std::net::SocketAddr) -> Result<(Summary, bool), u8> {
+    let p = &plan.profile;
     let tty = std::io::stderr().is_terminal();
     let run = match engine::run(plan, addr, &engine::Options::default(), |pr| {
         progress_line(pr, tty)
@@ -276,7 +370,7 @@ fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output], strict: bool
         Ok(run) => run,
         Err(e) => {
             eprintln!("slagate: {e}");
-            return exit::NOT_RUN;
+            return Err(exit::NOT_RUN);
         }
     };
     if tty {
@@ -293,24 +387,105 @@ fn execute(plan: &Plan, provenance: Provenance, outputs: &[Output], strict: bool
             "slagate: target {} never answered: {reason}",
             plan.target.base_url
         );
-        return exit::NOT_RUN;
+        return Err(exit::NOT_RUN);
     }
-    let verdict = verdict::judge(plan, &summary);
-    let run_report = RunReport::new(plan, provenance, summary, verdict, run.interrupted, strict);
-    // Files first: an interrupted or failing run must still leave its reports behind.
-    let written = write_outputs(&run_report, outputs);
-    match report::markdown::append_step_summary(&run_report) {
-        Ok(_) => {}
-        Err(e) => eprintln!("slagate: could not append to $GITHUB_STEP_SUMMARY: {e}"),
+    Ok((summary, run.interrupted))
+}
+
+/// Run the plan `repeat` times back to back and return what gates: the one run, or the runs
+/// combined (`verdict::repeat`). With `--repeat N` > 1 each run's terminal report is printed
+/// under a `run K of N` banner and, with `--json FILE`, written to `FILE-runK` beside the
+/// combined FILE; then the head of the combined section (spread, flaky checks) is printed, and
+/// the caller reports the combined run as it reports a single one. An interrupted or aborted
+/// run ends the repetition: the runs so far are combined.
+fn measure(
+    plan: &Plan,
+    addr: std::net::SocketAddr,
+    repeat: u32,
+    provenance: &Provenance,
+    outputs: &[Output],
+    strict: bool,
+) -> Result<(Summary, verdict::Verdict, bool), u8> {
+    if repeat <= 1 {
+        let (summary, interrupted) = run_once(plan, addr)?;
+        let verdict = verdict::judge(plan, &summary);
+        return Ok((summary, verdict, interrupted));
     }
-    if let Err(e) = report::write("terminal", &terminal(), &run_report, Destination::Stdout) {
-        eprintln!("slagate: {e}");
-        return exit::NOT_RUN;
+    let per_run_json = |k: u32| -> Vec<Output> {
+        outputs
+            .iter()
+            .filter(|o| o.format == "json")
+            .map(|o| Output {
+                format: "json",
+                reporter: o.reporter,
+                path: run_path(&o.path, k),
+            })
+            .collect()
+    };
+    // Before any load: every per-run file must be writable too.
+    for k in 1..=repeat {
+        check_writable(&per_run_json(k))?;
     }
-    match written {
-        Ok(()) => run_report.exit_code(),
-        Err(code) => code,
+    let n = repeat as usize;
+    let mut runs = Vec::with_capacity(n);
+    let mut interrupted = false;
+    for k in 1..=repeat {
+        eprintln!("slagate: run {k} of {repeat}");
+        let (summary, run_interrupted) = run_once(plan, addr)?;
+        let verdict = verdict::judge(plan, &summary);
+        let stop = run_interrupted || summary.aborted.is_some();
+        let run_report = RunReport::new(
+            plan,
+            provenance.clone(),
+            summary.clone(),
+            verdict.clone(),
+            run_interrupted,
+            strict,
+        );
+        let _ = write_outputs(&run_report, &per_run_json(k));
+        println!("{}", report::repeat::run_banner(k as usize, n));
+        if let Err(e) = report::write("terminal", &terminal(), &run_report, Destination::Stdout) {
+            eprintln!("slagate: {e}");
+        }
+        println!();
+        runs.push((summary, verdict));
+        if stop {
+            interrupted = run_interrupted;
+            eprintln!(
+                "slagate: run {k} of {repeat} was {}: no further runs; combining the {k} made",
+                if run_interrupted {
+                    "interrupted"
+                } else {
+                    "aborted"
+                }
+            );
+            break;
+        }
     }
+    let combined = verdict::repeat::combine(plan, &runs);
+    let head = RunReport::new(
+        plan,
+        provenance.clone(),
+        combined.summary.clone(),
+        combined.verdict.clone(),
+        interrupted,
+        strict,
+    );
+    print!(
+        "{}",
+        report::repeat::combined_header(&head, &combined.spreads)
+    );
+    Ok((combined.summary, combined.verdict, interrupted))
+}
+
+/// `report.json` → `report-run2.json`: where run K of a repeated run is saved.
+fn run_path(path: &Path, k: u32) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-run{k}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-run{k}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Hashes of the configuration the run used, and the commit it ran at.
@@ -542,7 +717,162 @@ fn demo(args: DemoArgs) -> u8 {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-    let code = execute(&plan, provenance, &outputs, args.strict);
+    let code = execute(&plan, provenance, &outputs, args.strict, args.repeat, None);
     drop(fixture);
     code
+}
+
+/// Reads a saved run for a comparison; a problem is printed and is exit 2.
+fn load_run(path: &Path) -> Result<RunReport, u8> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        eprintln!("slagate: cannot read {}: {e}", path.display());
+        exit::BAD_INPUT
+    })?;
+    report::json::load(&bytes).map_err(|e| {
+        eprintln!("slagate: {}:", path.display());
+        print_diagnostic(e);
+        exit::BAD_INPUT
+    })
+}
+
+/// The tolerances of `--sla FILE`, else of ./sla.toml if there is one, else the defaults.
+fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, u8> {
+    let local = Path::new("sla.toml");
+    let path = sla.or_else(|| local.exists().then_some(local));
+    match path {
+        None => Ok(plan::Tolerances::default()),
+        Some(path) => match config::load_sla(path) {
+            Ok(sla) => Ok(plan::tolerances(&sla)),
+            Err(e) => {
+                print_diagnostic(e);
+                Err(exit::BAD_INPUT)
+            }
+        },
+    }
+}
+
+/// The exit code of a comparison that was made: 1 for a regression unless only warned about.
+fn regression_code(c: &compare::Comparison, mode: RegressionMode) -> u8 {
+    if c.regressions() > 0 && mode == RegressionMode::Fail {
+        exit::SLA_FAILED
+    } else {
+        exit::PASS
+    }
+}
+
+fn compare_runs(args: CompareArgs) -> u8 {
+    let files: Vec<(&'static str, PathBuf)> = [
+        ("json", &args.json),
+        ("markdown", &args.markdown),
+        ("html", &args.html),
+    ]
+    .into_iter()
+    .filter_map(|(f, p)| p.clone().map(|p| (f, p)))
+    .collect();
+    let writable: Vec<Output> = files
+        .iter()
+        .map(|(format, path)| Output {
+            format,
+            reporter: &report::json::Json,
+            path: path.clone(),
+        })
+        .collect();
+    if let Err(code) = check_writable(&writable) {
+        return code;
+    }
+    let tolerances = match tolerances(args.sla.as_deref()) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let (base, head) = match (load_run(&args.base), load_run(&args.head)) {
+        (Ok(b), Ok(h)) => (b, h),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let comparison = match compare::compare(&base, &head, &tolerances) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("slagate: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    for w in &comparison.warnings {
+        eprintln!("slagate: warning: {w}");
+    }
+    print!("{}", compare::terminal(&comparison));
+    for (format, path) in &files {
+        let bytes = match *format {
+            "json" => compare::json(&comparison),
+            "html" => match compare::html(&comparison, &base, &head) {
+                Ok(page) => page.into_bytes(),
+                Err(e) => {
+                    eprintln!("slagate: cannot render the html comparison: {e}");
+                    return exit::NOT_RUN;
+                }
+            },
+            _ => compare::markdown(&comparison).into_bytes(),
+        };
+        if let Err(e) = std::fs::write(path, bytes) {
+            eprintln!(
+                "slagate: cannot write the {format} comparison to {}: {e}",
+                path.display()
+            );
+            return exit::NOT_RUN;
+        }
+    }
+    regression_code(&comparison, args.regression)
+}
+
+/// `check --baseline`: the saved base run and what a regression does, loaded and checked
+/// against the plan before any load is sent.
+struct Baseline {
+    run: RunReport,
+    tolerances: plan::Tolerances,
+    mode: RegressionMode,
+}
+
+fn load_baseline(
+    path: &Path,
+    sla: &Path,
+    mode: RegressionMode,
+    plan: &Plan,
+) -> Result<Baseline, u8> {
+    let run = load_run(path)?;
+    if let Err(e) = compare::comparable(&run, plan) {
+        eprintln!("slagate: --baseline {}: {e}", path.display());
+        return Err(exit::BAD_INPUT);
+    }
+    Ok(Baseline {
+        run,
+        tolerances: tolerances(Some(sla))?,
+        mode,
+    })
+}
+
+/// Compare a fresh run with its baseline and print the table; the exit code the comparison
+/// adds (0 or 1), which only matters when the run itself passed.
+fn judge_baseline(baseline: &Baseline, head: &RunReport) -> u8 {
+    let comparison = match compare::compare(&baseline.run, head, &baseline.tolerances) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("slagate: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    for w in &comparison.warnings {
+        eprintln!("slagate: warning: {w}");
+    }
+    println!();
+    print!("{}", compare::terminal(&comparison));
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "\n{}", compare::markdown(&comparison)));
+        if let Err(e) = appended {
+            eprintln!("slagate: could not append to $GITHUB_STEP_SUMMARY: {e}");
+        }
+    }
+    regression_code(&comparison, baseline.mode)
 }

@@ -10,7 +10,8 @@ use crate::fixture::Mode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every SLA check passed (or some were INCONCLUSIVE, with a warning, without --strict)
-  1  an SLA check failed, or an abort_when rule stopped the run
+  1  an SLA check failed, or an abort_when rule stopped the run, or (with --baseline) a
+     regression against the baseline, unless --regression warn
   2  bad configuration or usage (nothing was sent)
   3  the run could not be made: target unreachable before any response, a report could not
      be written, or the run was interrupted (what was measured is still reported)
@@ -60,6 +61,54 @@ pub enum Command {
         #[command(flatten)]
         reports: ReportArgs,
     },
+    /// Compare two saved runs (`check --json`) endpoint by endpoint and percentile by
+    /// percentile; a regression is a head worse than the base by more than the sla file's
+    /// [regression] tolerance at 95 % confidence.
+    #[command(after_help = COMPARE_EXIT_CODES)]
+    Compare(CompareArgs),
+}
+
+const COMPARE_EXIT_CODES: &str = "\
+Exit codes:
+  0  no regression (or regressions under --regression warn)
+  1  a regression
+  2  the runs cannot be compared (another profile or load shape), or a file is unreadable
+  3  a comparison report could not be written";
+
+/// What a regression against the baseline does to the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RegressionMode {
+    /// Exit 1.
+    #[default]
+    Fail,
+    /// Report it, exit as if there were none.
+    Warn,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run (e.g. from the main branch), written by `slagate check --json FILE`.
+    #[arg(value_name = "BASE.json")]
+    pub base: PathBuf,
+    /// The run to judge against it.
+    #[arg(value_name = "HEAD.json")]
+    pub head: PathBuf,
+    /// The sla file whose [regression] table sets the tolerances (default: ./sla.toml if
+    /// present, else p50/p95/p99 +10 %, error rate +0.1 %, rps −10 %).
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+    /// fail: a regression exits 1; warn: it is reported and exits 0.
+    #[arg(long, value_enum, default_value_t = RegressionMode::Fail)]
+    pub regression: RegressionMode,
+    /// The comparison as JSON (schema slagate.compare/v1).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// The comparison as a Markdown table for a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// The comparison as a self-contained HTML page with base-against-head charts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Report files, named as Locust names its flags where it has one. Every path is checked
@@ -115,6 +164,26 @@ pub struct CheckArgs {
     /// budget on too few samples to show it at 95% confidence).
     #[arg(long)]
     pub strict: bool,
+    /// Before the load starts, retry connecting to the target every 250 ms for up to this
+    /// long (e.g. 60s), for a service started in the background a moment ago. Readiness is
+    /// a TCP connect to the host and port of the target; exit 3 if it never answers.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_ready: Option<Duration>,
+    /// Run the profile N times back to back (3–5 on a noisy CI runner) and gate on the
+    /// combined verdict: histograms merged, windows laid end to end. Each run is reported,
+    /// then each check's spread across the runs; a check is flaky when runs disagree on it.
+    /// With --json FILE each run is also saved as FILE-runK.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// After judging, compare the run with this saved run (`check --json` of the base
+    /// branch) as `slagate compare` does; a regression exits 1 even when every budget passes.
+    /// Tolerances come from the [regression] table of --sla.
+    #[arg(long, value_name = "BASE.json")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: fail (exit 1) or only warn on a regression.
+    #[arg(long, value_enum, default_value_t = RegressionMode::Fail)]
+    pub regression: RegressionMode,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
@@ -136,6 +205,13 @@ pub struct DemoArgs {
     /// budget on too few samples to show it at 95% confidence).
     #[arg(long)]
     pub strict: bool,
+    /// Run the profile N times back to back (3–5 on a noisy CI runner) and gate on the
+    /// combined verdict: histograms merged, windows laid end to end. Each run is reported,
+    /// then each check's spread across the runs; a check is flaky when runs disagree on it.
+    /// With --json FILE each run is also saved as FILE-runK.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]

@@ -1,12 +1,14 @@
 //! Rendering a finished run. Every format renders from the same `RunReport`; no format reads
 //! another's output; `write` alone decides between a file and stdout. Never sees the engine.
 
+pub mod annotations;
 pub mod csv;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 mod model;
+pub mod repeat;
 pub mod table;
 #[cfg(test)]
 pub(crate) mod testdata;

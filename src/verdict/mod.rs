@@ -28,6 +28,7 @@ use crate::stats::{Abort, EndpointStats, Summary};
 pub mod confidence;
 // pub, not pub(crate): the integration tests drive explain in-process against the fixture.
 pub mod explain;
+pub mod repeat;
 pub mod validity;
 mod windows;
 

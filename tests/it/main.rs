@@ -4,12 +4,15 @@
 #[path = "../support/server.rs"]
 mod server;
 
+mod action;
 mod cli;
+mod compare;
 mod e2e;
 mod explain;
 mod generator;
 mod ground_truth;
 mod honesty;
+mod repeat;
 mod reports;
 
 use std::path::{Path, PathBuf};

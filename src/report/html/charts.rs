@@ -753,6 +753,133 @@ pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, Rend
     })
 }
 
+/// The base run's colour on the comparison charts (the head is drawn in `CURVE`).
+const BASE: RGBColor = RGBColor(0x8a, 0x8a, 0x8a);
+
+/// Latency at `STEPS + 1` points from 0 to `end` nines of `h`, ms; empty without samples.
+fn nines_curve(h: &hdrhistogram::Histogram<u64>, end: f64) -> Vec<(f64, f64)> {
+    const STEPS: u32 = 160;
+    if h.is_empty() {
+        return Vec::new();
+    }
+    (0..=STEPS)
+        .map(|k| end * f64::from(k) / f64::from(STEPS))
+        .map(|x| (x, us_to_ms(h.value_at_quantile(1.0 - 10f64.powf(-x)))))
+        .collect()
+}
+
+/// Endpoint `i`'s latency by percentile in the base run (grey) and the head run (blue), on the
+/// run report's "nines" axis and log latency axis. The runs are comparable, so endpoint `i` is
+/// the same endpoint in both.
+pub(crate) fn compare_percentile_curves(
+    base: &RunReport,
+    head: &RunReport,
+    i: usize,
+) -> Result<String, RenderError> {
+    let (b, h) = (&base.endpoints[i], &head.endpoints[i]);
+    let n = b.stats.latency.len().max(h.stats.latency.len());
+    // Beyond log10(n) nines both curves are their maximum.
+    let end = (n.max(1) as f64).log10().max(1.0) + 0.25;
+    let base_curve = nines_curve(&b.stats.latency, end);
+    let head_curve = nines_curve(&h.stats.latency, end);
+    let (lo, hi) = log_range(base_curve.iter().chain(&head_curve).map(|p| p.1));
+    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
+    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
+    let title = format!(
+        "{}: latency by percentile",
+        caption_name(&h.method, &h.name)
+    );
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
+        mesh(
+            &mut chart,
+            "percentile (log scale of nines)",
+            "latency (log scale)",
+            &|x| nines_label(*x),
+            &|y| latency_label(*y),
+        )?;
+        if base_curve.is_empty() && head_curve.is_empty() {
+            no_data(area)?;
+        }
+        chart.draw_series(LineSeries::new(base_curve, BASE.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(head_curve, CURVE.stroke_width(2)))?;
+        Ok(vec![
+            item(Swatch::Line(BASE), "base"),
+            item(Swatch::Line(CURVE), "head"),
+        ])
+    })
+}
+
+/// Requests/s of endpoint `i` (or of all endpoints, `None`) over the whole run, base (grey)
+/// against head (blue), with the head's measured window shaded.
+pub(crate) fn compare_throughput(
+    base: &RunReport,
+    head: &RunReport,
+    endpoint: Option<usize>,
+) -> Result<String, RenderError> {
+    let series = |run: &RunReport| -> Vec<(f64, f64)> {
+        run.timeline
+            .iter()
+            .map(|p| {
+                let requests = match endpoint {
+                    Some(i) => p.endpoints.get(i).map_or(0, |e| e.requests),
+                    None => p.total.requests,
+                };
+                (at_end_of(p.second), requests as f64)
+            })
+            .collect()
+    };
+    let (base_rps, head_rps) = (series(base), series(head));
+    let top = linear_top(
+        base_rps
+            .iter()
+            .chain(&head_rps)
+            .map(|p| p.1)
+            .fold(0.0, f64::max),
+    );
+    let end = time_end(base).max(time_end(head));
+    let title = match endpoint {
+        Some(i) => format!(
+            "{}: requests/s",
+            caption_name(&head.endpoints[i].method, &head.endpoints[i].name)
+        ),
+        None => "Requests/s (all endpoints)".to_string(),
+    };
+    svg(|area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption_font())
+            .margin(8)
+            .margin_right(18)
+            .x_label_area_size(42)
+            .y_label_area_size(54)
+            .build_cartesian_2d(
+                linear_axis(0.0..end, time_ticks(end)),
+                linear_axis(0.0..top, linear_ticks(top)),
+            )?;
+        mesh(
+            &mut chart,
+            "time since start (m:ss)",
+            "requests per second",
+            &|x| time_label(*x),
+            &|y| number_label(*y),
+        )?;
+        window_band(&mut chart, head.window, (0.0, top))?;
+        chart.draw_series(LineSeries::new(base_rps, BASE.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(head_rps, CURVE.stroke_width(2)))?;
+        Ok(vec![
+            item(Swatch::Line(BASE), "base"),
+            item(Swatch::Line(CURVE), "head"),
+            item(Swatch::Band(WINDOW_BAND), "measured window"),
+        ])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

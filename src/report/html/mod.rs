@@ -13,7 +13,7 @@
 //!
 //! Deterministic: no clock is read; every time shown comes from the `RunReport`.
 
-mod charts;
+pub(crate) mod charts;
 
 use std::time::{Duration, SystemTime};
 
