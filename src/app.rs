@@ -488,6 +488,23 @@ fn run_path(path: &Path, k: u32) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// "host (2 cores, linux x86_64)": enough to tell two machines apart when comparing runs.
+fn machine() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown host".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "{host} ({cores} core{}, {} {})",
+        if cores == 1 { "" } else { "s" },
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
 /// Hashes of the configuration the run used, and the commit it ran at.
 fn provenance(sla_text: &str, plan: &Plan, profile_text: &str) -> Provenance {
     let hash = |text: &str| {
@@ -513,6 +530,7 @@ fn provenance(sla_text: &str, plan: &Plan, profile_text: &str) -> Provenance {
         profile_file: plan.profile.path.display().to_string(),
         profile_sha256: hash(profile_text),
         git_commit,
+        machine: Some(machine()),
     }
 }
 

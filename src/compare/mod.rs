@@ -202,6 +202,14 @@ pub fn compare(
             base.slagate_version, head.slagate_version
         ));
     }
+    if let (Some(b), Some(h)) = (&base.provenance.machine, &head.provenance.machine)
+        && b != h
+    {
+        warnings.push(format!(
+            "the base ran on {b} and the head on {h}: a different load generator machine can \
+             look like a change in the service"
+        ));
+    }
     for (which, run) in [("base", base), ("head", head)] {
         if run.outcome != crate::report::RunOutcome::Pass
             && run.outcome != crate::report::RunOutcome::Fail

@@ -243,6 +243,17 @@ fn a_run_against_itself_has_no_regression_and_renders() {
     assert_eq!(c.regressions(), 0);
     assert!(c.rows.iter().all(|r| r.verdict == RowVerdict::Ok));
     assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("slagate 0.0.1"), "{:?}", c.warnings);
+    // Another machine is named too: its speed is part of what a run measures.
+    let mut elsewhere = sample_run();
+    elsewhere.provenance.machine = Some("laptop (8 cores, macos aarch64)".into());
+    let c2 = compare(&base, &elsewhere, &Tolerances::default()).expect("same shape");
+    assert_eq!(c2.warnings.len(), 1, "{:?}", c2.warnings);
+    assert!(
+        c2.warnings[0].contains("the head on laptop (8 cores"),
+        "{:?}",
+        c2.warnings
+    );
     // Per endpoint and the total: p50, p95, p99, error rate, rps.
     assert_eq!(c.rows.len(), (base.endpoints.len() + 1) * 5);
     let json: serde_json::Value =

@@ -214,6 +214,8 @@ struct ProvenanceDoc {
     profile_file: String,
     profile_sha256: String,
     git_commit: Option<String>,
+    #[serde(default)]
+    machine: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -551,6 +553,7 @@ impl RunDoc {
                 profile_file: run.provenance.profile_file.clone(),
                 profile_sha256: run.provenance.profile_sha256.clone(),
                 git_commit: run.provenance.git_commit.clone(),
+                machine: run.provenance.machine.clone(),
             },
             checks: run
                 .verdict
@@ -794,6 +797,7 @@ impl RunDoc {
                 profile_file: self.provenance.profile_file,
                 profile_sha256: self.provenance.profile_sha256,
                 git_commit: self.provenance.git_commit,
+                machine: self.provenance.machine,
             },
             started_at: parse_timestamp(&self.started_at, "started_at")?,
             finished_at: parse_timestamp(&self.finished_at, "finished_at")?,

@@ -74,6 +74,9 @@ pub struct Provenance {
     pub profile_sha256: String,
     /// `git rev-parse HEAD` of the working directory, when run inside a repository.
     pub git_commit: Option<String>,
+    /// The machine that generated the load ("host (2 cores, linux x86_64)"): a baseline from
+    /// another machine measures the machine as much as the service.
+    pub machine: Option<String>,
 }
 
 #[derive(Debug, Clone)]

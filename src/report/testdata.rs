@@ -100,6 +100,7 @@ fn provenance() -> Provenance {
         profile_file: "profiles/medium.toml".into(),
         profile_sha256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752".into(),
         git_commit: Some("4b825dc642cb6eb9a060e54bf8d69288fbee4904".into()),
+        machine: Some("ci-runner (2 cores, linux x86_64)".into()),
     }
 }
 

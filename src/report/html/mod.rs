@@ -340,6 +340,10 @@ fn details(run: &RunReport) -> Markup {
                     dt { "Git commit" }
                     dd { code.hash { (commit) } }
                 }
+                @if let Some(machine) = &pv.machine {
+                    dt { "Load generator" }
+                    dd { (machine) }
+                }
             }
         }
     }
