@@ -14,7 +14,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html as page};
 
 use super::render::{HEADER, cells, headline, who};
 use super::{Comparison, RowVerdict};
-use crate::report::html::charts;
+use crate::report::html::{chart, charts};
 use crate::report::{RenderError, RunReport};
 
 const STYLE: &str = include_str!("../report/html/style.css");
@@ -143,10 +143,6 @@ fn table(c: &Comparison) -> Markup {
             }
         }
     }
-}
-
-fn chart(svg: &str) -> Markup {
-    page! { figure.chart { (PreEscaped(svg)) } }
 }
 
 fn charts_section(head: &RunReport, charts: &Charts) -> Markup {

@@ -316,6 +316,37 @@ fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
 }
 
 /// Axis styling shared by every chart; `x_fmt`/`y_fmt` turn tick values into labels.
+type PercentileChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked<RangedCoordf64>, Ticked<LogCoord<f64>>>>;
+
+/// Latency by percentile, for a run's curve and for base against head: the nines axis up to
+/// `end`, a log latency axis from `lo` to `hi`, titled and meshed.
+fn percentile_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: String,
+    end: f64,
+    lo: f64,
+    hi: f64,
+) -> Result<PercentileChart<'a, 'b>, Box<dyn Error>> {
+    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
+    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, caption_font())
+        .margin(8)
+        .margin_right(18)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
+    mesh(
+        &mut chart,
+        "percentile (log scale of nines)",
+        "latency (log scale)",
+        &|x| nines_label(*x),
+        &|y| latency_label(*y),
+    )?;
+    Ok(chart)
+}
+
 fn mesh<X, Y>(
     chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Ticked<X>, Ticked<Y>>>,
     x_desc: &str,
@@ -686,27 +717,12 @@ pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, Rend
         })
         .collect();
     let (lo, hi) = log_range(curve.iter().map(|p| p.1).chain(markers.iter().map(|m| m.1)));
-    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
-    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
     let title = format!(
         "{}: latency by percentile",
         caption_name(&ep.method, &ep.name)
     );
     svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
-        mesh(
-            &mut chart,
-            "percentile (log scale of nines)",
-            "latency (log scale)",
-            &|x| nines_label(*x),
-            &|y| latency_label(*y),
-        )?;
+        let mut chart = percentile_chart(area, title, end, lo, hi)?;
         if curve.is_empty() {
             no_data(area)?;
         } else {
@@ -783,27 +799,12 @@ pub(crate) fn compare_percentile_curves(
     let base_curve = nines_curve(&b.stats.latency, end);
     let head_curve = nines_curve(&h.stats.latency, end);
     let (lo, hi) = log_range(base_curve.iter().chain(&head_curve).map(|p| p.1));
-    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
-    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
     let title = format!(
         "{}: latency by percentile",
         caption_name(&h.method, &h.name)
     );
     svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
-        mesh(
-            &mut chart,
-            "percentile (log scale of nines)",
-            "latency (log scale)",
-            &|x| nines_label(*x),
-            &|y| latency_label(*y),
-        )?;
+        let mut chart = percentile_chart(area, title, end, lo, hi)?;
         if base_curve.is_empty() && head_curve.is_empty() {
             no_data(area)?;
         }

@@ -349,7 +349,8 @@ fn details(run: &RunReport) -> Markup {
     }
 }
 
-fn chart(svg: &str) -> Markup {
+/// An inline SVG chart in its frame (shared with the comparison page).
+pub(crate) fn chart(svg: &str) -> Markup {
     html! { figure.chart { (PreEscaped(svg)) } }
 }
 
