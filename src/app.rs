@@ -11,19 +11,10 @@ use crate::fixture::{Fixture, Mode};
 use crate::plan::{Overrides, Plan};
 use crate::report::{Destination, Provenance, Reporter, RunReport};
 use crate::stats::{FailureKind, Summary};
+use crate::units::{self, Exit};
 use crate::{compare, config, engine, plan, report, verdict};
 
-/// Exit codes, as documented in `--help` and the README.
-pub mod exit {
-    pub const PASS: u8 = 0;
-    pub const SLA_FAILED: u8 = 1;
-    pub const BAD_INPUT: u8 = 2;
-    pub const NOT_RUN: u8 = 3;
-    /// INCONCLUSIVE under `--strict`, or an INVALID run.
-    pub const UNDECIDED: u8 = 4;
-}
-
-pub fn run(cli: Cli) -> u8 {
+pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Validate { sla } => validate(&sla),
@@ -71,7 +62,7 @@ fn outputs(args: &ReportArgs) -> Vec<Output> {
 
 /// Fail in milliseconds, not after a five-minute run, when a report cannot be written: create
 /// missing parent folders (as Locust does) and open each file for writing.
-fn check_writable(outputs: &[Output]) -> Result<(), u8> {
+fn check_writable(outputs: &[Output]) -> Result<(), Exit> {
     for o in outputs {
         let result = o
             .path
@@ -99,7 +90,7 @@ fn check_writable(outputs: &[Output]) -> Result<(), u8> {
                 o.format,
                 o.path.display()
             );
-            return Err(exit::BAD_INPUT);
+            return Err(Exit::BadInput);
         }
     }
     Ok(())
@@ -107,18 +98,18 @@ fn check_writable(outputs: &[Output]) -> Result<(), u8> {
 
 /// Write every requested report; a failure is reported and turns the exit code to 3, but the
 /// other reports are still written.
-fn write_outputs(run: &RunReport, outputs: &[Output]) -> Result<(), u8> {
+fn write_outputs(run: &RunReport, outputs: &[Output]) -> Result<(), Exit> {
     let mut result = Ok(());
     for o in outputs {
         if let Err(e) = report::write(o.format, o.reporter, run, Destination::File(&o.path)) {
             eprintln!("slagate: {e}");
-            result = Err(exit::NOT_RUN);
+            result = Err(Exit::NotRun);
         }
     }
     result
 }
 
-fn rerender(run_path: &Path, args: &ReportArgs) -> u8 {
+fn rerender(run_path: &Path, args: &ReportArgs) -> Exit {
     let outputs = outputs(args);
     if let Err(code) = check_writable(&outputs) {
         return code;
@@ -127,24 +118,24 @@ fn rerender(run_path: &Path, args: &ReportArgs) -> u8 {
         Ok(b) => b,
         Err(e) => {
             eprintln!("slagate: cannot read {}: {e}", run_path.display());
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let run = match report::json::load(&bytes) {
         Ok(run) => run,
         Err(e) => {
             print_diagnostic(e);
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     if outputs.is_empty()
         && let Err(e) = report::write("terminal", &terminal(), &run, Destination::Stdout)
     {
         eprintln!("slagate: {e}");
-        return exit::NOT_RUN;
+        return Exit::NotRun;
     }
     match write_outputs(&run, &outputs) {
-        Ok(()) => exit::PASS,
+        Ok(()) => Exit::Pass,
         Err(code) => code,
     }
 }
@@ -198,10 +189,10 @@ const BUILTIN_PROFILES: [(&str, &[u8]); 5] = [
 ];
 
 /// Read and validate everything a check needs; on any mistake, print every diagnostic.
-fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), u8> {
+fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), Exit> {
     let bad = |e: config::ConfigError| {
         print_diagnostic(e);
-        exit::BAD_INPUT
+        Exit::BadInput
     };
     let (sla, profile) = match source {
         Source::Files { sla, profile } => {
@@ -216,7 +207,7 @@ fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provena
                     "slagate: no built-in profile `{profile}`; the built-in ones are {}",
                     names.join(", ")
                 );
-                return Err(exit::BAD_INPUT);
+                return Err(Exit::BadInput);
             };
             let sla =
                 config::parse_sla(Path::new("sla.toml (built-in)"), BUILTIN_SLA).map_err(bad)?;
@@ -229,7 +220,7 @@ fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provena
     Ok((plan, provenance))
 }
 
-fn check(args: CheckArgs) -> u8 {
+fn check(args: CheckArgs) -> Exit {
     let source = Source::Files {
         sla: &args.sla,
         profile: &args.profile,
@@ -267,10 +258,10 @@ fn check(args: CheckArgs) -> u8 {
 }
 
 /// `--wait-for-ready`: poll until the target accepts a connection; one line either way.
-fn wait_ready(plan: &Plan, timeout: std::time::Duration) -> Result<(), u8> {
+fn wait_ready(plan: &Plan, timeout: std::time::Duration) -> Result<(), Exit> {
     eprintln!(
         "slagate: waiting up to {} for {} to answer",
-        engine::fmt_timeout(timeout),
+        units::length(timeout),
         plan.target.base_url
     );
     match engine::wait_ready(plan, timeout) {
@@ -278,8 +269,8 @@ fn wait_ready(plan: &Plan, timeout: std::time::Duration) -> Result<(), u8> {
         Err(e) => {
             eprintln!("slagate: {e}");
             Err(match e {
-                engine::EngineError::Unsupported(_) => exit::BAD_INPUT,
-                _ => exit::NOT_RUN,
+                engine::EngineError::Unsupported(_) => Exit::BadInput,
+                _ => Exit::NotRun,
             })
         }
     }
@@ -293,15 +284,15 @@ fn execute(
     strict: bool,
     repeat: u32,
     baseline: Option<&Baseline>,
-) -> u8 {
+) -> Exit {
     print_capacity_warning(plan);
     let addr = match engine::preflight(plan) {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("slagate: {e}");
             return match e {
-                engine::EngineError::Unsupported(_) => exit::BAD_INPUT,
-                _ => exit::NOT_RUN,
+                engine::EngineError::Unsupported(_) => Exit::BadInput,
+                _ => Exit::NotRun,
             };
         }
     };
@@ -312,8 +303,8 @@ fn execute(
         p.users,
         if p.users == 1 { "" } else { "s" },
         p.spawn_rate,
-        report::table::fmt_length(p.run_time),
-        report::table::fmt_range(p.think_time.min, p.think_time.max),
+        units::length(p.run_time),
+        units::range(p.think_time.min, p.think_time.max),
         plan.target.base_url,
         plan.level
             .as_ref()
@@ -334,7 +325,7 @@ fn execute(
     }
     if let Err(e) = report::write("terminal", &terminal(), &run_report, Destination::Stdout) {
         eprintln!("slagate: {e}");
-        return exit::NOT_RUN;
+        return Exit::NotRun;
     }
     // In a GitHub Actions step, each failing budget also becomes an annotation on its line.
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
@@ -352,16 +343,16 @@ fn execute(
     }
     // The baseline is judged after the run's own verdict, and gates only a run that passed:
     // a failed budget or an unusable run says more than a regression does.
-    let regression = baseline.map_or(exit::PASS, |b| judge_baseline(b, &run_report));
+    let regression = baseline.map_or(Exit::Pass, |b| judge_baseline(b, &run_report));
     match written {
-        Ok(()) if run_report.exit_code() == exit::PASS => regression,
+        Ok(()) if run_report.exit_code() == Exit::Pass => regression,
         Ok(()) => run_report.exit_code(),
         Err(code) => code,
     }
 }
 
 /// One run of the plan: its summary and whether it was interrupted. `Err` is the exit code.
-fn run_once(plan: &Plan, addr: std::net::SocketAddr) -> Result<(Summary, bool), u8> {
+fn run_once(plan: &Plan, addr: std::net::SocketAddr) -> Result<(Summary, bool), Exit> {
     let p = &plan.profile;
     let tty = std::io::stderr().is_terminal();
     let run = match engine::run(plan, addr, &engine::Options::default(), |pr| {
@@ -370,7 +361,7 @@ fn run_once(plan: &Plan, addr: std::net::SocketAddr) -> Result<(Summary, bool), 
         Ok(run) => run,
         Err(e) => {
             eprintln!("slagate: {e}");
-            return Err(exit::NOT_RUN);
+            return Err(Exit::NotRun);
         }
     };
     if tty {
@@ -387,7 +378,7 @@ fn run_once(plan: &Plan, addr: std::net::SocketAddr) -> Result<(Summary, bool), 
             "slagate: target {} never answered: {reason}",
             plan.target.base_url
         );
-        return Err(exit::NOT_RUN);
+        return Err(Exit::NotRun);
     }
     Ok((summary, run.interrupted))
 }
@@ -405,7 +396,7 @@ fn measure(
     provenance: &Provenance,
     outputs: &[Output],
     strict: bool,
-) -> Result<(Summary, verdict::Verdict, bool), u8> {
+) -> Result<(Summary, verdict::Verdict, bool), Exit> {
     if repeat <= 1 {
         let (summary, interrupted) = run_once(plan, addr)?;
         let verdict = verdict::judge(plan, &summary);
@@ -561,8 +552,8 @@ fn progress_line(p: &engine::Progress, tty: bool) {
     }
     let line = format!(
         "[{} / {}] {}/{} users · {} requests ({:.0}/s) · {} failures{}",
-        verdict::fmt_offset(p.elapsed),
-        verdict::fmt_offset(p.run_time),
+        units::offset(p.elapsed),
+        units::offset(p.run_time),
         p.users,
         p.target_users,
         p.requests,
@@ -581,13 +572,13 @@ fn progress_line(p: &engine::Progress, tty: bool) {
     }
 }
 
-fn validate(sla_path: &Path) -> u8 {
-    let mut code = exit::PASS;
+fn validate(sla_path: &Path) -> Exit {
+    let mut code = Exit::Pass;
     let sla = match config::load_sla(sla_path) {
         Ok(sla) => Some(sla),
         Err(e) => {
             print_diagnostic(e);
-            code = exit::BAD_INPUT;
+            code = Exit::BadInput;
             None
         }
     };
@@ -595,7 +586,7 @@ fn validate(sla_path: &Path) -> u8 {
         Ok(p) => p,
         Err(e) => {
             print_diagnostic(e);
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let mut ok_profiles = 0;
@@ -610,7 +601,7 @@ fn validate(sla_path: &Path) -> u8 {
                         }
                         Err(e) => {
                             print_diagnostic(e);
-                            code = exit::BAD_INPUT;
+                            code = Exit::BadInput;
                         }
                     }
                 } else {
@@ -619,11 +610,11 @@ fn validate(sla_path: &Path) -> u8 {
             }
             Err(e) => {
                 print_diagnostic(e);
-                code = exit::BAD_INPUT;
+                code = Exit::BadInput;
             }
         }
     }
-    if code == exit::PASS {
+    if code == Exit::Pass {
         eprintln!(
             "slagate: {} and {} profile(s) are valid",
             sla_path.display(),
@@ -633,30 +624,30 @@ fn validate(sla_path: &Path) -> u8 {
     code
 }
 
-fn profiles(sla_path: &Path) -> u8 {
+fn profiles(sla_path: &Path) -> Exit {
     let sla = match config::load_sla(sla_path) {
         Ok(sla) => sla,
         Err(e) => {
             print_diagnostic(e);
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let paths = match config::profile_paths(sla_path) {
         Ok(p) => p,
         Err(e) => {
             print_diagnostic(e);
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     let mut plans = Vec::new();
-    let mut code = exit::PASS;
+    let mut code = Exit::Pass;
     for path in &paths {
         match config::load_profile(path).and_then(|p| plan::build(&sla, &p, &Overrides::default()))
         {
             Ok(plan) => plans.push(plan),
             Err(e) => {
                 print_diagnostic(e);
-                code = exit::BAD_INPUT;
+                code = Exit::BadInput;
             }
         }
     }
@@ -664,7 +655,7 @@ fn profiles(sla_path: &Path) -> u8 {
     code
 }
 
-fn fixture(port: u16, mode: Mode) -> u8 {
+fn fixture(port: u16, mode: Mode) -> Exit {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -673,7 +664,7 @@ fn fixture(port: u16, mode: Mode) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("slagate: {e}");
-            return exit::NOT_RUN;
+            return Exit::NotRun;
         }
     };
     rt.block_on(async {
@@ -681,7 +672,7 @@ fn fixture(port: u16, mode: Mode) -> u8 {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("slagate: cannot listen on 127.0.0.1:{port}: {e}");
-                return exit::BAD_INPUT;
+                return Exit::BadInput;
             }
         };
         let addr = listener
@@ -693,16 +684,16 @@ fn fixture(port: u16, mode: Mode) -> u8 {
             let _ = tokio::signal::ctrl_c().await;
         };
         match crate::fixture::serve(listener, mode, shutdown).await {
-            Ok(()) => exit::PASS,
+            Ok(()) => Exit::Pass,
             Err(e) => {
                 eprintln!("slagate: fixture stopped: {e}");
-                exit::NOT_RUN
+                Exit::NotRun
             }
         }
     })
 }
 
-fn demo(args: DemoArgs) -> u8 {
+fn demo(args: DemoArgs) -> Exit {
     let outputs = outputs(&args.reports);
     if let Err(code) = check_writable(&outputs) {
         return code;
@@ -711,7 +702,7 @@ fn demo(args: DemoArgs) -> u8 {
         Ok(f) => f,
         Err(e) => {
             eprintln!("slagate: could not start the simulator: {e}");
-            return exit::NOT_RUN;
+            return Exit::NotRun;
         }
     };
     eprintln!(
@@ -741,20 +732,20 @@ fn demo(args: DemoArgs) -> u8 {
 }
 
 /// Reads a saved run for a comparison; a problem is printed and is exit 2.
-fn load_run(path: &Path) -> Result<RunReport, u8> {
+fn load_run(path: &Path) -> Result<RunReport, Exit> {
     let bytes = std::fs::read(path).map_err(|e| {
         eprintln!("slagate: cannot read {}: {e}", path.display());
-        exit::BAD_INPUT
+        Exit::BadInput
     })?;
     report::json::load(&bytes).map_err(|e| {
         eprintln!("slagate: {}:", path.display());
         print_diagnostic(e);
-        exit::BAD_INPUT
+        Exit::BadInput
     })
 }
 
 /// The tolerances of `--sla FILE`, else of ./sla.toml if there is one, else the defaults.
-fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, u8> {
+fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, Exit> {
     let local = Path::new("sla.toml");
     let path = sla.or_else(|| local.exists().then_some(local));
     match path {
@@ -763,22 +754,22 @@ fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, u8> {
             Ok(sla) => Ok(plan::tolerances(&sla)),
             Err(e) => {
                 print_diagnostic(e);
-                Err(exit::BAD_INPUT)
+                Err(Exit::BadInput)
             }
         },
     }
 }
 
 /// The exit code of a comparison that was made: 1 for a regression unless only warned about.
-fn regression_code(c: &compare::Comparison, mode: RegressionMode) -> u8 {
+fn regression_code(c: &compare::Comparison, mode: RegressionMode) -> Exit {
     if c.regressions() > 0 && mode == RegressionMode::Fail {
-        exit::SLA_FAILED
+        Exit::SlaFailed
     } else {
-        exit::PASS
+        Exit::Pass
     }
 }
 
-fn compare_runs(args: CompareArgs) -> u8 {
+fn compare_runs(args: CompareArgs) -> Exit {
     let files: Vec<(&'static str, PathBuf)> = [
         ("json", &args.json),
         ("markdown", &args.markdown),
@@ -810,7 +801,7 @@ fn compare_runs(args: CompareArgs) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("slagate: {e}");
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     for w in &comparison.warnings {
@@ -824,7 +815,7 @@ fn compare_runs(args: CompareArgs) -> u8 {
                 Ok(page) => page.into_bytes(),
                 Err(e) => {
                     eprintln!("slagate: cannot render the html comparison: {e}");
-                    return exit::NOT_RUN;
+                    return Exit::NotRun;
                 }
             },
             _ => compare::markdown(&comparison).into_bytes(),
@@ -834,7 +825,7 @@ fn compare_runs(args: CompareArgs) -> u8 {
                 "slagate: cannot write the {format} comparison to {}: {e}",
                 path.display()
             );
-            return exit::NOT_RUN;
+            return Exit::NotRun;
         }
     }
     regression_code(&comparison, args.regression)
@@ -853,11 +844,11 @@ fn load_baseline(
     sla: &Path,
     mode: RegressionMode,
     plan: &Plan,
-) -> Result<Baseline, u8> {
+) -> Result<Baseline, Exit> {
     let run = load_run(path)?;
     if let Err(e) = compare::comparable(&run, plan) {
         eprintln!("slagate: --baseline {}: {e}", path.display());
-        return Err(exit::BAD_INPUT);
+        return Err(Exit::BadInput);
     }
     Ok(Baseline {
         run,
@@ -868,12 +859,12 @@ fn load_baseline(
 
 /// Compare a fresh run with its baseline and print the table; the exit code the comparison
 /// adds (0 or 1), which only matters when the run itself passed.
-fn judge_baseline(baseline: &Baseline, head: &RunReport) -> u8 {
+fn judge_baseline(baseline: &Baseline, head: &RunReport) -> Exit {
     let comparison = match compare::compare(&baseline.run, head, &baseline.tolerances) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("slagate: {e}");
-            return exit::BAD_INPUT;
+            return Exit::BadInput;
         }
     };
     for w in &comparison.warnings {

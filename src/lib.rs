@@ -20,4 +20,5 @@ pub mod fixture;
 pub mod plan;
 pub mod report;
 pub mod stats;
+pub mod units;
 pub mod verdict;

@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = slagate::cli::Cli::parse();
-    ExitCode::from(slagate::app::run(cli))
+    ExitCode::from(slagate::app::run(cli).code())
 }

@@ -22,7 +22,7 @@ use slagate::report::table::verdict_line;
 #[allow(unused_imports)]
 use slagate::report::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
 #[allow(unused_imports)]
-use slagate::{plan, stats, verdict};
+use slagate::{plan, stats, units, verdict};
 
 #[allow(dead_code)]
 #[path = "../src/report/testdata.rs"]

@@ -1,9 +1,13 @@
 //! The comparison as a terminal table, a `slagate.compare/v1` JSON document and a Markdown
 //! table for a pull-request comment. Pure: bytes out, no I/O.
 
+use std::time::Duration;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
+
+use crate::units;
 
 use super::{Bounds, Comparison, Metric, Row, RowVerdict, SCHEMA};
 
@@ -13,34 +17,29 @@ fn value(metric: Metric, v: Option<f64>) -> String {
         return "—".to_string();
     };
     match metric {
-        Metric::Latency(_) => {
-            let ms = v / 1000.0;
-            if ms < 10.0 {
-                format!("{ms:.2} ms")
-            } else if ms < 100.0 {
-                format!("{ms:.1} ms")
-            } else {
-                format!("{ms:.0} ms")
-            }
-        }
-        Metric::ErrorRate => format!("{:.2} %", v * 100.0),
-        Metric::Rps => format!("{v:.1}/s"),
+        Metric::Latency(_) => units::duration(Duration::from_secs_f64(v.max(0.0) / 1e6)),
+        Metric::ErrorRate => units::percent(v),
+        Metric::Rps => format!("{}/s", units::rate(v)),
     }
 }
 
 fn delta(row: &Row) -> String {
     match (row.metric, row.delta()) {
         (_, None) => "—".to_string(),
-        (Metric::ErrorRate, Some(d)) => format!("{:+.2} pp", d * 100.0),
-        (_, Some(d)) => format!("{:+.1} %", d * 100.0),
+        (Metric::ErrorRate, Some(d)) => {
+            let pp = units::signed_percent(d);
+            format!("{} pp", pp.trim_end_matches('%'))
+        }
+        (_, Some(d)) => units::signed_percent(d),
     }
 }
 
 fn tolerance(row: &Row) -> String {
+    let t = units::percent(row.tolerance);
     match row.metric {
-        Metric::ErrorRate => format!("+{} pp", row.tolerance * 100.0),
-        Metric::Rps => format!("−{} %", row.tolerance * 100.0),
-        Metric::Latency(_) => format!("+{} %", row.tolerance * 100.0),
+        Metric::ErrorRate => format!("+{} pp", t.trim_end_matches('%')),
+        Metric::Rps => format!("−{t}"),
+        Metric::Latency(_) => format!("+{t}"),
     }
 }
 

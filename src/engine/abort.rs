@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::plan::AbortWhen;
 use crate::stats::Recording;
+use crate::units;
 
 /// How long after a second ends its batches are taken to have all arrived: workers hand over
 /// 5 ms after each second; the rest is room for a worker that is busy.
@@ -52,18 +53,11 @@ pub(crate) fn check(
         "error rate {} ({failures} of {requests} requests failed) from {first} s to {complete} s \
          into the run: at or above {} in each of those {n} s (abort_when error_rate = \"{}\", \
          for = \"{}\")",
-        percent(failures as f64 / requests as f64),
-        percent(rule.error_rate),
-        percent(rule.error_rate),
+        units::percent(failures as f64 / requests as f64),
+        units::percent(rule.error_rate),
+        units::percent(rule.error_rate),
         humantime::format_duration(rule.sustained),
     ))
-}
-
-/// `50%`, `0.5%`, `99.95%`: at most two decimals, none when whole.
-fn percent(fraction: f64) -> String {
-    let text = format!("{:.2}", fraction * 100.0);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}%")
 }
 
 #[cfg(test)]
@@ -159,13 +153,5 @@ mod tests {
             "error rate 87.5% (14 of 16 requests failed) from 1 s to 3 s into the run: at or \
              above 50% in each of those 2 s (abort_when error_rate = \"50%\", for = \"1s 500ms\")"
         );
-    }
-
-    #[test]
-    fn percentages_are_short() {
-        assert_eq!(percent(0.5), "50%");
-        assert_eq!(percent(0.005), "0.5%");
-        assert_eq!(percent(0.9995), "99.95%");
-        assert_eq!(percent(1.0), "100%");
     }
 }

@@ -33,6 +33,7 @@ use tokio::sync::watch;
 
 use crate::plan::{Plan, ThinkTime};
 use crate::stats::{Abort, Outcome, Recorder, Recording};
+use crate::units;
 use client::{Template, exchange};
 use health::{CpuMeter, WorkerHealth};
 
@@ -169,20 +170,11 @@ pub fn wait_ready(plan: &Plan, timeout: Duration) -> Result<SocketAddr, EngineEr
         if left.is_zero() {
             return Err(EngineError::NotReady {
                 url: plan.target.base_url.to_string(),
-                waited: fmt_timeout(timeout),
+                waited: units::length(timeout),
                 reason,
             });
         }
         std::thread::sleep(READY_POLL.min(left));
-    }
-}
-
-/// A wait as the user typed it: whole seconds stay seconds (`60s`, not humantime's `1m`).
-pub fn fmt_timeout(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        humantime::format_duration(d).to_string()
     }
 }
 

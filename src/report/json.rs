@@ -37,6 +37,7 @@ use crate::stats::{
     EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse, TimelinePoint,
     Window, new_histogram,
 };
+use crate::units;
 use crate::verdict::{
     Check, CheckMetric, Interval, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach,
     Windowed,
@@ -389,14 +390,6 @@ fn secs(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e9
 }
 
-fn millis(d: Duration) -> f64 {
-    d.as_nanos() as f64 / 1e6
-}
-
-fn us_to_ms(us: u64) -> f64 {
-    us as f64 / 1e3
-}
-
 /// JSON has no NaN or infinity (serde_json would quietly write `null`, which loads back as
 /// "no value"): refuse rather than write a report that reads back differently.
 fn finite(x: f64, what: &str) -> Result<f64, RenderError> {
@@ -512,7 +505,7 @@ impl RunDoc {
                 RunOutcome::Invalid => VerdictDoc::Invalid,
                 RunOutcome::Interrupted => VerdictDoc::Interrupted,
             },
-            exit_code: run.exit_code(),
+            exit_code: run.exit_code().code(),
             strict: run.strict,
             invalid: run
                 .verdict
@@ -578,7 +571,7 @@ impl RunDoc {
 
 fn value_doc(v: Value, what: &str) -> Result<(serde_json::Number, UnitDoc), RenderError> {
     Ok(match v {
-        Value::Latency(d) => (number(millis(d), what)?, UnitDoc::Ms),
+        Value::Latency(d) => (number(units::ms(d), what)?, UnitDoc::Ms),
         Value::Rate(r) => (number(r, what)?, UnitDoc::ReqPerS),
         Value::Fraction(f) => (number(f, what)?, UnitDoc::Ratio),
         Value::Count(n) => (n.into(), UnitDoc::Responses),
@@ -614,8 +607,8 @@ impl CheckDoc {
             measured,
             unit,
             interval: c.interval.map(|i| IntervalDoc {
-                low: millis(i.low),
-                high: millis(i.high),
+                low: units::ms(i.low),
+                high: units::ms(i.high),
             }),
             headroom: c.headroom.map(|h| finite(h, &what)).transpose()?,
             samples: c.samples,
@@ -700,13 +693,13 @@ impl EndpointDoc {
             rps: finite(s.rps, &format!("{name} rps"))?,
             failures_per_s: finite(s.failures_per_s, &format!("{name} failures_per_s"))?,
             body_bytes: s.body_bytes,
-            min: s.min().map(millis),
-            mean: s.mean().map(millis),
-            max: s.max().map(millis),
+            min: s.min().map(units::ms),
+            mean: s.mean().map(units::ms),
+            max: s.max().map(units::ms),
             percentiles: Percentiles(
                 LOCUST_PERCENTILES
                     .iter()
-                    .map(|&(q, label)| (label.trim_end_matches('%'), s.quantile(q).map(millis)))
+                    .map(|&(q, label)| (label.trim_end_matches('%'), s.quantile(q).map(units::ms)))
                     .collect(),
             ),
             histogram: encode_histogram(&s.latency)?,
@@ -722,9 +715,9 @@ impl SecondDoc {
             requests: s.requests,
             failures: s.failures,
             body_bytes: s.body_bytes,
-            p50: s.p50_us.map(us_to_ms),
-            p95: s.p95_us.map(us_to_ms),
-            p99: s.p99_us.map(us_to_ms),
+            p50: s.p50_us.map(units::us_to_ms),
+            p95: s.p95_us.map(units::us_to_ms),
+            p99: s.p99_us.map(units::us_to_ms),
             histogram: encode_histogram(&hist)?,
         })
     }
@@ -1166,7 +1159,7 @@ mod tests {
         fn durations_round_trip(ns in 0u64..(1u64 << 51)) {
             let d = Duration::from_nanos(ns);
             proptest::prop_assert_eq!(from_secs(secs(d), "d").unwrap(), d);
-            proptest::prop_assert_eq!(from_millis(millis(d), "d").unwrap(), d);
+            proptest::prop_assert_eq!(from_millis(units::ms(d), "d").unwrap(), d);
         }
 
         #[test]

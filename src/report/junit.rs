@@ -21,7 +21,8 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::table::{measured_text, verdict_line};
 use super::{RenderError, Reporter, RunOutcome, RunReport};
-use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value, fmt_duration, fmt_percent};
+use crate::units;
+use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value};
 
 /// Suite (and report) name: what CI dashboards group the checks under.
 const SUITE: &str = "slagate";
@@ -95,11 +96,11 @@ fn budget_text(c: &Check) -> String {
         (CheckMetric::Coverage, Value::Count(n)) => {
             format!("≥ {n} success{}", if n == 1 { "" } else { "es" })
         }
-        (_, Value::Latency(d)) => format!("< {}", fmt_duration(d)),
+        (_, Value::Latency(d)) => format!("< {}", units::duration(d)),
         (_, Value::Rate(r)) => format!("≥ {r} req/s"),
-        (_, Value::Fraction(f)) => format!("≤ {}", fmt_percent(f)),
+        (_, Value::Fraction(f)) => format!("≤ {}", units::percent(f)),
         (_, Value::Count(n)) => format!("≥ {n}"),
-        (_, Value::Offset(d)) => format!("run to {}", crate::verdict::fmt_offset(d)),
+        (_, Value::Offset(d)) => format!("run to {}", units::offset(d)),
     }
 }
 

@@ -14,11 +14,12 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::table::{
-    INVALID_TITLE, MEASURED_HEADER, budget_text, fmt_length, headroom_text, inconclusive_warning,
+    INVALID_TITLE, MEASURED_HEADER, budget_text, headroom_text, inconclusive_warning,
     measured_text, result_text, verdict_line,
 };
 use super::{RenderError, Reporter, RunOutcome, RunReport};
-use crate::verdict::{Check, Status, fmt_offset};
+use crate::units;
+use crate::verdict::{Check, Status};
 
 pub struct Markdown;
 
@@ -107,9 +108,9 @@ pub fn render(run: &RunReport) -> String {
         p.users,
         if p.users == 1 { "" } else { "s" },
         escape(&run.target),
-        fmt_offset(w.start),
-        fmt_offset(w.end),
-        fmt_length(w.length()),
+        units::offset(w.start),
+        units::offset(w.end),
+        units::length(w.length()),
         escape(&run.slagate_version),
     );
 

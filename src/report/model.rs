@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::plan::{Plan, ThinkTime};
 use crate::stats::{EndpointStats, Summary, Timeline, Window};
+use crate::units::Exit;
 use crate::verdict::{Judgement, Verdict};
 
 /// How the run ended, which decides the exit code.
@@ -25,14 +26,14 @@ pub enum RunOutcome {
 
 impl RunOutcome {
     /// The exit code; `strict` (`--strict`, for release sign-off) makes INCONCLUSIVE exit 4.
-    pub fn exit_code(&self, strict: bool) -> u8 {
+    pub fn exit_code(&self, strict: bool) -> Exit {
         match self {
-            RunOutcome::Pass => 0,
-            RunOutcome::Fail => 1,
-            RunOutcome::Inconclusive if strict => 4,
-            RunOutcome::Inconclusive => 0,
-            RunOutcome::Invalid => 4,
-            RunOutcome::Interrupted => 3,
+            RunOutcome::Pass => Exit::Pass,
+            RunOutcome::Fail => Exit::SlaFailed,
+            RunOutcome::Inconclusive if strict => Exit::Undecided,
+            RunOutcome::Inconclusive => Exit::Pass,
+            RunOutcome::Invalid => Exit::Undecided,
+            RunOutcome::Interrupted => Exit::NotRun,
         }
     }
 
@@ -155,7 +156,7 @@ impl RunReport {
     }
 
     /// The process exit code for this run.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         self.outcome.exit_code(self.strict)
     }
 

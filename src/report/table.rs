@@ -14,10 +14,8 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity};
 
 use super::{RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
-use crate::verdict::{
-    Check, CheckMetric, Invalidity, Status, Value, fmt_duration, fmt_estimate, fmt_offset,
-    fmt_percent, fmt_wait,
-};
+use crate::units;
+use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value, fmt_estimate};
 
 /// Locust's percentile columns.
 pub const LOCUST_PERCENTILES: [(f64, &str); 11] = [
@@ -118,9 +116,9 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     let _ = writeln!(
         out,
         "Request statistics — measured window {}–{} ({}, ramp-up excluded), times in ms",
-        fmt_offset(w.start),
-        fmt_offset(w.end),
-        fmt_length(w.length())
+        units::offset(w.start),
+        units::offset(w.end),
+        units::length(w.length())
     );
     let mut t = new_table(
         vec![
@@ -366,7 +364,9 @@ pub fn check_name(run: &RunReport, c: &Check) -> String {
 pub fn measured_text(c: &Check) -> String {
     match (c.metric, c.measured) {
         (_, None) => "—".into(),
-        (CheckMetric::Abort, Some(Value::Offset(at))) => format!("stopped at {}", fmt_offset(at)),
+        (CheckMetric::Abort, Some(Value::Offset(at))) => {
+            format!("stopped at {}", units::offset(at))
+        }
         (_, Some(Value::Latency(d))) => fmt_estimate(d, c.interval),
         (_, Some(v)) => value_text(v),
     }
@@ -394,7 +394,11 @@ pub fn result_text(c: &Check) -> String {
 /// within the limit): `2:00–2:30`.
 pub fn breached_window(c: &Check) -> Option<String> {
     let w = c.windows.filter(|w| w.decisive)?.worst?;
-    Some(format!("{}–{}", fmt_offset(w.start), fmt_offset(w.end)))
+    Some(format!(
+        "{}–{}",
+        units::offset(w.start),
+        units::offset(w.end)
+    ))
 }
 
 /// The loud warning an INCONCLUSIVE run prints above its verdict line.
@@ -412,7 +416,7 @@ pub fn inconclusive_warning(run: &RunReport) -> Option<String> {
     let run_longer = match longest {
         Some(w) => format!(
             "a measured window of about {} would decide {}",
-            fmt_wait(w),
+            units::length(w),
             if n == 1 { "it" } else { "all of them" }
         ),
         None => "run longer or with more users".into(),
@@ -447,43 +451,20 @@ pub fn sla_title(run: &RunReport) -> String {
 pub fn budget_text(metric: CheckMetric, budget: Value) -> String {
     match (metric, budget) {
         (CheckMetric::Coverage, _) => "≥ 1 success".into(),
-        (CheckMetric::Abort, Value::Offset(d)) => format!("run to {}", fmt_offset(d)),
+        (CheckMetric::Abort, Value::Offset(d)) => format!("run to {}", units::offset(d)),
         (CheckMetric::MinRps, v) => format!("≥ {}", value_text(v)),
-        (_, Value::Latency(d)) => format!("< {}", fmt_duration(d)),
+        (_, Value::Latency(d)) => format!("< {}", units::duration(d)),
         (_, v) => format!("≤ {}", value_text(v)),
     }
 }
 
 pub fn value_text(v: Value) -> String {
     match v {
-        Value::Latency(d) => fmt_duration(d),
+        Value::Latency(d) => units::duration(d),
         Value::Rate(r) => format!("{r:.1} req/s"),
-        Value::Fraction(f) => fmt_percent(f),
+        Value::Fraction(f) => units::percent(f),
         Value::Count(n) => format!("{n} ok"),
-        Value::Offset(d) => fmt_offset(d),
-    }
-}
-
-/// "200–800 ms", "500 ms–1.5 s", "1 s".
-pub fn fmt_range(min: Duration, max: Duration) -> String {
-    let (lo, hi) = (fmt_duration(min), fmt_duration(max));
-    if min == max {
-        return lo;
-    }
-    match (lo.split_once(' '), hi.split_once(' ')) {
-        (Some((a, u1)), Some((b, u2))) if u1 == u2 => format!("{a}–{b} {u1}"),
-        _ => format!("{lo}–{hi}"),
-    }
-}
-
-/// "4m50s", "58s", "1h2m0s".
-pub fn fmt_length(d: Duration) -> String {
-    let s = d.as_secs_f64().round() as u64;
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m{s:02}s"),
-        _ => format!("{h}h{m:02}m{s:02}s"),
+        Value::Offset(d) => units::offset(d),
     }
 }
 
@@ -499,7 +480,7 @@ pub fn verdict_line(run: &RunReport) -> String {
         run.profile.name,
         run.profile.users,
         if run.profile.users == 1 { "" } else { "s" },
-        fmt_length(run.window.length())
+        units::length(run.window.length())
     );
     let also = |n: usize, what: &str| {
         if n == 0 {
@@ -562,7 +543,7 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
     );
     for plan in plans {
         let p = &plan.profile;
-        let think = fmt_range(p.think_time.min, p.think_time.max);
+        let think = units::range(p.think_time.min, p.think_time.max);
         let (level, min_rps, max_err) = match &plan.level {
             Some(l) => (
                 l.name.clone(),
@@ -571,7 +552,7 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
                     .map_or_else(|| "—".into(), |m| format!("{}", m.value)),
                 l.max_error_rate
                     .as_ref()
-                    .map_or_else(|| "—".into(), |m| fmt_percent(m.value)),
+                    .map_or_else(|| "—".into(), |m| units::percent(m.value)),
             ),
             None => ("(none)".into(), "—".into(), "—".into()),
         };
@@ -579,7 +560,7 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
             p.name.clone(),
             p.users.to_string(),
             format!("{}/s", p.spawn_rate),
-            fmt_length(p.run_time),
+            units::length(p.run_time),
             think,
             level,
             min_rps,

@@ -32,10 +32,11 @@ use crate::stats::{
     EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, TimelinePoint, Window,
     new_histogram,
 };
+use crate::units;
 use crate::verdict::confidence;
 use crate::verdict::{
     Check, CheckMetric, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach, Windowed,
-    fmt_duration, fmt_estimate, needs_text,
+    fmt_estimate, needs_text,
 };
 
 /// 2026-11-29T10:56:52Z: fixed so timestamps in snapshots never move.
@@ -181,7 +182,7 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                     format!(
                         "no response times were measured (0 requests in the window), so \
                          {metric} < {} cannot be shown to hold",
-                        fmt_duration(limit)
+                        units::duration(limit)
                     ),
                 ),
                 Some(m) => {
@@ -196,8 +197,8 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                             format!(
                                 "{metric} was {} against a budget of < {}, but {} samples \
                                  cannot bound a {metric} at 95% confidence: {}.",
-                                fmt_duration(m),
-                                fmt_duration(limit),
+                                units::duration(m),
+                                units::duration(limit),
                                 st.latency.len(),
                                 needs_text(&n)
                             ),
@@ -210,7 +211,7 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                                  budget lies inside the 95% confidence interval, so a longer run \
                                  could go either way.",
                                 fmt_estimate(m, interval),
-                                fmt_duration(limit)
+                                units::duration(limit)
                             )
                         } else {
                             String::new()
@@ -223,11 +224,11 @@ fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration)
                             format!(
                                 "{metric} was {} against a budget of < {}; {} of {} requests \
                                  took {} or longer.",
-                                fmt_duration(m),
-                                fmt_duration(limit),
+                                units::duration(m),
+                                units::duration(limit),
                                 st.count_at_or_above(limit),
                                 st.latency.len(),
-                                fmt_duration(limit),
+                                units::duration(limit),
                             ),
                         )
                     }

@@ -15,7 +15,8 @@ use crate::plan::{Metric, Plan};
 use crate::stats::{
     EndpointStats, FailureKind, SecondStats, Summary, TimelinePoint, new_histogram,
 };
-use crate::verdict::{Check, CheckMetric, Subject, Value, fmt_duration, fmt_offset, fmt_percent};
+use crate::units;
+use crate::verdict::{Check, CheckMetric, Subject, Value};
 
 /// A trend between the first and last thirds of the window is reported only when the later
 /// third differs from the earlier by at least this factor: smaller drifts are within what a
@@ -91,13 +92,13 @@ pub fn capacity_warning(plan: &Plan) -> Option<String> {
              time, Little's law); raise users to at least {} or lower think_time to at most {}",
             p.name,
             plan.level.as_ref().map_or("", |l| l.name.as_str()),
-            fmt_number(min),
+            units::number(min),
             p.users,
             if p.users == 1 { "" } else { "s" },
-            fmt_duration(z),
-            fmt_rate(ceiling),
+            units::duration(z),
+            units::rate(ceiling),
             (min * z.as_secs_f64()).ceil() as u64,
-            fmt_duration(Duration::from_secs_f64(f64::from(p.users) / min)),
+            units::duration(Duration::from_secs_f64(f64::from(p.users) / min)),
         )
     })
 }
@@ -233,16 +234,16 @@ impl<'a> View<'a> {
                 let mut line = format!(
                     "{metric} of {} was {} against a budget of < {}{}",
                     self.name,
-                    fmt_duration(m),
-                    fmt_duration(limit),
+                    units::duration(m),
+                    units::duration(limit),
                     headroom(c.headroom)
                 );
                 if n > 0 {
                     let _ = write!(
                         line,
                         "; {over} of {n} requests ({}) took {} or longer",
-                        fmt_percent(over as f64 / n as f64),
-                        fmt_duration(limit)
+                        units::percent(over as f64 / n as f64),
+                        units::duration(limit)
                     );
                 }
                 let slowest = self.slowest();
@@ -252,8 +253,8 @@ impl<'a> View<'a> {
                         .map(|(us, s)| {
                             format!(
                                 "{} at {}",
-                                fmt_duration(Duration::from_micros(*us)),
-                                fmt_offset(Duration::from_secs(u64::from(*s)))
+                                units::duration(Duration::from_micros(*us)),
+                                units::offset(Duration::from_secs(u64::from(*s)))
                             )
                         })
                         .collect();
@@ -264,19 +265,19 @@ impl<'a> View<'a> {
             (CheckMetric::MaxErrorRate, Value::Fraction(max), Some(Value::Fraction(m))) => {
                 Some(format!(
                     "{} of requests to {} failed ({} of {}) against a maximum of {}{}",
-                    fmt_percent(m),
+                    units::percent(m),
                     self.name,
                     self.stats.failures,
                     self.stats.requests,
-                    fmt_percent(max),
+                    units::percent(max),
                     headroom(c.headroom)
                 ))
             }
             (CheckMetric::MinRps, Value::Rate(min), Some(Value::Rate(m))) => Some(format!(
                 "{} req/s over the {} window against a minimum of {} req/s{}",
-                fmt_rate(m),
-                fmt_duration(self.summary.window.length()),
-                fmt_number(min),
+                units::rate(m),
+                units::duration(self.summary.window.length()),
+                units::number(min),
                 match c.headroom {
                     Some(h) if h < 0.0 => format!(" ({:.0}% short)", -h * 100.0),
                     other => headroom(other),
@@ -285,8 +286,8 @@ impl<'a> View<'a> {
             (CheckMetric::Abort, _, _) => self.summary.aborted.as_ref().map(|a| {
                 format!(
                     "the run was stopped at {} of its planned {}: {}",
-                    fmt_offset(a.at),
-                    fmt_offset(self.summary.run_time),
+                    units::offset(a.at),
+                    units::offset(self.summary.run_time),
                     a.reason
                 )
             }),
@@ -383,7 +384,7 @@ impl<'a> View<'a> {
 
     fn burst_line(&self, b: &Burst) -> String {
         let secs = b.end - b.start + 1;
-        let at = |s: u32| fmt_offset(Duration::from_secs(u64::from(s)));
+        let at = |s: u32| units::offset(Duration::from_secs(u64::from(s)));
         // The timeline counts failures per second but not their kinds: name the kinds whose
         // first..last seen overlaps the burst, and only claim the count for one when it is alone.
         let kinds: Vec<FailureKind> = self
@@ -411,11 +412,11 @@ impl<'a> View<'a> {
         };
         format!(
             "{} of errors from {} ({}–{}): {what}, {} of the {} requests to {} in those seconds",
-            fmt_duration(Duration::from_secs(u64::from(secs))),
+            units::duration(Duration::from_secs(u64::from(secs))),
             at(b.start),
             at(b.start),
             at(b.end),
-            fmt_percent(b.failures as f64 / b.requests.max(1) as f64),
+            units::percent(b.failures as f64 / b.requests.max(1) as f64),
             b.requests,
             self.name
         )
@@ -445,8 +446,8 @@ impl<'a> View<'a> {
                             .map(|s| s.subject.map_or(0, over))
                             .collect(),
                         self.after.iter().map(|st| over(st)).sum(),
-                        format!("requests of {} or longer", fmt_duration(limit)),
-                        format!("request of {} or longer", fmt_duration(limit)),
+                        format!("requests of {} or longer", units::duration(limit)),
+                        format!("request of {} or longer", units::duration(limit)),
                     )
                 }
                 (CheckMetric::MaxErrorRate | CheckMetric::Coverage | CheckMetric::Abort, _) => (
@@ -481,7 +482,7 @@ impl<'a> View<'a> {
                     let second = self.seconds[i].second;
                     format!(
                         "{} ({} third)",
-                        fmt_offset(Duration::from_secs(u64::from(second))),
+                        units::offset(Duration::from_secs(u64::from(second))),
                         names[i * 3 / n.max(1)]
                     )
                 })
@@ -549,8 +550,8 @@ impl<'a> View<'a> {
             .iter()
             .take(TOP_KINDS)
             .map(|k| {
-                let first = fmt_offset(k.first_seen);
-                let last = fmt_offset(k.last_seen);
+                let first = units::offset(k.first_seen);
+                let last = units::offset(k.last_seen);
                 let mut line = if first == last {
                     format!("{} × {}, all at {first}", k.count, k.kind)
                 } else {
@@ -560,7 +561,7 @@ impl<'a> View<'a> {
                     let _ = write!(
                         line,
                         "; e.g. at {}: {}",
-                        fmt_offset(ex.at),
+                        units::offset(ex.at),
                         excerpt(&ex.text)
                     );
                 }
@@ -602,10 +603,10 @@ impl<'a> View<'a> {
                     "this profile cannot reach {} req/s even against an instant server: at most \
                      {} req/s with {} and {} mean think time (users ÷ think time); raise users or \
                      lower think_time",
-                    fmt_number(min),
-                    fmt_rate(instant),
+                    units::number(min),
+                    units::rate(instant),
                     users(u),
-                    fmt_duration(z)
+                    units::duration(z)
                 ),
             });
         }
@@ -615,16 +616,16 @@ impl<'a> View<'a> {
         let mut succeeded = if total.error_rate() >= 0.01 {
             format!(
                 " ({} of the requests failed: only {} req/s succeeded)",
-                fmt_percent(total.error_rate()),
-                fmt_rate(measured * (1.0 - total.error_rate()))
+                units::percent(total.error_rate()),
+                units::rate(measured * (1.0 - total.error_rate()))
             )
         } else {
             String::new()
         };
         let formula = format!(
             "{u} / ({} + {} think time)",
-            fmt_duration(l),
-            fmt_duration(z)
+            units::duration(l),
+            units::duration(z)
         );
         if ceiling < min {
             // The latency is what capped the rate; see whether timeouts made most of it, since a
@@ -640,18 +641,18 @@ impl<'a> View<'a> {
             let mut line = format!(
                 "at the measured mean latency of {} the {} can make at most {} req/s ({formula}); \
                  {} req/s needs a mean latency under {}",
-                fmt_duration(l),
+                units::duration(l),
                 users(u),
-                fmt_rate(ceiling),
-                fmt_number(min),
-                fmt_duration(Duration::from_secs_f64(need.max(0.0)))
+                units::rate(ceiling),
+                units::number(min),
+                units::duration(Duration::from_secs_f64(need.max(0.0)))
             );
             let cause = if waited > 0.0 && in_timeouts * 2.0 >= waited {
                 let _ = write!(
                     line,
                     ": {timeouts} timeouts of {} each make {:.0}% of that waiting, so the \
                      shortfall is the service's errors",
-                    fmt_duration(self.plan.target.timeout),
+                    units::duration(self.plan.target.timeout),
                     (in_timeouts / waited * 100.0).min(100.0)
                 );
                 Shortfall::Errors
@@ -664,9 +665,9 @@ impl<'a> View<'a> {
         }
         let mut line = format!(
             "at the measured mean latency of {} the {} could make up to {} req/s ({formula})",
-            fmt_duration(l),
+            units::duration(l),
             users(u),
-            fmt_rate(ceiling)
+            units::rate(ceiling)
         );
         if measured >= min {
             line.push_str(&succeeded);
@@ -675,7 +676,7 @@ impl<'a> View<'a> {
                 line,
             });
         }
-        let _ = write!(line, ", yet made {}", fmt_rate(measured));
+        let _ = write!(line, ", yet made {}", units::rate(measured));
         let running = self.mean_users();
         let cause = if running.is_some_and(|r| r + 0.5 < f64::from(u)) {
             let _ = write!(
@@ -692,7 +693,7 @@ impl<'a> View<'a> {
                 line,
                 ": {} of the requests failed ({}), and failed connections cost time that no \
                  latency figure shows",
-                fmt_percent(total.error_rate()),
+                units::percent(total.error_rate()),
                 total
                     .failures_by_kind
                     .first()
@@ -827,7 +828,11 @@ impl Load {
 
     /// "at constant load (50 users, 91 → 90 req/s)" or "while users went from 20 to 50 (…)".
     fn describe(&self) -> String {
-        let rps = format!("{} → {} req/s", fmt_rate(self.rps.0), fmt_rate(self.rps.1));
+        let rps = format!(
+            "{} → {} req/s",
+            units::rate(self.rps.0),
+            units::rate(self.rps.1)
+        );
         match self.users {
             Some((a, _)) if self.constant() => {
                 format!("while load was constant ({:.0} users, {rps})", a)
@@ -860,8 +865,8 @@ fn latency_trend(
     let phrase = |verb: &str| {
         format!(
             "{what} {verb} from {} in the first third of the window to {} in the last, {}",
-            fmt_duration(first),
-            fmt_duration(last),
+            units::duration(first),
+            units::duration(last),
             load.describe()
         )
     };
@@ -894,8 +899,8 @@ fn latency_trend(
             line: format!(
                 "{what} was over budget throughout: {} in the first third of the window, {} in \
                  the last, {}",
-                fmt_duration(first),
-                fmt_duration(last),
+                units::duration(first),
+                units::duration(last),
                 load.describe()
             ),
             rising_at_constant_load: false,
@@ -917,8 +922,8 @@ fn error_trend(first: (u64, u64), last: (u64, u64), load: &Load) -> Option<Trend
     let moved = |verb: &str| {
         format!(
             "the error rate {verb} from {} in the first third of the window to {} in the last, {}",
-            fmt_percent(p1),
-            fmt_percent(p2),
+            units::percent(p1),
+            units::percent(p2),
             load.describe()
         )
     };
@@ -1118,25 +1123,6 @@ fn pick_hint(e: &Evidence) -> Option<Hint> {
         return Some(Hint::LowThroughput);
     }
     e.latency_over_budget.then_some(Hint::HighResponseTimes)
-}
-
-/// Requests per second: "29", "4.5".
-fn fmt_rate(r: f64) -> String {
-    if r >= 10.0 {
-        format!("{r:.0}")
-    } else {
-        let s = format!("{r:.1}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// A configured number as written: "40", "12.5".
-fn fmt_number(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x}")
-    }
 }
 
 /// An example's text on one line, cut to a readable length.

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::plan::{Location, Metric, Plan};
 use crate::stats::{Abort, EndpointStats, Summary};
+use crate::units;
 
 pub mod confidence;
 // pub, not pub(crate): the integration tests drive explain in-process against the fixture.
@@ -289,11 +290,11 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
 /// "212 ms [198, 231]": a measurement with its 95 % interval, the unit written once when all
 /// three share it.
 pub fn fmt_estimate(measured: Duration, interval: Option<Interval>) -> String {
-    let m = fmt_duration(measured);
+    let m = units::duration(measured);
     let Some(i) = interval else {
         return m;
     };
-    let (lo, hi) = (fmt_duration(i.low), fmt_duration(i.high));
+    let (lo, hi) = (units::duration(i.low), units::duration(i.high));
     let unit = |s: &str| s.split_once(' ').map(|(_, u)| u.to_string());
     if unit(&m) == unit(&lo) && unit(&m) == unit(&hi) {
         let num = |s: &str| {
@@ -335,7 +336,7 @@ fn latency_check(
             "no response times were measured ({} requests in the window), so {metric} < {} \
              cannot be shown to hold",
             st.requests,
-            fmt_duration(limit)
+            units::duration(limit)
         );
         return c;
     };
@@ -347,11 +348,11 @@ fn latency_check(
         let mut d = format!(
             "{metric} was {estimate} against a budget of < {} ({:.0}% over); {over} of {samples} \
              requests ({}) took {} or longer; the slowest took {}.",
-            fmt_duration(limit),
+            units::duration(limit),
             -headroom * 100.0,
-            fmt_percent(over as f64 / samples as f64),
-            fmt_duration(limit),
-            st.max().map_or_else(|| "—".into(), fmt_duration),
+            units::percent(over as f64 / samples as f64),
+            units::duration(limit),
+            st.max().map_or_else(|| "—".into(), units::duration),
         );
         append_failures(&mut d, st);
         c.status = Status::Fail;
@@ -365,8 +366,8 @@ fn latency_check(
             c.diagnostic = format!(
                 "{metric} was {} against a budget of < {}, but {samples} sample{} cannot bound \
                  a {metric} at 95% confidence: {}.",
-                fmt_duration(m),
-                fmt_duration(limit),
+                units::duration(m),
+                units::duration(limit),
                 if samples == 1 { "" } else { "s" },
                 needs_text(&needs)
             );
@@ -377,7 +378,7 @@ fn latency_check(
             c.diagnostic = format!(
                 "{metric} was {estimate} against a budget of < {}: within it, but the budget \
                  lies inside the 95% confidence interval, so a longer run could go either way.",
-                fmt_duration(limit)
+                units::duration(limit)
             );
         }
         _ => {}
@@ -409,37 +410,14 @@ pub fn needs_text(n: &Needs) -> String {
         Some(w) => format!(
             "needs ≥ {} samples: about {} at the observed {} req/s",
             n.samples,
-            fmt_wait(w),
-            fmt_rate(n.rps)
+            units::length(w),
+            units::rate(n.rps)
         ),
         None => format!(
             "needs ≥ {} samples, and none completed inside the measured window to estimate \
              how long that takes",
             n.samples
         ),
-    }
-}
-
-/// A rate with the precision it needs: "0.35", "1.2", "48".
-fn fmt_rate(r: f64) -> String {
-    if r < 1.0 {
-        format!("{r:.2}")
-    } else if r < 10.0 {
-        format!("{r:.1}")
-    } else {
-        format!("{r:.0}")
-    }
-}
-
-/// A run length for planning: "50s", "4m10s", "1m", "12m", "1h05m".
-pub fn fmt_wait(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    match (h, m, s) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s:02}s"),
-        (h, m, _) => format!("{h}h{m:02}m"),
     }
 }
 
@@ -464,16 +442,16 @@ fn apply_windows(c: &mut Check, length: Duration, judged: u32, breaches: &[Windo
     let Some(w) = worst else {
         return;
     };
-    let span = format!("{}–{}", fmt_offset(w.start), fmt_offset(w.end));
+    let span = format!("{}–{}", units::offset(w.start), units::offset(w.end));
     let tally = format!(
         "over the limit in {} of {judged} windows of {}",
         breaches.len(),
-        fmt_duration(length)
+        units::duration(length)
     );
     if c.status == Status::Fail {
         let worst = match w.measured {
-            Value::Latency(d) => fmt_duration(d),
-            Value::Fraction(f) => format!("{} failed", fmt_percent(f)),
+            Value::Latency(d) => units::duration(d),
+            Value::Fraction(f) => format!("{} failed", units::percent(f)),
             other => format!("{other:?}"),
         };
         let _ = write!(
@@ -483,25 +461,25 @@ fn apply_windows(c: &mut Check, length: Duration, judged: u32, breaches: &[Windo
         return;
     }
     let whole = match c.measured {
-        Some(Value::Latency(d)) => fmt_duration(d),
-        Some(Value::Fraction(f)) => fmt_percent(f),
+        Some(Value::Latency(d)) => units::duration(d),
+        Some(Value::Fraction(f)) => units::percent(f),
         _ => "—".into(),
     };
     c.diagnostic = match (c.metric, w.measured, c.budget) {
         (CheckMetric::Latency(metric), Value::Latency(d), Value::Latency(limit)) => format!(
             "{metric} was {} in window {span} ({} requests) against a budget of < {}, though \
              {whole} over the whole measured window; {tally}.",
-            fmt_duration(d),
+            units::duration(d),
             w.samples,
-            fmt_duration(limit)
+            units::duration(limit)
         ),
         (_, Value::Fraction(f), Value::Fraction(max)) => format!(
             "{} of requests failed in window {span} ({} of {}) against a maximum of {}, \
              though {whole} over the whole measured window; {tally}.",
-            fmt_percent(f),
+            units::percent(f),
             (f * w.samples as f64).round() as u64,
             w.samples,
-            fmt_percent(max)
+            units::percent(max)
         ),
         _ => format!("the limit was breached in window {span}; {tally}."),
     };
@@ -525,8 +503,8 @@ fn abort_check(plan: &Plan, summary: &Summary, abort: &Abort) -> Check {
         "{}: abort_when stopped the run at {} of its {}; everything measured until then is \
          reported.",
         abort.reason,
-        fmt_offset(abort.at),
-        fmt_offset(summary.run_time)
+        units::offset(abort.at),
+        units::offset(summary.run_time)
     );
     c
 }
@@ -587,14 +565,14 @@ fn rps_check(min: f64, summary: &Summary, window: Duration, location: &Location)
         let mut d = format!(
             "{:.1} requests/s over the {} window against a minimum of {min} ({:.0}% short).",
             rps,
-            fmt_duration(window),
+            units::duration(window),
             -headroom * 100.0
         );
         if total.failures > 0 {
             let _ = write!(
                 d,
                 " {} of the requests failed.",
-                fmt_percent(total.error_rate())
+                units::percent(total.error_rate())
             );
         }
         (Status::Fail, d)
@@ -632,10 +610,10 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
         Some(m) => {
             let mut d = format!(
                 "{} of requests failed ({} of {}) against a maximum of {}.",
-                fmt_percent(m),
+                units::percent(m),
                 total.failures,
                 total.requests,
-                fmt_percent(max)
+                units::percent(max)
             );
             // Say where the failures are: an aggregate hides the endpoint that broke.
             let mut by_endpoint: Vec<(usize, &EndpointStats)> = summary
@@ -664,7 +642,7 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
                 .first()
                 .and_then(|k| k.example.as_ref())
             {
-                let _ = write!(d, " Example at {}: {}", fmt_offset(ex.at), ex.text);
+                let _ = write!(d, " Example at {}: {}", units::offset(ex.at), ex.text);
             }
             (Status::Fail, d)
         }
@@ -702,59 +680,8 @@ fn append_failures(d: &mut String, st: &EndpointStats) {
         kinds.join(", ")
     );
     if let Some(ex) = st.failures_by_kind.first().and_then(|k| k.example.as_ref()) {
-        let _ = write!(d, " Example at {}: {}", fmt_offset(ex.at), ex.text);
+        let _ = write!(d, " Example at {}: {}", units::offset(ex.at), ex.text);
     }
-}
-
-/// A latency for people: "842 µs", "4.27 ms", "212 ms", "2.61 s".
-pub fn fmt_duration(d: Duration) -> String {
-    let text = fmt_duration_fixed(d);
-    // "10.0 ms" → "10 ms", "2.50 s" → "2.5 s": budgets are written round, show them so.
-    match text.split_once(' ') {
-        Some((num, unit)) if num.contains('.') => {
-            format!("{} {unit}", num.trim_end_matches('0').trim_end_matches('.'))
-        }
-        _ => text,
-    }
-}
-
-fn fmt_duration_fixed(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 {
-        format!("{us:.0} µs")
-    } else if us < 10_000.0 {
-        format!("{:.2} ms", us / 1000.0)
-    } else if us < 100_000.0 {
-        format!("{:.1} ms", us / 1000.0)
-    } else if us < 1_000_000.0 {
-        format!("{:.0} ms", us / 1000.0)
-    } else if us < 60_000_000.0 {
-        format!("{:.2} s", us / 1e6)
-    } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-    }
-}
-
-/// A fraction as a percentage with the precision it needs: "0%", "0.04%", "2.4%", "31%".
-pub fn fmt_percent(f: f64) -> String {
-    let p = f * 100.0;
-    if p == 0.0 {
-        "0%".into()
-    } else if p < 0.1 {
-        format!("{p:.2}%")
-    } else if p < 10.0 {
-        // "1.0%" → "1%": levels are written round.
-        let s = format!("{p:.1}");
-        format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        format!("{p:.0}%")
-    }
-}
-
-/// An offset into the run as m:ss.
-pub fn fmt_offset(d: Duration) -> String {
-    let s = d.as_secs();
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::plan::{
     Budget, Endpoint, Level, LevelLimit, Profile, Quantile, StatusSet, Target, ThinkTime,
 };
 use crate::stats::{Abort, FailureKind, Outcome, Recorder, Recording};
+use crate::units;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -526,17 +527,17 @@ fn failing_and_marginal_checks_carry_the_explanation() {
 fn waits_are_rounded_for_planning() {
     let wait = |samples, rps| Needs::at_rate(samples, rps).window;
     assert_eq!(wait(299, 1.2), Some(Duration::from_secs(250)));
-    assert_eq!(fmt_wait(Duration::from_secs(250)), "4m10s");
+    assert_eq!(units::length(Duration::from_secs(250)), "4m10s");
     assert_eq!(wait(299, 100.0), Some(Duration::from_secs(10)));
     assert_eq!(
         wait(2995, 4.0),
         Some(Duration::from_secs(780)),
         "minutes past ten"
     );
-    assert_eq!(fmt_wait(Duration::from_secs(780)), "13m");
-    assert_eq!(fmt_wait(Duration::from_secs(3900)), "1h05m");
-    assert_eq!(fmt_wait(Duration::from_secs(50)), "50s");
-    assert_eq!(fmt_wait(Duration::from_secs(60)), "1m");
+    assert_eq!(units::length(Duration::from_secs(780)), "13m");
+    assert_eq!(units::length(Duration::from_secs(3900)), "1h05m");
+    assert_eq!(units::length(Duration::from_secs(50)), "50s");
+    assert_eq!(units::length(Duration::from_secs(60)), "1m");
     assert_eq!(wait(299, 0.0), None);
     assert!(needs_text(&Needs::at_rate(299, 0.0)).contains("none completed"));
 }
@@ -559,14 +560,14 @@ fn estimates_print_their_interval_once_in_one_unit() {
 
 #[test]
 fn formatting() {
-    assert_eq!(fmt_duration(Duration::from_micros(842)), "842 µs");
-    assert_eq!(fmt_duration(Duration::from_micros(4270)), "4.27 ms");
-    assert_eq!(fmt_duration(ms(212)), "212 ms");
-    assert_eq!(fmt_duration(ms(2610)), "2.61 s");
-    assert_eq!(fmt_duration(ms(10)), "10 ms");
-    assert_eq!(fmt_duration(ms(2500)), "2.5 s");
-    assert_eq!(fmt_percent(0.0), "0%");
-    assert_eq!(fmt_percent(0.0004), "0.04%");
-    assert_eq!(fmt_percent(0.024), "2.4%");
-    assert_eq!(fmt_offset(Duration::from_secs(92)), "1:32");
+    assert_eq!(units::duration(Duration::from_micros(842)), "842 µs");
+    assert_eq!(units::duration(Duration::from_micros(4270)), "4.27 ms");
+    assert_eq!(units::duration(ms(212)), "212 ms");
+    assert_eq!(units::duration(ms(2610)), "2.61 s");
+    assert_eq!(units::duration(ms(10)), "10 ms");
+    assert_eq!(units::duration(ms(2500)), "2.5 s");
+    assert_eq!(units::percent(0.0), "0%");
+    assert_eq!(units::percent(0.0004), "0.04%");
+    assert_eq!(units::percent(0.024), "2.4%");
+    assert_eq!(units::offset(Duration::from_secs(92)), "1:32");
 }

@@ -28,13 +28,14 @@ use std::time::Duration;
 use super::confidence;
 use crate::plan::Plan;
 use crate::stats::{FailureKind, LoadHealth, Summary, new_histogram};
+use crate::units;
 
 /// One reason the run did not measure the service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invalidity {
     /// `"spawn"`, `"cpu"`, `"wake"` or `"local_resources"`.
     pub cause: &'static str,
-    /// The measurement that shows it, short: "98 % of 2 cores for 14 s".
+    /// The measurement that shows it, short: "98% of 2 cores for 14 s".
     pub figure: String,
     /// Plain words: what happened, with the figure, that the service was not at fault, and
     /// what to do.
@@ -96,16 +97,16 @@ fn spawn(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
         cause: "spawn",
         figure: format!(
             "a user started {} late (tolerance {})",
-            time(load.worst_spawn_delay),
-            time(tolerance)
+            units::duration(load.worst_spawn_delay),
+            units::duration(tolerance)
         ),
         message: format!(
             "slagate started users behind schedule: one started {} after its time, more than the \
              {} allowed (the longer of {} and {SPAWN_INTERVALS} spawn intervals at {}/s), so the \
              ramp-up was not the profile's; {NOT_AT_FAULT} — {SCALE_OUT}",
-            time(load.worst_spawn_delay),
-            time(tolerance),
-            time(SPAWN_FLOOR),
+            units::duration(load.worst_spawn_delay),
+            units::duration(tolerance),
+            units::duration(SPAWN_FLOOR),
             profile.spawn_rate
         ),
     })
@@ -140,12 +141,12 @@ fn cpu(summary: &Summary) -> Option<Invalidity> {
     let figure = if best_len >= CPU_SECONDS {
         format!(
             "{} of {cores} for {best_len} s",
-            percent(best_sum / best_len as f64)
+            units::percent(best_sum / best_len as f64)
         )
     } else if mean >= CPU_SATURATED {
         format!(
             "{} of {cores} on average over {} s",
-            percent(mean),
+            units::percent(mean),
             window.len()
         )
     } else {
@@ -172,18 +173,22 @@ fn wake(plan: &Plan, load: &LoadHealth) -> Option<Invalidity> {
     // The verdict's own rule for thin data: a handful of wake-ups on a busy machine is no proof
     // that the p99 is over the limit; only enough late ones to be 95 % sure make the run invalid.
     (p99 > limit && confidence::exceeds(hist.len(), late, 0.99)).then(|| {
-        let figure = format!("p99 wake-up delay {} (limit {})", time(p99), time(limit));
+        let figure = format!(
+            "p99 wake-up delay {} (limit {})",
+            units::duration(p99),
+            units::duration(limit)
+        );
         Invalidity {
             cause: "wake",
             message: format!(
                 "slagate's users woke from their think time late: p99 {} behind schedule, over \
-                 the {} allowed (the larger of {} and {} % of the {} mean think time), so the \
+                 the {} allowed (the larger of {} and {} of the {} mean think time), so the \
                  users did not keep the profile's pace; {NOT_AT_FAULT} — {SCALE_OUT}",
-                time(p99),
-                time(limit),
-                time(WAKE_FLOOR),
-                WAKE_SHARE * 100.0,
-                time(think)
+                units::duration(p99),
+                units::duration(limit),
+                units::duration(WAKE_FLOOR),
+                units::percent(WAKE_SHARE),
+                units::duration(think)
             ),
             figure,
         }
@@ -217,21 +222,6 @@ fn local_resources(summary: &Summary) -> Option<Invalidity> {
             kind.count
         ),
     })
-}
-
-/// `98 %`: whole percent, as the reports write shares of a resource.
-fn percent(fraction: f64) -> String {
-    format!("{:.0} %", fraction * 100.0)
-}
-
-/// `187 ms`, `4.2 s`: enough digits to compare against a limit.
-fn time(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        let s = format!("{:.1}", d.as_secs_f64());
-        format!("{} s", s.trim_end_matches(".0"))
-    }
 }
 
 #[cfg(test)]
@@ -413,7 +403,7 @@ mod tests {
                     cpu: vec![0.3, 0.3, 0.3, 0.95, 0.97, 0.99, 0.3, 0.3, 0.3, 0.3],
                     ..healthy()
                 },
-                &[("cpu", "97 % of 2 cores for 3 s")],
+                &[("cpu", "97% of 2 cores for 3 s")],
             ),
             case(
                 "saturated during ramp-up only",
@@ -430,7 +420,7 @@ mod tests {
                     cores: 1,
                     ..healthy()
                 },
-                &[("cpu", "96 % of 1 core on average over 8 s")],
+                &[("cpu", "96.2% of 1 core on average over 8 s")],
             ),
             Case {
                 think_ms: 50,
@@ -499,7 +489,7 @@ mod tests {
                 },
                 &[
                     ("spawn", "4 of 10 users started"),
-                    ("cpu", "100 % of 2 cores for 8 s"),
+                    ("cpu", "100% of 2 cores for 8 s"),
                     ("wake", "p99 wake-up delay 250 ms (limit 20 ms)"),
                 ],
             ),
@@ -538,7 +528,7 @@ mod tests {
         }
         assert_eq!(
             found[1].message,
-            "slagate's own CPU was saturated: 98 % of 2 cores for 8 s; the load was not \
+            "slagate's own CPU was saturated: 98% of 2 cores for 8 s; the load was not \
              delivered and the service was not at fault — run with fewer users, on a bigger or \
              less busy machine, or distributed"
         );
@@ -546,7 +536,7 @@ mod tests {
         assert!(
             found[2]
                 .message
-                .contains("10 % of the 200 ms mean think time")
+                .contains("10% of the 200 ms mean think time")
         );
         assert!(
             found[3]
@@ -556,13 +546,5 @@ mod tests {
             found[3].message
         );
         assert!(found[3].message.contains("ulimit -n"));
-    }
-
-    #[test]
-    fn times_read_naturally() {
-        assert_eq!(time(ms(12)), "12 ms");
-        assert_eq!(time(ms(1_000)), "1 s");
-        assert_eq!(time(ms(4_230)), "4.2 s");
-        assert_eq!(percent(0.975), "98 %");
     }
 }

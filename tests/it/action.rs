@@ -906,7 +906,7 @@ fn wait_for_ready_waits_for_a_service_that_starts_late() {
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     std::io::BufRead::read_line(&mut err, &mut first).unwrap();
-    assert!(first.contains("waiting up to 60s"), "{first}");
+    assert!(first.contains("waiting up to 1m"), "{first}");
     let fixture = Fixture::start(port, Mode::Healthy).expect("the port is still free");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();

@@ -248,7 +248,7 @@ fn a_profile_that_cannot_reach_min_rps_is_warned_about() {
     eprintln!("{warning}");
     assert!(
         warning.contains("cannot reach level `medium`'s min_rps of 40 req/s")
-            && warning.contains("at most 33 req/s"),
+            && warning.contains("at most 33.3 req/s"),
         "{warning}"
     );
 }

@@ -70,7 +70,7 @@ fn repeat_3_reports_three_runs_and_gates_on_their_combination() {
     let combined = load(&json);
     assert_eq!(
         out.status.code(),
-        Some(i32::from(combined.exit_code())),
+        Some(i32::from(combined.exit_code().code())),
         "{text}\n{err}"
     );
     // Not asserted: the outcome itself. It depends on timing (a `max` budget on a busy shared

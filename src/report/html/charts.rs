@@ -27,7 +27,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::plan::Metric;
 use crate::report::{RenderError, RunReport};
 use crate::stats::{EndpointStats, SecondStats, Window};
-use crate::verdict::{CheckMetric, Subject, Value, fmt_duration};
+use crate::units;
+use crate::verdict::{CheckMetric, Subject, Value};
 
 /// Every chart's size in SVG user units; the page scales it to the column width (viewBox).
 pub(crate) const WIDTH: u32 = 560;
@@ -90,17 +91,18 @@ fn budgets(run: &RunReport, endpoint: usize) -> Vec<Budget> {
         .collect()
 }
 
+/// On a log axis, with the floor that keeps a zero off it.
 fn to_ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    units::ms(d).max(MIN_MS)
 }
 
 fn us_to_ms(us: u64) -> f64 {
-    (us as f64 / 1000.0).max(MIN_MS)
+    units::us_to_ms(us).max(MIN_MS)
 }
 
 /// A latency tick label: "500 µs", "20 ms", "1 s".
 fn latency_label(ms: f64) -> String {
-    fmt_duration(Duration::from_secs_f64(ms / 1000.0))
+    units::duration(Duration::from_secs_f64(ms / 1000.0))
 }
 
 /// Seconds since the start as m:ss.

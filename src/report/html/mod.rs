@@ -20,13 +20,13 @@ use std::time::{Duration, SystemTime};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::table::{
-    INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, budget_text, fmt_length, fmt_range,
-    inconclusive_warning, measured_text, percentile_row, request_row, result_text, sla_title,
-    verdict_line,
+    INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, budget_text, inconclusive_warning,
+    measured_text, percentile_row, request_row, result_text, sla_title, verdict_line,
 };
 use super::{RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
-use crate::verdict::{Check, Status, fmt_duration, fmt_offset, fmt_percent};
+use crate::units;
+use crate::verdict::{Check, Status};
 
 const STYLE: &str = include_str!("style.css");
 
@@ -154,7 +154,7 @@ fn figures(run: &RunReport) -> Markup {
     let passed = run.verdict.count(Status::Pass);
     let inconclusive = run.verdict.count(Status::Inconclusive);
     let t = &run.total;
-    let p95 = t.quantile(0.95).map_or_else(|| "—".into(), fmt_duration);
+    let p95 = t.quantile(0.95).map_or_else(|| "—".into(), units::duration);
     let mut note = plural(run.verdict.failed_count() as u64, "failing", "failing");
     if inconclusive > 0 {
         note.push_str(&format!(", {inconclusive} inconclusive"));
@@ -169,7 +169,7 @@ fn figures(run: &RunReport) -> Markup {
         (
             "Requests",
             t.requests.to_string(),
-            format!("in {} measured", fmt_length(run.window.length())),
+            format!("in {} measured", units::length(run.window.length())),
             false,
         ),
         (
@@ -180,7 +180,7 @@ fn figures(run: &RunReport) -> Markup {
         ),
         (
             "Error rate",
-            fmt_percent(t.error_rate()),
+            units::percent(t.error_rate()),
             plural(t.failures, "failure", "failures"),
             t.failures > 0,
         ),
@@ -308,8 +308,8 @@ fn details(run: &RunReport) -> Markup {
                 dd {
                     (plural(u64::from(p.users), "user", "users"))
                     ", spawn rate " (format!("{}/s", p.spawn_rate))
-                    ", run time " (fmt_length(p.run_time))
-                    ", think time " (fmt_range(p.think_time.min, p.think_time.max))
+                    ", run time " (units::length(p.run_time))
+                    ", think time " (units::range(p.think_time.min, p.think_time.max))
                 }
                 dt { "Level" }
                 dd {
@@ -322,8 +322,8 @@ fn details(run: &RunReport) -> Markup {
                 dd { code { (run.target) } }
                 dt { "Measured window" }
                 dd {
-                    (fmt_offset(w.start)) "–" (fmt_offset(w.end))
-                    " (" (fmt_length(w.length())) ", ramp-up excluded): "
+                    (units::offset(w.start)) "–" (units::offset(w.end))
+                    " (" (units::length(w.length())) ", ramp-up excluded): "
                     (at(w.start)) " to " (at(w.end))
                 }
                 dt { "Started" }
@@ -359,8 +359,8 @@ fn charts_section(run: &RunReport, charts: &Charts) -> Markup {
         section #load.break {
             h2 { "Load over time" }
             p.note {
-                "Shaded: the measured window, " (fmt_offset(run.window.start)) "–"
-                (fmt_offset(run.window.end)) ". Ramp-up before it is not judged."
+                "Shaded: the measured window, " (units::offset(run.window.start)) "–"
+                (units::offset(run.window.end)) ". Ramp-up before it is not judged."
             }
             div.grid {
                 (chart(&charts.throughput))
@@ -404,8 +404,8 @@ fn requests(run: &RunReport) -> Markup {
         section #requests.break {
             h2 { "Request statistics" }
             p.note {
-                "Measured window " (fmt_offset(w.start)) "–" (fmt_offset(w.end)) " ("
-                (fmt_length(w.length())) ", ramp-up excluded); times in ms."
+                "Measured window " (units::offset(w.start)) "–" (units::offset(w.end)) " ("
+                (units::length(w.length())) ", ramp-up excluded); times in ms."
             }
             table.stats {
                 thead {
@@ -466,11 +466,11 @@ fn failures(run: &RunReport) -> Markup {
                                     td.ep { span.method { (method) } " " (name) }
                                     td { (k.kind.to_string()) }
                                     td.num { (k.count) }
-                                    td.num { (fmt_offset(k.first_seen)) }
-                                    td.num { (fmt_offset(k.last_seen)) }
+                                    td.num { (units::offset(k.first_seen)) }
+                                    td.num { (units::offset(k.last_seen)) }
                                     td.example {
                                         @if let Some(ex) = &k.example {
-                                            span.at { "at " (fmt_offset(ex.at)) }
+                                            span.at { "at " (units::offset(ex.at)) }
                                             code { (ex.text) }
                                         } @else { "—" }
                                     }

@@ -599,7 +599,7 @@ fn low_throughput_blamed_on_latency_with_the_figures() {
         .unwrap_or_else(|| panic!("{lines:#?}"));
     assert_eq!(
         little,
-        "at the measured mean latency of 1.2 s the 50 users can make at most 29 req/s (50 / \
+        "at the measured mean latency of 1.2 s the 50 users can make at most 29.4 req/s (50 / \
          (1.2 s + 500 ms think time)); 40 req/s needs a mean latency under 750 ms: the shortfall \
          is the service's latency"
     );
@@ -622,7 +622,7 @@ fn low_throughput_blamed_on_the_profile_when_even_an_instant_server_cannot_help(
     assert!(
         has(
             &lines,
-            "this profile cannot reach 40 req/s even against an instant server: at most 33 req/s \
+            "this profile cannot reach 40 req/s even against an instant server: at most 33.3 req/s \
              with 50 users and 1.5 s mean think time (users ÷ think time); raise users or lower \
              think_time"
         ),
@@ -636,7 +636,7 @@ fn low_throughput_blamed_on_the_profile_when_even_an_instant_server_cannot_help(
         capacity_warning(&plan).as_deref(),
         Some(
             "profile `medium` cannot reach level `medium`'s min_rps of 40 req/s even against an \
-             instant server: 50 users with a mean think time of 1.5 s make at most 33 req/s \
+             instant server: 50 users with a mean think time of 1.5 s make at most 33.3 req/s \
              (users ÷ think time, Little's law); raise users to at least 60 or lower think_time \
              to at most 1.25 s"
         )
@@ -1134,7 +1134,7 @@ fn fast_failures_are_not_counted_as_throughput_served() {
         .unwrap_or_else(|| panic!("{lines:#?}"));
     assert!(
         little.ends_with(
-            "the shortfall is the service's latency (21% of the requests failed: only 23 req/s \
+            "the shortfall is the service's latency (20.7% of the requests failed: only 23 req/s \
              succeeded)"
         ),
         "{little}"
@@ -1153,7 +1153,7 @@ fn a_rate_below_what_the_users_could_make_names_why() {
     assert!(
         has(
             &lines,
-            "at the measured mean latency of 100 ms the 10 users could make up to 17 req/s (10 / \
+            "at the measured mean latency of 100 ms the 10 users could make up to 16.7 req/s (10 / \
              (100 ms + 500 ms think time)), yet made 8: only 5 of the 10 users were running on \
              average"
         ),
