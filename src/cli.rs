@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::fixture::Mode;
-
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every SLA check passed (or some were INCONCLUSIVE, with a warning, without --strict)
   1  an SLA check failed, or an abort_when rule stopped the run, or (with --baseline) a
      regression against the baseline, unless --regression warn
-  2  bad configuration or usage (nothing was sent)
-  3  the run could not be made: target unreachable before any response, a report could not
-     be written, or the run was interrupted (what was measured is still reported)
+  2  bad configuration, flags or paths, including a report path that cannot be written
+     (checked before anything is sent)
+  3  the run could not be made (target unreachable, or it never answered a single request;
+     interrupted before or during the load: what was measured is still reported), or a
+     report could not be written after the run
   4  INCONCLUSIVE under --strict (too few samples to decide a percentile), or the run is
      INVALID: the load generator did not deliver the profile (the service was not at fault)";
 
@@ -45,10 +45,12 @@ pub enum Command {
     },
     /// Serve the embedded Resource Agent simulator on 127.0.0.1 until interrupted.
     Fixture {
+        /// The port to listen on (0: any free port, printed at start).
         #[arg(long, default_value_t = 8003)]
         port: u16,
-        #[arg(long, value_enum, default_value_t = Mode::Healthy)]
-        mode: Mode,
+        /// How the simulator behaves.
+        #[arg(long, value_enum, default_value_t = SimulatorMode::Healthy)]
+        mode: SimulatorMode,
     },
     /// Start the embedded simulator on an ephemeral port and run `check` against it.
     #[command(after_help = EXIT_CODES)]
@@ -74,6 +76,34 @@ Exit codes:
   1  a regression
   2  the runs cannot be compared (another profile or load shape), or a file is unreadable
   3  a comparison report could not be written";
+
+/// How the embedded simulator behaves (`slagate fixture`, `slagate demo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimulatorMode {
+    /// Every endpoint well inside every budget of sla.toml, max included; no errors.
+    Healthy,
+    /// A slow /analysis/ tail that breaks its p99 budget, and every 10th /optimize/run a 503.
+    Degraded,
+    /// Every latency 1.3× healthy: a 30 % regression that still meets every budget.
+    Slower,
+    /// Latency grows from 1× at start to 8× at 30 s, then stays there; no errors.
+    Creeping,
+    /// Healthy, except every endpoint answers 503 from 4 s to 7 s after the server started.
+    Burst,
+}
+
+impl From<SimulatorMode> for crate::fixture::Mode {
+    fn from(m: SimulatorMode) -> Self {
+        use crate::fixture::Mode;
+        match m {
+            SimulatorMode::Healthy => Mode::Healthy,
+            SimulatorMode::Degraded => Mode::Degraded,
+            SimulatorMode::Slower => Mode::Slower,
+            SimulatorMode::Creeping => Mode::Creeping,
+            SimulatorMode::Burst => Mode::Burst,
+        }
+    }
+}
 
 /// What a regression against the baseline does to the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -115,7 +145,7 @@ pub struct CompareArgs {
 /// writable before any load is sent.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReportArgs {
-    /// The complete run as versioned JSON (schema slagate.run/v2): re-render any format from
+    /// The complete run as versioned JSON (schema slagate.run/v3): re-render any format from
     /// it later with `slagate report`.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -138,11 +168,12 @@ pub struct ReportArgs {
 /// Load-shape overrides, named as Locust names them so the guide's commands translate 1:1.
 #[derive(Debug, Args, Clone, Default)]
 pub struct LoadArgs {
-    /// Override the profile's number of users.
-    #[arg(short = 'u', long, value_name = "N")]
+    /// Override the profile's number of users (at least 1).
+    #[arg(short = 'u', long, value_name = "N", value_parser = parse_users)]
     pub users: Option<u32>,
-    /// Override the profile's spawn rate (users started per second).
-    #[arg(short = 'r', long, value_name = "N")]
+    /// Override the profile's spawn rate (users started per second, above 0: 0.5 starts one
+    /// user every 2 s).
+    #[arg(short = 'r', long, value_name = "N", allow_negative_numbers = true)]
     pub spawn_rate: Option<f64>,
     /// Override the profile's run time (e.g. 30s, 5m, 1h30m), ramp-up included.
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration)]
@@ -157,7 +188,8 @@ pub struct CheckArgs {
     /// The SLA file.
     #[arg(long, default_value = "sla.toml", value_name = "FILE")]
     pub sla: PathBuf,
-    /// Target base URL, overriding [target].base_url (e.g. http://127.0.0.1:8003).
+    /// Target base URL, overriding [target].base_url (e.g. http://127.0.0.1:8003; this build
+    /// speaks plain http only).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
     /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE (a percentile within
@@ -173,8 +205,7 @@ pub struct CheckArgs {
     /// combined verdict: histograms merged, windows laid end to end. Each run is reported,
     /// then each check's spread across the runs; a check is flaky when runs disagree on it.
     /// With --json FILE each run is also saved as FILE-runK.
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: u32,
     /// After judging, compare the run with this saved run (`check --json` of the base
     /// branch) as `slagate compare` does; a regression exits 1 even when every budget passes.
@@ -196,8 +227,8 @@ pub struct DemoArgs {
     #[arg(short = 'p', long, default_value = "smoke", value_name = "NAME|PATH")]
     pub profile: String,
     /// How the simulator behaves: healthy passes every check, degraded fails some.
-    #[arg(long, value_enum, default_value_t = Mode::Healthy)]
-    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = SimulatorMode::Healthy)]
+    pub mode: SimulatorMode,
     /// The SLA file (default: ./sla.toml if present, else the built-in Resource Agent SLA).
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
@@ -209,8 +240,7 @@ pub struct DemoArgs {
     /// combined verdict: histograms merged, windows laid end to end. Each run is reported,
     /// then each check's spread across the runs; a check is flaky when runs disagree on it.
     /// With --json FILE each run is also saved as FILE-runK.
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: u32,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -225,4 +255,24 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(d)
+}
+
+/// At most this many back-to-back runs: enough for any noisy runner, and a typo such as
+/// `--repeat 4000000000` is refused rather than attempted.
+pub const MAX_REPEAT: u32 = 100;
+
+fn parse_repeat(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(MAX_REPEAT)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!("must be between 1 and {MAX_REPEAT}")),
+        Err(_) => Err(format!("must be a whole number between 1 and {MAX_REPEAT}")),
+    }
+}
+
+fn parse_users(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n >= 1 && n <= i64::from(u32::MAX) => Ok(n as u32),
+        Ok(n) if n < 1 => Err("must be at least 1".into()),
+        _ => Err("must be a whole number of users, at least 1".into()),
+    }
 }

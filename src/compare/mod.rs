@@ -43,6 +43,7 @@
 
 mod html;
 mod render;
+mod reporters;
 mod stats;
 
 #[cfg(test)]
@@ -59,6 +60,7 @@ use crate::verdict::confidence;
 
 pub use html::html;
 pub use render::{json, markdown, terminal};
+pub use reporters::{ComparisonReport, outputs};
 
 /// The document version of `--json` output.
 pub const SCHEMA: &str = "slagate.compare/v1";

@@ -26,6 +26,7 @@
 //!   `error_rate = "+0.1%"` (percentage points), `rps = "-10%"`; the sign, if written, must be
 //!   the direction that is worse.
 
+mod builtin;
 mod error;
 mod profile;
 mod regression;
@@ -44,6 +45,7 @@ use miette::NamedSource;
 use toml::Spanned;
 use toml::de::DeTable;
 
+pub use builtin::load_builtin;
 pub(crate) use error::Problems;
 pub use error::{ConfigError, Problem, ProblemKind};
 pub(crate) use sla::parse_base_url;

@@ -97,6 +97,8 @@ pub(crate) struct Response {
     pub(crate) body_bytes: u64,
     /// The first bytes of the body, kept only when asked (for a failure example).
     pub(crate) excerpt: Vec<u8>,
+    /// Where a redirect points, kept only when asked: a 302 to a login page must say so.
+    pub(crate) location: Option<String>,
 }
 
 const EXCERPT_BYTES: usize = 300;
@@ -150,6 +152,15 @@ pub(crate) async fn exchange(
         .map_err(hyper_failure)?;
     let status = resp.status().as_u16();
     let keep = want_excerpt(status);
+    let location = keep
+        .then(|| resp.headers().get(header::LOCATION))
+        .flatten()
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(EXCERPT_BYTES)
+                .collect()
+        });
     let mut body = resp.into_body();
     let mut body_bytes = 0u64;
     let mut excerpt = Vec::new();
@@ -167,6 +178,7 @@ pub(crate) async fn exchange(
         status,
         body_bytes,
         excerpt,
+        location,
     })
 }
 
@@ -230,22 +242,31 @@ pub(crate) fn classify_hyper(e: &hyper::Error) -> FailureKind {
     }
 }
 
-/// Keep a failure example short and on one line: excerpts of bodies are shown in tables.
-pub(crate) fn example_text(status: u16, excerpt: &[u8]) -> String {
+/// Keep a failure example short and on one line: excerpts of bodies are shown in tables. A
+/// redirect says where it points ("HTTP 302 Found → /login"): slagate does not follow it.
+pub(crate) fn example_text(resp: &Response) -> String {
+    let status = resp.status;
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
-    let body: String = String::from_utf8_lossy(excerpt)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let body = body.trim();
-    if body.is_empty() {
-        format!("HTTP {status} {reason}").trim_end().to_string()
-    } else {
-        format!("HTTP {status} {reason}: {body}")
+    let one_line = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    let mut text = format!("HTTP {status} {reason}").trim_end().to_string();
+    if let Some(location) = &resp.location {
+        text.push_str(&format!(" → {}", one_line(location)));
     }
+    let body = one_line(&String::from_utf8_lossy(&resp.excerpt));
+    if !body.is_empty() {
+        text.push_str(": ");
+        text.push_str(&body);
+    }
+    text
 }
 
 pub(crate) fn timeout_text(timeout: Duration) -> String {

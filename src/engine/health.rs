@@ -65,24 +65,80 @@ pub(crate) fn merge(
     }
 }
 
-/// Process CPU time per second of the run, as a fraction of `cores`. Sampled by the collector
-/// when it sees a new second begin; a collector that was itself held up spreads the interval's
-/// average over the seconds it missed.
+/// The CPU time of one worker thread, readable from the collector's thread.
+pub(crate) struct ThreadClock {
+    #[cfg(unix)]
+    clock: libc::clockid_t,
+}
+
+impl ThreadClock {
+    /// The clock of a running worker thread.
+    #[cfg(unix)]
+    pub(crate) fn of<T>(handle: &std::thread::JoinHandle<T>) -> Option<ThreadClock> {
+        use std::os::unix::thread::JoinHandleExt as _;
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: the thread is alive (its JoinHandle is held); the call only writes `clock`.
+        let ok = unsafe { libc::pthread_getcpuclockid(handle.as_pthread_t(), &mut clock) } == 0;
+        ok.then_some(ThreadClock { clock })
+    }
+
+    #[cfg(not(unix))]
+    pub(crate) fn of<T>(_: &std::thread::JoinHandle<T>) -> Option<ThreadClock> {
+        None
+    }
+
+    /// The calling thread's own clock.
+    #[cfg(all(test, unix))]
+    pub(crate) fn current() -> ThreadClock {
+        ThreadClock {
+            clock: libc::CLOCK_THREAD_CPUTIME_ID,
+        }
+    }
+
+    /// CPU time used so far; `None` once the thread has ended.
+    fn read(&self) -> Option<Duration> {
+        #[cfg(unix)]
+        {
+            // SAFETY: clock_gettime only writes the struct we pass.
+            let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+            if unsafe { libc::clock_gettime(self.clock, &mut ts) } == 0 {
+                return Some(
+                    Duration::from_secs(u64::try_from(ts.tv_sec).unwrap_or(0))
+                        + Duration::from_nanos(u64::try_from(ts.tv_nsec).unwrap_or(0)),
+                );
+            }
+        }
+        None
+    }
+}
+
+/// The busiest worker thread's CPU time per second of the run, as a fraction of one core.
+/// Sampled by the collector when it sees a new second begin; a collector that was itself held
+/// up spreads the interval's average over the seconds it missed.
+///
+/// Only the workers are measured: they make the load, and each is single-threaded, so one
+/// worker at 100 % of its core delays its users however idle the others are. The process as
+/// a whole would also count threads that are not slagate's load (the simulator `slagate demo`
+/// runs in-process, the collector itself) and call a busy target an overloaded generator.
 pub(crate) struct CpuMeter {
-    cores: u32,
+    clocks: Vec<(ThreadClock, Duration)>,
     last_wall: Instant,
-    last_cpu: Duration,
     /// The second the next sample belongs to (samples close the seconds before `slot`).
     last_slot: u32,
     per_second: Vec<f64>,
 }
 
 impl CpuMeter {
-    pub(crate) fn new(cores: u32, start: Instant) -> Self {
+    pub(crate) fn new(clocks: Vec<ThreadClock>, start: Instant) -> Self {
         CpuMeter {
-            cores: cores.max(1),
+            clocks: clocks
+                .into_iter()
+                .map(|c| {
+                    let used = c.read().unwrap_or_default();
+                    (c, used)
+                })
+                .collect(),
             last_wall: start,
-            last_cpu: process_cpu(),
             last_slot: 0,
             per_second: Vec::new(),
         }
@@ -118,35 +174,20 @@ impl CpuMeter {
     }
 
     fn fraction_since_last(&mut self, now: Instant) -> f64 {
-        let cpu = process_cpu();
         let wall = now.saturating_duration_since(self.last_wall).as_secs_f64();
-        let used = cpu.saturating_sub(self.last_cpu).as_secs_f64();
         self.last_wall = now;
-        self.last_cpu = cpu;
-        if wall <= 0.0 {
-            return 0.0;
+        let mut busiest = 0.0f64;
+        for (clock, last) in &mut self.clocks {
+            // A worker that has ended used nothing more.
+            let Some(used) = clock.read() else { continue };
+            let delta = used.saturating_sub(*last).as_secs_f64();
+            *last = used;
+            if wall > 0.0 {
+                busiest = busiest.max(delta / wall);
+            }
         }
-        // Threads outside the workers (the collector, an in-process target) can push the
-        // process past the workers' cores; the fraction is of what the workers could use.
-        (used / (wall * f64::from(self.cores))).clamp(0.0, 1.0)
+        busiest.clamp(0.0, 1.0)
     }
-}
-
-/// User + system CPU time of the whole process so far.
-fn process_cpu() -> Duration {
-    #[cfg(unix)]
-    {
-        // SAFETY: getrusage only writes the struct we pass; an all-zero rusage is valid.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
-            let tv = |t: libc::timeval| {
-                Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
-                    + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
-            };
-            return tv(usage.ru_utime) + tv(usage.ru_stime);
-        }
-    }
-    Duration::ZERO
 }
 
 #[cfg(test)]
@@ -175,9 +216,9 @@ mod tests {
     }
 
     #[test]
-    fn cpu_of_a_busy_thread_is_measured_against_the_cores() {
+    fn cpu_of_a_busy_worker_is_measured_against_its_core() {
         let start = Instant::now();
-        let mut meter = CpuMeter::new(1, start);
+        let mut meter = CpuMeter::new(vec![ThreadClock::current()], start);
         // Burn a known amount of CPU on this thread: at least 150 ms of it.
         let spin_until = Instant::now() + Duration::from_millis(150);
         while Instant::now() < spin_until {
@@ -192,9 +233,30 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_thread_that_is_not_a_worker_is_not_counted() {
+        // The worker idles while another thread of the process (an in-process simulator, as in
+        // `slagate demo`) burns its core: the generator is not the one that is busy.
+        let worker = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(400)));
+        let start = Instant::now();
+        let mut meter = CpuMeter::new(ThreadClock::of(&worker).into_iter().collect(), start);
+        std::thread::spawn(|| {
+            let until = Instant::now() + Duration::from_millis(250);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .unwrap();
+        meter.sample(1, Instant::now());
+        let cpu = meter.finish(Instant::now());
+        assert!(cpu[0] < 0.2, "the spinning thread was counted: {cpu:?}");
+        worker.join().unwrap();
+    }
+
+    #[test]
     fn a_late_sample_covers_every_second_it_missed() {
         let start = Instant::now();
-        let mut meter = CpuMeter::new(2, start);
+        let mut meter = CpuMeter::new(Vec::new(), start);
         meter.sample(3, start + Duration::from_secs(3));
         let cpu = meter.finish(start + Duration::from_secs(3));
         assert_eq!(cpu.len(), 3);

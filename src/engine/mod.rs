@@ -17,6 +17,7 @@
 mod abort;
 mod client;
 mod health;
+pub mod signals;
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -35,7 +36,7 @@ use crate::plan::{Plan, ThinkTime};
 use crate::stats::{Abort, Outcome, Recorder, Recording};
 use crate::units;
 use client::{Template, exchange};
-use health::{CpuMeter, WorkerHealth};
+use health::{CpuMeter, ThreadClock, WorkerHealth};
 
 /// Why a run could not be made at all.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,9 @@ pub enum EngineError {
     Unsupported(String),
     #[error("could not start the load generator: {0}")]
     Start(std::io::Error),
+    /// Ctrl-C or SIGTERM before the load started.
+    #[error("interrupted before the load started")]
+    Interrupted,
     /// `--wait-for-ready` gave up: the target never accepted a connection in time.
     #[error("target {url} did not answer within {waited}: {reason}")]
     NotReady {
@@ -119,6 +123,19 @@ pub struct Run {
     pub interrupted: bool,
 }
 
+/// What the collector asks of the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Run,
+    /// Start no new request; let those in flight finish (Ctrl-C, abort_when).
+    Finish,
+    /// Drop the requests in flight too (a second Ctrl-C).
+    Abandon,
+}
+
+/// How long abandoned workers get to hand over what they measured.
+const ABANDON_GRACE: Duration = Duration::from_secs(2);
+
 struct Shared {
     addr: SocketAddr,
     templates: Vec<Template>,
@@ -166,6 +183,9 @@ pub fn wait_ready(plan: &Plan, timeout: Duration) -> Result<SocketAddr, EngineEr
             Err(EngineError::Unreachable { reason, .. }) => reason,
             Err(e) => return Err(e),
         };
+        if signals::interrupted() {
+            return Err(EngineError::Interrupted);
+        }
         let left = timeout.saturating_sub(start.elapsed());
         if left.is_zero() {
             return Err(EngineError::NotReady {
@@ -238,7 +258,7 @@ pub fn run(
     }
 
     let profile = &plan.profile;
-    raise_fd_limit();
+    let _ = raise_fd_limit();
     let workers = match opts.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -268,7 +288,7 @@ pub fn run(
         active: AtomicU32::new(0),
         starve: opts.starve,
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(Stop::Run);
     let (batch_tx, batch_rx) = mpsc::channel();
 
     let mut handles = Vec::with_capacity(workers);
@@ -286,35 +306,36 @@ pub fn run(
 
     let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time);
     let mut interrupted = false;
-    let mut cpu = CpuMeter::new(cores, start);
+    let mut cpu = CpuMeter::new(handles.iter().filter_map(ThreadClock::of).collect(), start);
     let window_start = profile.window_start();
     let control = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(EngineError::Start)?;
     control.block_on(async {
-        let mut signals = Signals::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_slot: Option<u32> = None;
         let (mut requests, mut failures) = (0u64, 0u64);
         let mut stopped = false;
+        let mut abandoned: Option<Instant> = None;
         let mut judged_through = 0u32;
         loop {
-            tokio::select! {
-                n = signals.next() => {
-                    if n >= 2 {
-                        // A second Ctrl-C: stop waiting for requests in flight.
-                        break;
-                    }
-                    interrupted = true;
-                    if !stopped {
-                        stopped = true;
-                        recording.stopped_at = start.elapsed().min(profile.run_time);
-                        let _ = stop_tx.send(true);
-                    }
+            tick.tick().await;
+            let signals = signals::count();
+            if signals >= 1 && !interrupted {
+                interrupted = true;
+                if !stopped {
+                    stopped = true;
+                    recording.stopped_at = start.elapsed().min(profile.run_time);
+                    let _ = stop_tx.send(Stop::Finish);
                 }
-                _ = tick.tick() => {}
+            }
+            if signals >= 2 && abandoned.is_none() {
+                // A second Ctrl-C: stop waiting for requests in flight. The workers drop them
+                // and hand over what completed before, so nothing measured is lost.
+                abandoned = Some(Instant::now());
+                let _ = stop_tx.send(Stop::Abandon);
             }
             for batch in batch_rx.try_iter() {
                 for ep in &batch.endpoints {
@@ -342,7 +363,7 @@ pub fn run(
                         at: elapsed,
                         reason,
                     });
-                    let _ = stop_tx.send(true);
+                    let _ = stop_tx.send(Stop::Finish);
                 }
             }
             if last_slot != Some(slot) {
@@ -364,6 +385,11 @@ pub fn run(
                 });
             }
             if handles.iter().all(|h| h.is_finished()) {
+                break;
+            }
+            // Abandoned workers finish within a tick; one that does not (a bug, or a thread
+            // starved by the machine) is given up on rather than waited for forever.
+            if abandoned.is_some_and(|at| at.elapsed() > ABANDON_GRACE) {
                 break;
             }
         }
@@ -405,50 +431,11 @@ fn recent_rps(rec: &Recording, now: u32) -> f64 {
     requests as f64 / seconds.len() as f64
 }
 
-/// Ctrl-C and SIGTERM (what CI sends on cancel), counted.
-struct Signals {
-    count: u32,
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        Signals {
-            count: 0,
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
-        }
-    }
-
-    async fn next(&mut self) -> u32 {
-        #[cfg(unix)]
-        {
-            let term = async {
-                match self.term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        self.count += 1;
-        self.count
-    }
-}
-
 fn worker(
     index: usize,
     workers: usize,
     shared: Arc<Shared>,
-    stop: watch::Receiver<bool>,
+    stop: watch::Receiver<Stop>,
     sink: mpsc::Sender<crate::stats::Batch>,
 ) -> WorkerHealth {
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -499,29 +486,36 @@ fn worker(
             })
         });
         let health = Rc::new(RefCell::new(WorkerHealth::new()));
-        let mut users = Vec::new();
+        let mut users = tokio::task::JoinSet::new();
         let mut stop_spawning = stop.clone();
         for user in (index..shared.users as usize).step_by(workers) {
             let at = shared.start + Duration::from_secs_f64(user as f64 / shared.spawn_rate);
-            if at >= shared.deadline || *stop_spawning.borrow() {
+            if at >= shared.deadline || *stop_spawning.borrow() != Stop::Run {
                 break;
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(at.into()) => {}
                 _ = stop_spawning.changed() => break,
             }
-            users.push(tokio::task::spawn_local(user_loop(
+            users.spawn_local(user_loop(
                 user as u64,
                 at,
                 Arc::clone(&shared),
                 Rc::clone(&recorder),
                 Rc::clone(&health),
                 stop.clone(),
-            )));
+            ));
         }
-        for u in users {
-            let _ = u.await;
+        let mut abandon = stop.clone();
+        tokio::select! {
+            _ = async { while users.join_next().await.is_some() {} } => {}
+            _ = abandon.wait_for(|s| *s == Stop::Abandon) => {
+                // Requests in flight are dropped unrecorded (they never completed); what
+                // completed is in the recorder, flushed below.
+                users.abort_all();
+            }
         }
+        drop(users);
         ticker.abort();
         if let Some(starve) = starve {
             starve.abort();
@@ -538,7 +532,7 @@ async fn user_loop(
     shared: Arc<Shared>,
     recorder: Rc<RefCell<Recorder>>,
     health: Rc<RefCell<WorkerHealth>>,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Stop>,
 ) {
     shared.active.fetch_add(1, Ordering::Relaxed);
     health
@@ -548,7 +542,7 @@ async fn user_loop(
     let total_weight = *shared.cumulative.last().unwrap_or(&1);
     let mut conn = None;
     loop {
-        if *stop.borrow() || Instant::now() >= shared.deadline {
+        if *stop.borrow() != Stop::Run || Instant::now() >= shared.deadline {
             break;
         }
         let pick = rng.random_range(0..total_weight);
@@ -577,16 +571,12 @@ async fn user_loop(
                     } else {
                         let kind = crate::stats::FailureKind::Status(resp.status);
                         if rec.wants_example(endpoint, kind) {
-                            rec.add_example(
-                                endpoint,
-                                kind,
-                                done,
-                                client::example_text(resp.status, &resp.excerpt),
-                            );
+                            rec.add_example(endpoint, kind, done, client::example_text(&resp));
                         }
                         Outcome::Failure(kind)
                     };
                     rec.record(endpoint, latency, outcome, resp.body_bytes, done);
+                    rec.count_status(endpoint, resp.status);
                 }
                 Ok(Err(failure)) => {
                     conn = None;
@@ -609,7 +599,18 @@ async fn user_loop(
 
         let think = think_time(&mut rng, shared.think);
         if !think.is_zero() {
-            let wake = (done + think).min(shared.deadline);
+            let wake = done + think;
+            if wake >= shared.deadline {
+                // The next request would start after the run time: the user stays until the
+                // end (it still counts as running) but its wake-up is not the generator's to
+                // answer for. Timing it against the deadline would measure the service: a
+                // response that came after the deadline would count as a late wake-up.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(shared.deadline.into()) => {}
+                    _ = stop.changed() => {}
+                }
+                break;
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake.into()) => {
                     // The generator's own scheduling latency: how late the timer let us go.
@@ -625,8 +626,9 @@ async fn user_loop(
 }
 
 /// Each user holds a socket: lift the soft open-files limit to the hard one, as load tools do,
-/// so a few hundred users don't hit a default of 1024 shared with everything else.
-fn raise_fd_limit() {
+/// so a few hundred users don't hit a default of 1024 shared with everything else. Returns the
+/// limit now in force (`None` where there is none to read).
+fn raise_fd_limit() -> Option<u64> {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
@@ -634,11 +636,42 @@ fn raise_fd_limit() {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
         }
+        if lim.rlim_cur < lim.rlim_max && {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0
+        } {
+            lim.rlim_cur = lim.rlim_max;
+        }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+        return Some(lim.rlim_cur as u64);
     }
+    #[allow(unreachable_code)]
+    None
+}
+
+/// Descriptors the process needs besides one socket per user: stdio, the runtimes' event
+/// queues and wakers, report files, an in-process simulator's listener.
+const FD_HEADROOM: u64 = 64;
+
+/// A warning, before any load, when the profile has more users than the open-files limit
+/// allows sockets: their requests would fail on slagate's machine and make the run INVALID.
+pub fn descriptor_warning(plan: &Plan) -> Option<String> {
+    let limit = raise_fd_limit()?;
+    let need = u64::from(plan.profile.users) + FD_HEADROOM;
+    (need > limit).then(|| {
+        format!(
+            "{} users need about {need} open files (a socket each, plus {FD_HEADROOM}) but this \
+             process may open only {limit}: some requests will fail on slagate's machine and \
+             the run will be INVALID; raise the limit (ulimit -n {need}) or run fewer users",
+            plan.profile.users
+        )
+    })
 }
 
 fn think_time(rng: &mut SmallRng, think: ThinkTime) -> Duration {

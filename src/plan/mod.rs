@@ -28,6 +28,37 @@ pub struct Plan {
     pub abort_when: Option<AbortWhen>,
 }
 
+/// The error rate every run is judged against: the level's `max_error_rate`, or
+/// [`DEFAULT_MAX_ERROR_RATE`] when the profile's level has none (or there is no such level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorCeiling {
+    /// Fraction 0.0..=1.0.
+    pub value: f64,
+    /// Where it is written; `None` for the default.
+    pub location: Option<Location>,
+}
+
+/// The error ceiling of a level that sets none: nothing may pass on a service that fails
+/// requests just because a profile has no `[level.NAME]` table. A level that tolerates errors
+/// says so with its own `max_error_rate`.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.0;
+
+impl Plan {
+    /// The error ceiling this run is judged against (see [`ErrorCeiling`]).
+    pub fn error_ceiling(&self) -> ErrorCeiling {
+        match self.level.as_ref().and_then(|l| l.max_error_rate.as_ref()) {
+            Some(limit) => ErrorCeiling {
+                value: limit.value,
+                location: Some(limit.location.clone()),
+            },
+            None => ErrorCeiling {
+                value: DEFAULT_MAX_ERROR_RATE,
+                location: None,
+            },
+        }
+    }
+}
+
 /// `abort_when = { error_rate = "50%", for = "10s" }`: stop the run when the error rate over
 /// the last `for` stays above `error_rate`.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +101,8 @@ pub struct Endpoint {
 /// Which responses count as success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusSet {
-    /// Any 2xx or 3xx.
+    /// Any 2xx. A 3xx is not followed and is a failure unless listed: an endpoint that
+    /// redirects (to a login page, say) is not the endpoint whose budget was written.
     Success,
     /// Exactly these codes.
     Exactly(Vec<u16>),
@@ -79,7 +111,7 @@ pub enum StatusSet {
 impl StatusSet {
     pub fn accepts(&self, status: u16) -> bool {
         match self {
-            StatusSet::Success => (200..400).contains(&status),
+            StatusSet::Success => (200..300).contains(&status),
             StatusSet::Exactly(codes) => codes.contains(&status),
         }
     }

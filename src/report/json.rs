@@ -1,5 +1,5 @@
 //! The JSON report (`--json FILE`): the complete run as a versioned document,
-//! `"schema": "slagate.run/v2"`, described by `schemas/slagate.run.v2.schema.json` — and its
+//! `"schema": "slagate.run/v3"`, described by `schemas/slagate.run.v3.schema.json` — and its
 //! inverse, [`load`], which rebuilds the `RunReport` so that `slagate report RUN.json` renders
 //! every other format byte for byte as the run itself did.
 //!
@@ -15,9 +15,15 @@
 //!
 //! Versions: v2 (issue 4) added the INCONCLUSIVE and INVALID verdicts, `strict`, `invalid`,
 //! and per check its confidence `interval`, `marginal`, `needs`, `windows` and `explanation`,
-//! the `abort` metric and the `s` unit. This build reads v2 only: a v1 file is refused with the
-//! version it has (`schemas/slagate.run.v1.schema.json` still describes those files).
+//! the `abort` metric and the `s` unit. v3 (issue 8) added each endpoint's `statuses` (answers
+//! by status code), and its histogram holds only requests that got an answer or timed out
+//! (connection failures have no response time). This build writes v3 and reads v3 and v2 (a
+//! v2 run has no status breakdown, and its histograms also hold connection failures, as that
+//! version measured them); a v1 file is refused with the version it has. When a run could not
+//! be made, `not_run` writes a `slagate.not-run/v1` document instead
+//! (`schemas/slagate.not-run.v1.schema.json`), which `load` recognises and refuses by name.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -30,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::table::LOCUST_PERCENTILES;
 use super::{
-    EndpointReport, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome, RunReport,
+    EndpointReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome, RunReport,
 };
 use crate::plan::{Location, Metric, Quantile, ThinkTime};
 use crate::stats::{
@@ -44,7 +50,10 @@ use crate::verdict::{
 };
 
 /// The document version this build writes and reads.
-pub const SCHEMA: &str = "slagate.run/v2";
+pub const SCHEMA: &str = "slagate.run/v3";
+
+/// The previous version, still read (see the module docs).
+const SCHEMA_V2: &str = "slagate.run/v2";
 
 /// `Invalidity::cause`'s closed set, as the validity interface defines it (and the schema
 /// lists it).
@@ -76,11 +85,36 @@ pub enum LoadError {
     )]
     Json(#[from] serde_json::Error),
 
+    #[error("not a slagate run report: the file holds {0}, not a JSON object")]
+    #[diagnostic(
+        code(slagate::report::not_an_object),
+        help("pass a file written by `slagate check --json FILE`")
+    )]
+    NotAnObject(&'static str),
+
+    #[error("this file records a run that was not made: {reason}")]
+    #[diagnostic(
+        code(slagate::report::not_run),
+        help(
+            "the command that wrote it failed before any load was measured; fix that and run it again"
+        )
+    )]
+    NotRun { reason: String },
+
+    #[error("this is a comparison ({found}), not a run report")]
+    #[diagnostic(
+        code(slagate::report::comparison),
+        help(
+            "pass a file written by `slagate check --json FILE`; `slagate compare --json` writes comparisons"
+        )
+    )]
+    Comparison { found: String },
+
     #[error("not a slagate run report: it has no \"schema\" field")]
     #[diagnostic(
         code(slagate::report::no_schema),
         help(
-            "pass a file written by `slagate check --json FILE`; its first field is \"schema\": \"slagate.run/v2\""
+            "pass a file written by `slagate check --json FILE`; its first field is \"schema\": \"slagate.run/v3\""
         )
     )]
     NoSchema,
@@ -108,19 +142,27 @@ pub enum LoadError {
 pub fn load(bytes: &[u8]) -> Result<RunReport, LoadError> {
     // Read the version first, so that a future or foreign document is reported as such rather
     // than as whichever of its fields this build happens not to understand.
-    #[derive(Deserialize)]
-    struct Probe {
-        schema: Option<String>,
-        slagate_version: Option<String>,
-    }
-    let probe: Probe = serde_json::from_slice(bytes)?;
-    match probe.schema.as_deref() {
+    let value: serde_json::Value = serde_json::from_slice(bytes)?;
+    let Some(object) = value.as_object() else {
+        return Err(LoadError::NotAnObject(json_kind(&value)));
+    };
+    let text = |key: &str| object.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    match text("schema").as_deref() {
         None => return Err(LoadError::NoSchema),
-        Some(SCHEMA) => {}
+        Some(SCHEMA | SCHEMA_V2) => {}
+        Some(NOT_RUN_SCHEMA) => {
+            return Err(LoadError::NotRun {
+                reason: text("reason").unwrap_or_else(|| "no reason recorded".into()),
+            });
+        }
+        Some(found) if found.starts_with("slagate.compare/") => {
+            return Err(LoadError::Comparison {
+                found: found.to_string(),
+            });
+        }
         Some(found) => {
-            let writer = probe
-                .slagate_version
-                .map_or_else(|| "another slagate".to_string(), |v| format!("slagate {v}"));
+            let writer = text("slagate_version")
+                .map_or_else(|| "another program".to_string(), |v| format!("slagate {v}"));
             return Err(LoadError::Version {
                 found: found.to_string(),
                 help: format!(
@@ -131,8 +173,59 @@ pub fn load(bytes: &[u8]) -> Result<RunReport, LoadError> {
             });
         }
     }
-    let doc: RunDoc = serde_json::from_slice(bytes)?;
-    doc.into_run()
+    let doc: RunDoc = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    let stored = doc.verdict;
+    let run = doc.into_run()?;
+    // A verdict is derived from the checks, never trusted on its own: an edited file must not
+    // re-render a FAIL as a PASS.
+    let derived = RunOutcome::of(&run.verdict, run.outcome == RunOutcome::Interrupted);
+    if derived != run.outcome {
+        return Err(invalid(format!(
+            "its verdict \"{}\" contradicts its own checks, which make it \"{}\"",
+            stored.name(),
+            VerdictDoc::of(&derived).name()
+        )));
+    }
+    Ok(run)
+}
+
+/// What a JSON value is, in a user's words.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The schema of the document left when a run could not be made.
+pub const NOT_RUN_SCHEMA: &str = "slagate.not-run/v1";
+
+/// The not-run document: the reason, and enough to tell it from an older run's report.
+pub fn not_run(doc: &NotRun) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct NotRunDoc<'a> {
+        schema: &'static str,
+        verdict: &'static str,
+        exit_code: u8,
+        reason: &'a str,
+        at: String,
+        slagate_version: &'a str,
+    }
+    let doc = NotRunDoc {
+        schema: NOT_RUN_SCHEMA,
+        verdict: "not-run",
+        exit_code: doc.exit_code,
+        reason: &doc.reason,
+        at: timestamp(doc.at),
+        slagate_version: &doc.slagate_version,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +260,29 @@ enum VerdictDoc {
     Inconclusive,
     Invalid,
     Interrupted,
+}
+
+impl VerdictDoc {
+    fn of(outcome: &RunOutcome) -> VerdictDoc {
+        match outcome {
+            RunOutcome::Pass => VerdictDoc::Pass,
+            RunOutcome::Fail => VerdictDoc::Fail,
+            RunOutcome::Inconclusive => VerdictDoc::Inconclusive,
+            RunOutcome::Invalid => VerdictDoc::Invalid,
+            RunOutcome::Interrupted => VerdictDoc::Interrupted,
+        }
+    }
+
+    /// As the file spells it.
+    fn name(&self) -> &'static str {
+        match self {
+            VerdictDoc::Pass => "pass",
+            VerdictDoc::Fail => "fail",
+            VerdictDoc::Inconclusive => "inconclusive",
+            VerdictDoc::Invalid => "invalid",
+            VerdictDoc::Interrupted => "interrupted",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -312,6 +428,9 @@ struct EndpointDoc {
     rps: f64,
     failures_per_s: f64,
     body_bytes: u64,
+    /// Answers by status code ("200": 1432); absent in v2 documents.
+    #[serde(default)]
+    statuses: BTreeMap<String, u64>,
     #[serde(skip_deserializing)]
     min: Option<f64>,
     #[serde(skip_deserializing)]
@@ -498,13 +617,7 @@ impl RunDoc {
         let p = &run.profile;
         Ok(RunDoc {
             schema: SCHEMA.to_string(),
-            verdict: match run.outcome {
-                RunOutcome::Pass => VerdictDoc::Pass,
-                RunOutcome::Fail => VerdictDoc::Fail,
-                RunOutcome::Inconclusive => VerdictDoc::Inconclusive,
-                RunOutcome::Invalid => VerdictDoc::Invalid,
-                RunOutcome::Interrupted => VerdictDoc::Interrupted,
-            },
+            verdict: VerdictDoc::of(&run.outcome),
             exit_code: run.exit_code().code(),
             strict: run.strict,
             invalid: run
@@ -693,6 +806,11 @@ impl EndpointDoc {
             rps: finite(s.rps, &format!("{name} rps"))?,
             failures_per_s: finite(s.failures_per_s, &format!("{name} failures_per_s"))?,
             body_bytes: s.body_bytes,
+            statuses: s
+                .statuses
+                .iter()
+                .map(|&(status, n)| (status.to_string(), n))
+                .collect(),
             min: s.min().map(units::ms),
             mean: s.mean().map(units::ms),
             max: s.max().map(units::ms),
@@ -861,6 +979,17 @@ impl EndpointDoc {
             failures_by_kind,
             rps: self.rps,
             failures_per_s: self.failures_per_s,
+            statuses: self
+                .statuses
+                .into_iter()
+                .map(|(code, n)| {
+                    code.parse::<u16>()
+                        .ok()
+                        .filter(|c| (100..=999).contains(c))
+                        .map(|c| (c, n))
+                        .ok_or_else(|| invalid(format!("{name}: {code:?} is not a status code")))
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -1191,7 +1320,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "this run report is schema slagate.run/v1, but this build of slagate reads \
-             slagate.run/v2"
+             slagate.run/v3"
         );
         let help = miette::Diagnostic::help(&err)
             .expect("has help")
@@ -1289,7 +1418,7 @@ mod tests {
 
         fn validator() -> jsonschema::Validator {
             let schema: serde_json::Value =
-                serde_json::from_str(include_str!("../../schemas/slagate.run.v2.schema.json"))
+                serde_json::from_str(include_str!("../../schemas/slagate.run.v3.schema.json"))
                     .expect("the schema is JSON");
             jsonschema::meta::validate(&schema).expect("the schema is a valid JSON Schema");
             jsonschema::draft202012::options()

@@ -20,7 +20,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::table::{measured_text, verdict_line};
-use super::{RenderError, Reporter, RunOutcome, RunReport};
+use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::units;
 use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value};
 
@@ -62,6 +62,9 @@ impl Reporter for Junit {
         suite.add_properties(props.into_iter().map(|(k, v)| Property::new(k, v)));
         suite.add_test_cases(run.verdict.checks.iter().map(|c| test_case(run, c)));
         suite.add_test_cases(run.verdict.invalid.iter().map(|i| invalid_case(run, i)));
+        if run.outcome == RunOutcome::Interrupted {
+            suite.add_test_case(interrupted_case(run));
+        }
         suite.set_system_out(verdict_line(run));
 
         let mut report = Report::new(SUITE);
@@ -78,6 +81,21 @@ impl Reporter for Junit {
         }
         Ok(out)
     }
+}
+
+/// An interrupted run has no verdict: a CI tab must show it as a run that could not be carried
+/// out (an *error*), never as green checks.
+fn interrupted_case(run: &RunReport) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_type("interrupted").set_message(format!(
+        "the run was interrupted at {} of its {}: the checks above judge only what was measured \
+         until then, and the run has no verdict",
+        units::offset(run.window.end),
+        units::offset(run.profile.run_time)
+    ));
+    let mut case = TestCase::new("slagate run interrupted", status);
+    case.set_classname(run.profile.name.clone());
+    case
 }
 
 /// `/health/ p95 < 20 ms`, `all endpoints min_rps ≥ 40 req/s`, `/x coverage ≥ 1 success`.
@@ -174,6 +192,25 @@ fn invalid_case(run: &RunReport, i: &Invalidity) -> TestCase {
     case.set_classname(run.profile.name.clone());
     case.set_time(Duration::ZERO);
     case
+}
+
+/// The run could not be made: one suite with one *error* test case that says why, so that a
+/// CI test tab shows a broken gate, never an empty (green) suite or an older run's results.
+pub fn not_run(doc: &NotRun) -> Vec<u8> {
+    let mut suite = TestSuite::new(SUITE);
+    suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(doc.at));
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_type("not-run")
+        .set_message(format!("the run could not be made: {}", doc.reason));
+    suite.add_test_case(TestCase::new("slagate run", status));
+    let mut report = Report::new(SUITE);
+    report.add_test_suite(suite);
+    let mut out = report.to_string().unwrap_or_default().into_bytes();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out
 }
 
 #[cfg(test)]

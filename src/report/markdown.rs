@@ -6,18 +6,16 @@
 //! bodies inside diagnostics) is escaped, so a server answering `<script>` or `|` cannot break
 //! the table or inject markup into the page it is pasted into.
 //!
-//! `append_step_summary` is the one piece of I/O here: GitHub reads the step summary from the
-//! file named by `GITHUB_STEP_SUMMARY`, and that file belongs to this format alone.
+//! GitHub's step summary (`$GITHUB_STEP_SUMMARY`) gets this rendering too; appending it is
+//! `outputs::append_step_summary`'s job.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
 
 use super::table::{
     INVALID_TITLE, MEASURED_HEADER, budget_text, headroom_text, inconclusive_warning,
     measured_text, result_text, verdict_line,
 };
-use super::{RenderError, Reporter, RunOutcome, RunReport};
+use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::units;
 use crate::verdict::{Check, Status};
 
@@ -189,28 +187,13 @@ pub fn render(run: &RunReport) -> String {
     out
 }
 
-/// Appends the summary to the file named by `GITHUB_STEP_SUMMARY`, if that is set (as it is in
-/// every GitHub Actions step). Returns whether it wrote.
-pub fn append_step_summary(run: &RunReport) -> std::io::Result<bool> {
-    let path = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
-    append_step_summary_to(path.as_deref().map(Path::new), run)
-}
-
-/// `append_step_summary` with the variable's value passed in (tests need no process-global
-/// environment). `None`: nothing to do.
-pub fn append_step_summary_to(path: Option<&Path>, run: &RunReport) -> std::io::Result<bool> {
-    let Some(path) = path else {
-        return Ok(false);
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    // Earlier steps may have left a line unfinished; a heading must start a line of its own.
-    let separator = if file.metadata()?.len() > 0 { "\n" } else { "" };
-    file.write_all(format!("{separator}{}", render(run)).as_bytes())?;
-    file.flush()?;
-    Ok(true)
+/// The summary left when the run could not be made.
+pub fn not_run(doc: &NotRun) -> String {
+    format!(
+        "## ⛔ SLA NOT RUN\n\n{}\n\nNo load was measured (exit code {}).\n",
+        escape(&doc.reason),
+        doc.exit_code
+    )
 }
 
 #[cfg(test)]
@@ -345,20 +328,5 @@ mod tests {
             tags.into_iter().collect::<Vec<_>>(),
             ["</details", "</summary", "<br", "<details", "<summary"]
         );
-    }
-
-    #[test]
-    fn step_summary_is_appended_only_when_asked() {
-        let run = sample_run();
-        assert!(!append_step_summary_to(None, &run).unwrap());
-
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("summary.md");
-        std::fs::write(&path, "earlier step").unwrap();
-        assert!(append_step_summary_to(Some(&path), &run).unwrap());
-        assert!(append_step_summary_to(Some(&path), &run).unwrap());
-        let text = std::fs::read_to_string(&path).unwrap();
-        let md = render(&run);
-        assert_eq!(text, format!("earlier step\n{md}\n{md}"));
     }
 }

@@ -8,19 +8,23 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 mod model;
+pub mod outputs;
+pub mod provenance;
 pub mod repeat;
 pub mod table;
+pub mod term;
 #[cfg(test)]
 pub(crate) mod testdata;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use model::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
+pub use model::{EndpointReport, NotRun, ProfileInfo, Provenance, RunOutcome, RunReport};
+pub use outputs::{Format, OutputError, Outputs};
 
-/// Renders a finished run. Pure: no I/O, no clock.
-pub trait Reporter {
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, RenderError>;
+/// Renders a finished document (a run, by default; a comparison). Pure: no I/O, no clock.
+pub trait Reporter<T = RunReport> {
+    fn render(&self, doc: &T) -> Result<Vec<u8>, RenderError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -53,6 +53,19 @@ impl RunOutcome {
     }
 }
 
+/// A run that could not be made: what every report destination says instead of a verdict, so
+/// that none of them shows an older run's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotRun {
+    /// Why, in plain words (already printed on stderr).
+    pub reason: String,
+    /// The exit code the command ended with (2 or 3).
+    pub exit_code: u8,
+    /// When it was decided.
+    pub at: SystemTime,
+    pub slagate_version: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileInfo {
     pub name: String,

@@ -101,9 +101,38 @@ pub fn request_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
 pub fn percentile_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
     let mut row = vec![kind.to_string(), name.to_string()];
     row.extend(LOCUST_PERCENTILES.iter().map(|(q, _)| ms(s.quantile(*q))));
-    row.push(s.requests.to_string());
+    row.push(s.latency.len().to_string());
     row
 }
+
+/// The header of the percentile tables' count column: the requests that have a response
+/// time (an answer, or a timeout), which is what the percentiles are of.
+pub const TIMED_HEADER: &str = "# timed";
+
+/// "200 × 1432 · 302 × 4": an endpoint's answers by status code; "—" without any.
+pub fn statuses_text(s: &EndpointStats) -> String {
+    if s.statuses.is_empty() {
+        return "—".into();
+    }
+    s.statuses
+        .iter()
+        .map(|(status, n)| format!("{status} × {n}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Name, answers by status, and requests that got no answer at all.
+pub fn answers_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
+    vec![
+        kind.to_string(),
+        name.to_string(),
+        statuses_text(s),
+        s.unanswered().to_string(),
+    ]
+}
+
+/// The answers table's header.
+pub const ANSWERS_HEADER: [&str; 4] = ["Type", "Name", "Answers by status code", "No answer"];
 
 /// The terminal report without colour (what tests and `slagate report` compare).
 pub fn render(run: &RunReport) -> String {
@@ -141,10 +170,23 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     t.add_row(request_row("", "Aggregated", &run.total));
     let _ = writeln!(out, "{t}\n");
 
-    let _ = writeln!(out, "Response time percentiles (ms)");
+    // Every answer by its status, accepted or not: a 302 to a login page or a 204 where a
+    // body was expected is visible here, not only in the failure counts.
+    let _ = writeln!(out, "Answers by status code (redirects are not followed)");
+    let mut t = new_table(ANSWERS_HEADER.to_vec(), 2);
+    for e in &run.endpoints {
+        t.add_row(answers_row(&e.method, &e.name, &e.stats));
+    }
+    t.add_row(answers_row("", "Aggregated", &run.total));
+    let _ = writeln!(out, "{t}\n");
+
+    let _ = writeln!(
+        out,
+        "Response time percentiles (ms) of requests that got an answer or timed out"
+    );
     let mut header = vec!["Type", "Name"];
     header.extend(LOCUST_PERCENTILES.iter().map(|(_, l)| *l));
-    header.push("# reqs");
+    header.push(TIMED_HEADER);
     let mut t = new_table(header, 2);
     for e in &run.endpoints {
         t.add_row(percentile_row(&e.method, &e.name, &e.stats));

@@ -10,6 +10,18 @@ pub enum Outcome {
     Failure(FailureKind),
 }
 
+impl Outcome {
+    /// Whether the request has a response time: it got an answer (whatever its status), or it
+    /// timed out (it took the whole timeout). A request refused, reset or closed before an
+    /// answer has none.
+    pub fn has_response_time(self) -> bool {
+        match self {
+            Outcome::Success => true,
+            Outcome::Failure(kind) => kind.has_response_time(),
+        }
+    }
+}
+
 /// Why a request failed. `Status` is a whole response with an unexpected code; the rest are
 /// transport failures, where no (complete) response arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +68,11 @@ impl FailureKind {
             FailureKind::Io => "io_error",
             FailureKind::LocalResource => "local_resource_exhausted",
         }
+    }
+
+    /// An unexpected status (an answer) or a timeout: see `Outcome::has_response_time`.
+    pub fn has_response_time(self) -> bool {
+        matches!(self, FailureKind::Status(_) | FailureKind::Timeout)
     }
 
     /// True for failures of the load generator's machine rather than of the target.

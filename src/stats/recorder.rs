@@ -25,6 +25,8 @@ pub struct SlotEndpoint {
     pub failures: u64,
     pub failures_by_kind: Vec<(FailureKind, u64)>,
     pub body_bytes: u64,
+    /// Answers by HTTP status code, accepted or not (`count_status`).
+    pub statuses: Vec<(u16, u64)>,
     /// The first example of each failure kind this worker saw (sent once per kind per worker).
     pub examples: Vec<FailureExample>,
 }
@@ -38,6 +40,9 @@ impl SlotEndpoint {
         for (kind, n) in other.failures_by_kind {
             add_kind(&mut self.failures_by_kind, kind, n);
         }
+        for (status, n) in other.statuses {
+            add_status(&mut self.statuses, status, n);
+        }
         self.examples.extend(other.examples);
     }
 }
@@ -49,12 +54,20 @@ pub(crate) fn add_kind(kinds: &mut Vec<(FailureKind, u64)>, kind: FailureKind, n
     }
 }
 
+pub(crate) fn add_status(statuses: &mut Vec<(u16, u64)>, status: u16, n: u64) {
+    match statuses.iter_mut().find(|(s, _)| *s == status) {
+        Some((_, count)) => *count += n,
+        None => statuses.push((status, n)),
+    }
+}
+
 struct Current {
     hist: Histogram<u64>,
     requests: u64,
     failures: u64,
     failures_by_kind: Vec<(FailureKind, u64)>,
     body_bytes: u64,
+    statuses: Vec<(u16, u64)>,
     examples: Vec<FailureExample>,
 }
 
@@ -81,6 +94,7 @@ impl Recorder {
                 failures: 0,
                 failures_by_kind: Vec::with_capacity(4),
                 body_bytes: 0,
+                statuses: Vec::with_capacity(4),
                 examples: Vec::new(),
             })
             .collect();
@@ -104,6 +118,11 @@ impl Recorder {
     }
 
     /// Record one finished request. `completed` is when its body was fully read (or it failed).
+    ///
+    /// Its latency goes into the histogram only if it got an answer, or timed out (the time
+    /// the user waited): a request refused, reset or closed before any answer has no response
+    /// time, and counting its microseconds would make a failing service look fast. It is
+    /// still counted, by kind, as a request and a failure.
     pub fn record(
         &mut self,
         endpoint: usize,
@@ -114,16 +133,24 @@ impl Recorder {
     ) {
         self.advance(completed);
         let c = &mut self.current[endpoint];
-        let us = u64::try_from(latency.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        c.hist.saturating_record(us);
+        if outcome.has_response_time() {
+            let us = u64::try_from(latency.as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            c.hist.saturating_record(us);
+        }
         c.requests += 1;
         c.body_bytes += body_bytes;
         if let Outcome::Failure(kind) = outcome {
             c.failures += 1;
             add_kind(&mut c.failures_by_kind, kind, 1);
         }
+    }
+
+    /// Count an answer's status code (accepted or not), for the per-endpoint breakdown. Called
+    /// with `record` for every request that got an answer.
+    pub fn count_status(&mut self, endpoint: usize, status: u16) {
+        add_status(&mut self.current[endpoint].statuses, status, 1);
     }
 
     /// Whether the engine should build an example message for this failure (the first of its
@@ -171,7 +198,7 @@ impl Recorder {
             .iter_mut()
             .map(|c| {
                 let out = SlotEndpoint {
-                    latencies: if c.requests > 0 {
+                    latencies: if !c.hist.is_empty() {
                         vec![Sparse::from_histogram(&c.hist)]
                     } else {
                         Vec::new()
@@ -180,8 +207,10 @@ impl Recorder {
                     failures: c.failures,
                     failures_by_kind: std::mem::take(&mut c.failures_by_kind),
                     body_bytes: c.body_bytes,
+                    statuses: c.statuses.clone(),
                     examples: std::mem::take(&mut c.examples),
                 };
+                c.statuses.clear();
                 c.hist.reset();
                 c.requests = 0;
                 c.failures = 0;

@@ -105,7 +105,9 @@ pub struct EndpointStats {
     pub requests: u64,
     pub failures: u64,
     pub body_bytes: u64,
-    /// Latency of every request completed in the window, failed ones included, in µs.
+    /// Response time of every request completed in the window that got an answer (whatever
+    /// its status) or timed out, in µs. Requests that failed before any answer (refused,
+    /// reset, closed) have no response time and are not in it.
     pub latency: Histogram<u64>,
     /// Most frequent first.
     pub failures_by_kind: Vec<KindStats>,
@@ -113,6 +115,8 @@ pub struct EndpointStats {
     /// second of window.
     pub rps: f64,
     pub failures_per_s: f64,
+    /// Answers by HTTP status code, ascending, accepted or not.
+    pub statuses: Vec<(u16, u64)>,
 }
 
 impl EndpointStats {
@@ -126,6 +130,24 @@ impl EndpointStats {
             failures_by_kind: Vec::new(),
             rps: 0.0,
             failures_per_s: 0.0,
+            statuses: Vec::new(),
+        }
+    }
+
+    /// Requests that got no answer at all (refused, reset, closed, timed out, …).
+    pub fn unanswered(&self) -> u64 {
+        self.failures_by_kind
+            .iter()
+            .filter(|k| !matches!(k.kind, FailureKind::Status(_)))
+            .map(|k| k.count)
+            .sum()
+    }
+
+    /// Add `n` answers of `status`, keeping the list ascending.
+    pub fn add_status(&mut self, status: u16, n: u64) {
+        match self.statuses.binary_search_by_key(&status, |&(s, _)| s) {
+            Ok(i) => self.statuses[i].1 += n,
+            Err(i) => self.statuses.insert(i, (status, n)),
         }
     }
 
@@ -243,6 +265,9 @@ pub struct Summary {
     pub timeline: Timeline,
     pub load: LoadHealth,
     pub aborted: Option<Abort>,
+    /// Requests of the whole run (ramp-up and drain included) that got an answer, whatever
+    /// its status: zero means the target never answered at all.
+    pub answered: u64,
 }
 
 impl Summary {
@@ -268,6 +293,9 @@ impl Summary {
                 st.requests += se.requests;
                 st.failures += se.failures;
                 st.body_bytes += se.body_bytes;
+                for &(status, n) in &se.statuses {
+                    st.add_status(status, n);
+                }
                 if (i as u32) < drain {
                     in_window[e].0 += se.requests;
                     in_window[e].1 += se.failures;
@@ -288,6 +316,16 @@ impl Summary {
                     }
                 }
             }
+        }
+        let mut answered = 0u64;
+        for se in rec.slots.iter().flat_map(|slot| &slot.endpoints) {
+            let unanswered: u64 = se
+                .failures_by_kind
+                .iter()
+                .filter(|(kind, _)| !matches!(kind, FailureKind::Status(_)))
+                .map(|(_, n)| n)
+                .sum();
+            answered += se.requests.saturating_sub(unanswered);
         }
         // Examples are kept from the whole run: a failure seen first during ramp-up is still the
         // best example of its kind.
@@ -315,6 +353,9 @@ impl Summary {
             total.failures += st.failures;
             total.body_bytes += st.body_bytes;
             total.latency.add(&st.latency).expect("same bounds");
+            for &(status, n) in &st.statuses {
+                total.add_status(status, n);
+            }
             for k in &st.failures_by_kind {
                 match total.failures_by_kind.iter_mut().find(|t| t.kind == k.kind) {
                     Some(t) => {
@@ -346,6 +387,7 @@ impl Summary {
             timeline: timeline(rec),
             load: rec.load.clone(),
             aborted: rec.aborted.clone(),
+            answered,
         }
     }
 }

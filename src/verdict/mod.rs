@@ -22,7 +22,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::plan::{Location, Metric, Plan};
+use crate::plan::{ErrorCeiling, Location, Metric, Plan};
 use crate::stats::{Abort, EndpointStats, Summary};
 use crate::units;
 
@@ -243,11 +243,12 @@ impl Verdict {
 /// Judge the measured window of a run against the plan's budgets.
 pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     let level = plan.level.as_ref();
+    let ceiling = plan.error_ceiling();
     let windowed = level.and_then(|l| l.window.as_ref()).map(|w| {
-        let max_err = level
-            .and_then(|l| l.max_error_rate.as_ref())
-            .map(|m| m.value);
-        (w.value, windows::evaluate(plan, summary, w.value, max_err))
+        (
+            w.value,
+            windows::evaluate(plan, summary, w.value, Some(ceiling.value)),
+        )
     });
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
@@ -260,19 +261,20 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
         }
         checks.push(coverage_check(i, &ep.name, st, &ep.location));
     }
-    if let Some(level) = level {
-        let window = summary.window.length();
-        if let Some(min) = &level.min_rps {
-            checks.push(rps_check(min.value, summary, window, &min.location));
-        }
-        if let Some(max) = &level.max_error_rate {
-            let mut c = error_rate_check(plan, max.value, summary, &max.location);
-            if let Some((length, found)) = &windowed {
-                apply_windows(&mut c, *length, found.windows, &found.error_rate);
-            }
-            checks.push(c);
-        }
+    if let Some(min) = level.and_then(|l| l.min_rps.as_ref()) {
+        checks.push(rps_check(
+            min.value,
+            summary,
+            summary.window.length(),
+            &min.location,
+        ));
     }
+    // Every run judges an error ceiling, a level's own or the default.
+    let mut c = error_rate_check(plan, &ceiling, summary);
+    if let Some((length, found)) = &windowed {
+        apply_windows(&mut c, *length, found.windows, &found.error_rate);
+    }
+    checks.push(c);
     if let Some(abort) = &summary.aborted {
         checks.push(abort_check(plan, summary, abort));
     }
@@ -285,6 +287,67 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
         checks,
         invalid: validity::validity(plan, summary),
     }
+}
+
+/// Why nothing of the run can be judged: not one request of the whole run (ramp-up included)
+/// got an answer, so the target went away after the pre-flight check or never served at all.
+/// `None` when anything answered: then the run is measured and judged (a service that
+/// answered during the ramp-up and then died FAILs, it is not "never answered").
+pub fn never_answered(summary: &Summary) -> Option<String> {
+    let requests: u64 = summary.timeline.iter().map(|p| p.total.requests).sum();
+    if summary.answered > 0 || requests == 0 {
+        return None;
+    }
+    let t = &summary.total;
+    Some(match t.failures_by_kind.first() {
+        Some(k) => {
+            let example = k
+                .example
+                .as_ref()
+                .map(|ex| format!(" ({})", ex.text))
+                .unwrap_or_default();
+            format!(
+                "{requests} requests, none answered; {} × {}{example}",
+                k.count, k.kind
+            )
+        }
+        None => format!("{requests} requests, none answered"),
+    })
+}
+
+/// What a run of `plan` will judge, in one line: for `slagate validate`, so that nobody finds
+/// out from a green run that a profile judged less than they thought.
+pub fn judged(plan: &Plan) -> String {
+    let budgets: usize = plan.endpoints.iter().map(|e| e.budgets.len()).sum();
+    let ceiling = plan.error_ceiling();
+    let level = match &plan.level {
+        Some(l) => format!("level {}", l.name),
+        None => format!("level {} (not in the sla file)", plan.profile.level_name),
+    };
+    let mut parts = vec![
+        format!(
+            "{budgets} latency budget{} and coverage on {} endpoint{}",
+            if budgets == 1 { "" } else { "s" },
+            plan.endpoints.len(),
+            if plan.endpoints.len() == 1 { "" } else { "s" }
+        ),
+        match ceiling.location {
+            Some(_) => format!("max_error_rate {}", units::percent(ceiling.value)),
+            None => format!(
+                "max_error_rate {} (the default: the level sets none)",
+                units::percent(ceiling.value)
+            ),
+        },
+    ];
+    match plan.level.as_ref().and_then(|l| l.min_rps.as_ref()) {
+        Some(min) => parts.push(format!("min_rps {}", units::number(min.value))),
+        None => parts.push("no min_rps".into()),
+    }
+    format!(
+        "profile {} ({level}) judges {}",
+        plan.profile.name,
+        parts.join(", ")
+    )
 }
 
 /// "212 ms [198, 231]": a measurement with its 95 % interval, the unit written once when all
@@ -332,12 +395,23 @@ fn latency_check(
     c.measured = measured.map(Value::Latency);
     let Some(m) = measured else {
         c.status = Status::Fail;
-        c.diagnostic = format!(
-            "no response times were measured ({} requests in the window), so {metric} < {} \
-             cannot be shown to hold",
-            st.requests,
-            units::duration(limit)
-        );
+        c.diagnostic = if st.requests == 0 {
+            format!(
+                "no requests completed in the measured window, so {metric} < {} cannot be \
+                 shown to hold",
+                units::duration(limit)
+            )
+        } else {
+            // Connection failures have no response time: they are not fast answers.
+            let mut d = format!(
+                "none of the {} requests in the measured window got an answer, so there is no \
+                 response time to show {metric} < {}.",
+                st.requests,
+                units::duration(limit)
+            );
+            append_failures(&mut d, st);
+            d
+        };
         return c;
     };
     let headroom = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
@@ -592,7 +666,8 @@ fn rps_check(min: f64, summary: &Summary, window: Duration, location: &Location)
     }
 }
 
-fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Location) -> Check {
+fn error_rate_check(plan: &Plan, ceiling: &ErrorCeiling, summary: &Summary) -> Check {
+    let max = ceiling.value;
     let total = &summary.total;
     let measured = (total.requests > 0).then(|| total.error_rate());
     let headroom = match measured {
@@ -644,6 +719,13 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
             {
                 let _ = write!(d, " Example at {}: {}", units::offset(ex.at), ex.text);
             }
+            if ceiling.location.is_none() {
+                let _ = write!(
+                    d,
+                    " (The default ceiling: level `{}` sets no max_error_rate.)",
+                    plan.profile.level_name
+                );
+            }
             (Status::Fail, d)
         }
     };
@@ -657,7 +739,7 @@ fn error_rate_check(plan: &Plan, max: f64, summary: &Summary, location: &Locatio
             CheckMetric::MaxErrorRate,
             Value::Fraction(max),
             total.requests,
-            Some(location.clone()),
+            ceiling.location.clone(),
         )
     }
 }

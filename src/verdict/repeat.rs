@@ -237,6 +237,7 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         // Not merged: each run's validity is judged on its own (see `combine`).
         load: LoadHealth::default(),
         aborted,
+        answered: runs.iter().map(|s| s.answered).sum(),
     }
 }
 
@@ -254,6 +255,9 @@ fn add_stats(
     into.latency
         .add(&run.latency)
         .expect("every histogram has slagate's bounds");
+    for &(status, n) in &run.statuses {
+        into.add_status(status, n);
+    }
     into.rps += run.rps * window.as_secs_f64();
     into.failures_per_s += run.failures_per_s * window.as_secs_f64();
     for k in &run.failures_by_kind {
@@ -348,6 +352,7 @@ mod tests {
             timeline,
             load: LoadHealth::default(),
             aborted: None,
+            answered: latencies_ms.len() as u64,
         }
     }
 

@@ -198,9 +198,15 @@ fn an_endpoint_without_samples_fails_every_check() {
             ("e1 p50".into(), Status::Fail),
             ("e1 max".into(), Status::Fail),
             ("e1 coverage".into(), Status::Fail),
+            // No level: the default error ceiling (0%) is judged all the same.
+            ("all max_error_rate".into(), Status::Pass),
         ]
     );
-    assert!(v.checks[2].diagnostic.contains("no response times"));
+    assert!(
+        v.checks[2]
+            .diagnostic
+            .contains("no requests completed in the measured window")
+    );
     assert_eq!(v.judgement(), Judgement::Fail);
     assert_eq!(v.failed_count(), 3);
 }
@@ -219,10 +225,13 @@ fn coverage_needs_a_success_not_just_a_response() {
 #[test]
 fn level_checks_table() {
     use Status::*;
-    // 100 requests over a 10 s window = 10 req/s; `fails` of them failed.
+    // 100 requests over a 10 s window = 10 req/s; `fails` of them failed. A level without a
+    // max_error_rate is judged against the default ceiling of 0%.
     let cases = [
-        (Some(10.0), None, 0, vec![Pass]),
-        (Some(10.5), None, 0, vec![Fail]),
+        (Some(10.0), None, 0, vec![Pass, Pass]),
+        (Some(10.5), None, 0, vec![Fail, Pass]),
+        (Some(10.0), None, 1, vec![Pass, Fail]),
+        (None, None, 1, vec![Fail]),
         (None, Some(0.0), 0, vec![Pass]),
         (None, Some(0.0), 1, vec![Fail]),  // a zero-tolerance level
         (None, Some(0.01), 1, vec![Pass]), // exactly at the limit passes

@@ -8,7 +8,7 @@
 //!   max(1 s, 2 / spawn_rate) behind its schedule (user i at i / spawn_rate). A second is below
 //!   what any report resolves (the measured window starts on a whole second); two spawn
 //!   intervals is where a ramp-up visibly bunches up rather than jitters.
-//! - **cpu**: slagate's process CPU at or above 90 % of the cores its workers could use for
+//! - **cpu**: the CPU time of slagate's busiest worker thread at or above 90 % of its core for
 //!   3 consecutive seconds of the measured window, or on average over the whole window. One or
 //!   two busy seconds (a burst of reconnects) do not delay a closed model measurably; three in
 //!   a row, or a window that is saturated throughout, do.
@@ -35,7 +35,7 @@ use crate::units;
 pub struct Invalidity {
     /// `"spawn"`, `"cpu"`, `"wake"` or `"local_resources"`.
     pub cause: &'static str,
-    /// The measurement that shows it, short: "98% of 2 cores for 14 s".
+    /// The measurement that shows it, short: "the busiest of its 2 workers at 98% of a core for 14 s".
     pub figure: String,
     /// Plain words: what happened, with the figure, that the service was not at fault, and
     /// what to do.
@@ -134,18 +134,18 @@ fn cpu(summary: &Summary) -> Option<Invalidity> {
         }
     }
     let mean = window.iter().sum::<f64>() / window.len() as f64;
-    let cores = match load.cores {
-        1 => "1 core".to_string(),
-        n => format!("{n} cores"),
+    let workers = match load.cores {
+        0 | 1 => "its worker".to_string(),
+        n => format!("the busiest of its {n} workers"),
     };
     let figure = if best_len >= CPU_SECONDS {
         format!(
-            "{} of {cores} for {best_len} s",
+            "{workers} at {} of a core for {best_len} s",
             units::percent(best_sum / best_len as f64)
         )
     } else if mean >= CPU_SATURATED {
         format!(
-            "{} of {cores} on average over {} s",
+            "{workers} at {} of a core on average over {} s",
             units::percent(mean),
             window.len()
         )
@@ -403,7 +403,10 @@ mod tests {
                     cpu: vec![0.3, 0.3, 0.3, 0.95, 0.97, 0.99, 0.3, 0.3, 0.3, 0.3],
                     ..healthy()
                 },
-                &[("cpu", "97% of 2 cores for 3 s")],
+                &[(
+                    "cpu",
+                    "the busiest of its 2 workers at 97% of a core for 3 s",
+                )],
             ),
             case(
                 "saturated during ramp-up only",
@@ -420,7 +423,7 @@ mod tests {
                     cores: 1,
                     ..healthy()
                 },
-                &[("cpu", "96.2% of 1 core on average over 8 s")],
+                &[("cpu", "its worker at 96.2% of a core on average over 8 s")],
             ),
             Case {
                 think_ms: 50,
@@ -489,7 +492,10 @@ mod tests {
                 },
                 &[
                     ("spawn", "4 of 10 users started"),
-                    ("cpu", "100% of 2 cores for 8 s"),
+                    (
+                        "cpu",
+                        "the busiest of its 2 workers at 100% of a core for 8 s",
+                    ),
                     ("wake", "p99 wake-up delay 250 ms (limit 20 ms)"),
                 ],
             ),
@@ -528,7 +534,7 @@ mod tests {
         }
         assert_eq!(
             found[1].message,
-            "slagate's own CPU was saturated: 98% of 2 cores for 8 s; the load was not \
+            "slagate's own CPU was saturated: the busiest of its 2 workers at 98% of a core for 8 s; the load was not \
              delivered and the service was not at fault — run with fewer users, on a bigger or \
              less busy machine, or distributed"
         );

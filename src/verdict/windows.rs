@@ -161,6 +161,7 @@ mod tests {
             timeline: vec![],
             load: LoadHealth::default(),
             aborted: None,
+            answered: 0,
         }
     }
 

@@ -34,7 +34,7 @@ fn run_with(args: &[&str], extra: &[String]) -> std::process::Output {
 
 fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
     let schema: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(repo().join("schemas/slagate.run.v2.schema.json")).unwrap(),
+        &std::fs::read(repo().join("schemas/slagate.run.v3.schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::draft202012::options().build(&schema).unwrap();
@@ -90,7 +90,7 @@ fn a_real_run_writes_every_format_and_report_reproduces_them() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
     assert_eq!(schema_errors(&json), Vec::<String>::new());
-    assert_eq!(json["schema"], "slagate.run/v2");
+    assert_eq!(json["schema"], "slagate.run/v3");
     assert_eq!(json["verdict"], "fail");
     assert_eq!(json["exit_code"], 1);
     let failing: Vec<String> = json["checks"]

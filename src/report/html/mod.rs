@@ -20,10 +20,11 @@ use std::time::{Duration, SystemTime};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::table::{
-    INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, budget_text, inconclusive_warning,
-    measured_text, percentile_row, request_row, result_text, sla_title, verdict_line,
+    ANSWERS_HEADER, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, TIMED_HEADER, answers_row,
+    budget_text, inconclusive_warning, measured_text, percentile_row, request_row, result_text,
+    sla_title, verdict_line,
 };
-use super::{RenderError, Reporter, RunOutcome, RunReport};
+use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
 use crate::units;
 use crate::verdict::{Check, Status};
@@ -421,13 +422,25 @@ fn requests(run: &RunReport) -> Markup {
                     (row(request_row("", "Aggregated", &run.total), true))
                 }
             }
+            h2 { "Answers by status code" }
+            p.note { "Every answer by its HTTP status, accepted or not; redirects are not followed." }
+            table.stats.answers {
+                thead {
+                    tr { @for h in ANSWERS_HEADER { th { (h) } } }
+                }
+                tbody {
+                    @for e in &run.endpoints { (row(answers_row(&e.method, &e.name, &e.stats), false)) }
+                    (row(answers_row("", "Aggregated", &run.total), true))
+                }
+            }
             h2 { "Response time percentiles (ms)" }
+            p.note { "Of the requests that got an answer or timed out: a request refused or reset before any answer has no response time." }
             table.stats.percentiles {
                 thead {
                     tr {
                         th { "Type" } th { "Name" }
                         @for (_, label) in LOCUST_PERCENTILES { th.num { (label) } }
-                        th.num { "# reqs" }
+                        th.num { (TIMED_HEADER) }
                     }
                 }
                 tbody {
@@ -483,6 +496,38 @@ fn failures(run: &RunReport) -> Markup {
             }
         }
     }
+}
+
+/// The page left when the run could not be made: why, and when, so that an older run's page
+/// is never mistaken for this one's.
+pub fn not_run(doc: &NotRun) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content=(CSP);
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "SLA NOT RUN · " (rfc3339(doc.at)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main {
+                    header class="banner invalid" {
+                        div.word { "NOT RUN" }
+                        div {
+                            h1 #verdict { "SLA NOT RUN: " (doc.reason) }
+                            p.sub {
+                                "slagate " (doc.slagate_version) " · " (rfc3339(doc.at))
+                                " · exit code " (doc.exit_code)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]
