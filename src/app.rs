@@ -170,12 +170,13 @@ fn terminal() -> report::table::Terminal {
     }
 }
 
-fn overrides(host: Option<String>, load: &LoadArgs) -> Overrides {
+fn overrides(host: Option<String>, load: &LoadArgs, headers: &[String]) -> Overrides {
     Overrides {
         host,
         users: load.users,
         spawn_rate: load.spawn_rate,
         run_time: load.run_time,
+        headers: headers.to_vec(),
     }
 }
 
@@ -238,7 +239,7 @@ fn check(args: CheckArgs) -> u8 {
     if let Err(code) = check_writable(&outputs) {
         return code;
     }
-    match load_plan(source, &overrides(args.host, &args.load)) {
+    match load_plan(source, &overrides(args.host, &args.load, &args.headers)) {
         Ok((plan, provenance)) => {
             let baseline = match &args.baseline {
                 Some(path) => match load_baseline(path, &args.sla, args.regression, &plan) {
@@ -730,11 +731,11 @@ fn demo(args: DemoArgs) -> u8 {
             profile: &args.profile,
         },
     };
-    let (plan, provenance) =
-        match load_plan(source, &overrides(Some(fixture.base_url()), &args.load)) {
-            Ok(loaded) => loaded,
-            Err(code) => return code,
-        };
+    let given = overrides(Some(fixture.base_url()), &args.load, &args.headers);
+    let (plan, provenance) = match load_plan(source, &given) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
     let code = execute(&plan, provenance, &outputs, args.strict, args.repeat, None);
     drop(fixture);
     code

@@ -142,6 +142,9 @@ impl SlaFile {
 pub struct TargetSpec {
     /// http or https, with a host, no query or fragment; may carry a base path.
     pub base_url: Spanned<url::Url>,
+    /// `base_url` as written (with `${NAME}` expanded), before the URL parser normalized it:
+    /// where a secret is still spelt as it was given, for masking it.
+    pub base_url_text: String,
     /// Per request; above zero; default 10 s.
     pub timeout: Duration,
     pub headers: HeaderMap,

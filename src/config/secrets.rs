@@ -193,7 +193,10 @@ mod tests {
         // The header value and the token inside it: the whole value is one mask, not
         // "Bearer ***".
         let s = secrets(&["Bearer tok-123"], &["tok-123"]);
-        assert_eq!(s.redact("authorization: Bearer tok-123"), "authorization: ***");
+        assert_eq!(
+            s.redact("authorization: Bearer tok-123"),
+            "authorization: ***"
+        );
         assert_eq!(s.redact("just tok-123"), "just ***");
         // Two secrets sharing characters: neither's remainder is left behind.
         let s = secrets(&[], &["abcdef", "defghi"]);

@@ -126,7 +126,7 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         }
         Some(v) => walk::string(p, "base_url", v, "\"http://localhost:8003\"").and_then(|text| {
             match parse_base_url(text) {
-                Ok(url) => Some(Spanned::new(v.span(), url)),
+                Ok(url) => Some((Spanned::new(v.span(), url), text.to_string())),
                 Err((message, help)) => {
                     p.push(
                         Problem::new(ProblemKind::InvalidUrl, v.span(), message)
@@ -150,8 +150,10 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         None => Some(Vec::new()),
         Some(v) => read_redact(p, v),
     };
+    let (base_url, base_url_text) = base_url?;
     Some(TargetSpec {
-        base_url: base_url?,
+        base_url,
+        base_url_text,
         timeout: timeout?,
         headers: headers?,
         redact: redact?,

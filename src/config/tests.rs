@@ -1115,7 +1115,12 @@ budget = { p95 = "20ms" }
     // (QTY is under the floor).
     assert!(sla.source.text.contains("Bearer ${TOKEN}"));
     let s = &sla.secrets;
-    for value in ["api.internal:8080", "tok-3f9a1c", "acme-corp", "from ${TOKEN}"] {
+    for value in [
+        "api.internal:8080",
+        "tok-3f9a1c",
+        "acme-corp",
+        "from ${TOKEN}",
+    ] {
         assert_eq!(s.redact(value), super::MASK, "{value}");
     }
     assert_eq!(s.redact("42"), "42");
@@ -1125,7 +1130,10 @@ budget = { p95 = "20ms" }
     let profile =
         parse_profile_with(Path::new("p.toml"), profile.as_bytes(), &env(VARS)).expect("valid");
     assert_eq!(profile.description, "nightly for acme-corp");
-    assert_eq!(profile.secrets.redact(&profile.description), "nightly for ***");
+    assert_eq!(
+        profile.secrets.redact(&profile.description),
+        "nightly for ***"
+    );
 }
 
 #[test]

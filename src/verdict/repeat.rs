@@ -501,6 +501,7 @@ mod tests {
             },
             level: None,
             abort_when: None,
+            secrets: Default::default(),
         }
     }
 

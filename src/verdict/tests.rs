@@ -67,6 +67,7 @@ fn plan(budgets: Vec<Vec<Budget>>, level: Option<Level>) -> Plan {
         },
         level,
         abort_when: None,
+        secrets: Default::default(),
     }
 }
 

@@ -287,6 +287,7 @@ mod tests {
             },
             level: None,
             abort_when: None,
+            secrets: Default::default(),
         }
     }
 
