@@ -198,7 +198,8 @@ impl Problem {
     /// Hides every secret in what the problem says (a message may quote a value that came
     /// from the environment).
     pub(crate) fn redact(&mut self, secrets: &Secrets) {
-        let redact = |text: &mut String| *text = secrets.redact_owned(std::mem::take(text));
+        // `walk::describe` quotes at most 40 characters of a string, cut with `…`.
+        let redact = |text: &mut String| *text = secrets.redact_ellipsized(text);
         redact(&mut self.message);
         redact(&mut self.label);
         if let Some(help) = &mut self.help {

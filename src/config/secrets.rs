@@ -108,26 +108,50 @@ impl Secrets {
     /// hides a tail that is the beginning of a secret, since the cut may fall inside one.
     pub fn redact_truncated<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let redacted = self.redact(text);
-        let tail = self
-            .values
-            .iter()
-            .filter_map(|secret| {
-                // The longest proper prefix of the secret that ends the text.
-                secret
-                    .char_indices()
-                    .map(|(i, _)| i)
-                    .skip(1)
-                    .filter(|&i| redacted.ends_with(&secret[..i]))
-                    .max()
-            })
-            .max();
-        match tail {
+        match self.cut_off(&redacted) {
             None => redacted,
             Some(len) => {
                 let keep = redacted.len() - len;
                 Cow::Owned(format!("{}{MASK}", &redacted[..keep]))
             }
         }
+    }
+
+    /// [`Secrets::redact`] for a message that may quote a value shortened with `…`: also hides
+    /// the beginning of a secret cut off by each `…`.
+    pub fn redact_ellipsized(&self, text: &str) -> String {
+        let redacted = self.redact(text);
+        let mut out = String::with_capacity(redacted.len());
+        let mut pieces = redacted.split('…').peekable();
+        while let Some(piece) = pieces.next() {
+            let last = pieces.peek().is_none();
+            match self.cut_off(piece).filter(|_| !last) {
+                Some(len) => {
+                    out.push_str(&piece[..piece.len() - len]);
+                    out.push_str(MASK);
+                }
+                None => out.push_str(piece),
+            }
+            if !last {
+                out.push('…');
+            }
+        }
+        out
+    }
+
+    /// The length of the longest proper beginning of a secret that ends `text`.
+    fn cut_off(&self, text: &str) -> Option<usize> {
+        self.values
+            .iter()
+            .filter_map(|secret| {
+                secret
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .skip(1)
+                    .filter(|&i| text.ends_with(&secret[..i]))
+                    .max()
+            })
+            .max()
     }
 
     /// [`Secrets::redact`] of an owned string, reusing it when nothing matched.
@@ -236,6 +260,11 @@ mod tests {
         assert_eq!(s.redact_truncated("nothing"), "nothing");
         // Without a cut, a prefix is just text.
         assert_eq!(s.redact("x-key: tok"), "x-key: tok");
+        // A message that quotes a value shortened with `…`.
+        assert_eq!(
+            s.redact_ellipsized("found string \"tok-1…\" and tok-123, export X=…"),
+            "found string \"***…\" and ***, export X=…"
+        );
     }
 
     #[test]

@@ -1173,6 +1173,16 @@ fn an_unset_or_empty_variable_points_at_its_reference_and_no_value_is_quoted() {
     for secret in ["acme-corp", "tok-3f9a1c"] {
         assert!(!rendered.contains(secret), "{secret} in:\n{rendered}");
     }
+
+    // A "found string …" message quotes 40 characters of a value: a longer secret is cut off
+    // there, and what is left of it is masked too.
+    let text = "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\n\
+                weight = \"${LONG}\"\nbudget = { p95 = \"1s\" }\n";
+    const LONG: &[(&str, &str)] = &[("LONG", "0123456789abcdefghij0123456789abcdefghij-and-more")];
+    let e = parse_sla_with(Path::new("l.toml"), text.as_bytes(), &env(LONG)).expect_err("type");
+    let rendered = render(&e);
+    assert!(rendered.contains("found string \"***…\""), "{rendered}");
+    assert!(!rendered.contains("0123456789"), "{rendered}");
 }
 
 #[test]
