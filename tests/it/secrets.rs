@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::server::{Behaviour, TestServer};
-use crate::{stderr, stdout};
+use crate::stderr;
 
 const TOKEN_VAR: &str = "SLAGATE_TEST_TOKEN";
 const TOKEN: &str = "slagate-test-token-3f9a1c7e";
@@ -79,7 +79,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, String)> {
 /// The run failed (every response is a 500), every output was written, no `secrets` appear
 /// anywhere, and `echoed` (the masked echo, e.g. `authorization: ***`) is where the echo was.
 fn assert_nothing_leaked(dir: &Path, out: &Output, secrets: &[&str], echoed: &str) {
-    let (stdout, stderr) = (crate::stdout(out), crate::stderr(out));
+    let (stdout, stderr) = (crate::stdout(out), stderr(out));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     let written = files(dir);
     let names: Vec<String> = written
