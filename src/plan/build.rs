@@ -1,7 +1,9 @@
 //! Resolves a checked sla file, a checked profile and the command line's overrides into a
 //! [`Plan`]: applies the overrides (validating them like the files), picks the profile's level,
-//! joins paths onto the base URL, merges headers and encodes bodies. Rules that need more than
-//! one file live here; rules about one file live in `config`.
+//! joins paths onto the base URL, merges headers (the URL's credentials as Basic auth, then the
+//! target's, the endpoint's, `-H`) and encodes bodies; then collects the secrets and masks the
+//! plan's display strings with them. Rules that need more than one file live here; rules about
+//! one file live in `config`.
 
 use std::time::Duration;
 

@@ -2,6 +2,10 @@
 //! cross-file rule applied. Owns the `Plan` and the types the later stages agree on (`Quantile`,
 //! `Metric`, `Location`). Knows nothing of TOML syntax (that is `config`) and nothing of how the
 //! load is generated (that is `engine`).
+//!
+//! It also decides what is secret (`secrets.rs`) and carries every secret value in
+//! [`Plan::secrets`]; what the plan shows (endpoint names, the description, the target URL) is
+//! masked here, once, so that no later stage can print a secret it was handed.
 
 mod build;
 mod regression;
