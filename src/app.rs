@@ -140,12 +140,13 @@ fn terminal() -> report::table::Terminal {
     }
 }
 
-fn overrides(host: Option<String>, load: &LoadArgs) -> Overrides {
+fn overrides(host: Option<String>, load: &LoadArgs, headers: &[String]) -> Overrides {
     Overrides {
         host,
         users: load.users,
         spawn_rate: load.spawn_rate,
         run_time: load.run_time,
+        headers: headers.to_vec(),
     }
 }
 
@@ -190,7 +191,8 @@ fn check(args: CheckArgs) -> Exit {
             sla: &args.sla,
             profile: &args.profile,
         };
-        let (plan, provenance) = load_plan(source, &overrides(args.host, &args.load))?;
+        let given = overrides(args.host, &args.load, &args.headers);
+        let (plan, provenance) = load_plan(source, &given)?;
         let baseline = match &args.baseline {
             Some(path) => Some(load_baseline(path, &args.sla, args.regression, &plan)?),
             None => None,

@@ -192,6 +192,12 @@ pub struct CheckArgs {
     /// speaks plain http only).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
+    /// Send this header with every request, over any header of that name in the sla file (the
+    /// target's and each endpoint's), as curl does: -H 'Authorization: Bearer …'. Repeatable;
+    /// an empty value ('Name:') removes the header. Its value is a secret: it is masked as ***
+    /// wherever it would be shown.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
     /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE (a percentile within
     /// budget on too few samples to show it at 95% confidence).
     #[arg(long)]
@@ -232,6 +238,12 @@ pub struct DemoArgs {
     /// The SLA file (default: ./sla.toml if present, else the built-in Resource Agent SLA).
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
+    /// Send this header with every request, over any header of that name in the sla file (the
+    /// target's and each endpoint's), as curl does: -H 'Authorization: Bearer …'. Repeatable;
+    /// an empty value ('Name:') removes the header. Its value is a secret: it is masked as ***
+    /// wherever it would be shown.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
     /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE (a percentile within
     /// budget on too few samples to show it at 95% confidence).
     #[arg(long)]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 
+use super::secrets::Secrets;
+
 /// Why a config file (or a command-line value that stands in for one) could not be used.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ConfigError {
@@ -109,6 +111,10 @@ pub enum ProblemKind {
     DuplicateKey,
     Conflict,
     UnknownLevel,
+    /// `${NAME}` names a variable that is unset, empty or not UTF-8.
+    UnsetVariable,
+    /// A `${` that is not a well-formed `${NAME}`.
+    InvalidVariable,
 }
 
 impl ProblemKind {
@@ -134,6 +140,8 @@ impl ProblemKind {
             ProblemKind::DuplicateKey => "duplicate_key",
             ProblemKind::Conflict => "conflict",
             ProblemKind::UnknownLevel => "unknown_level",
+            ProblemKind::UnsetVariable => "unset_variable",
+            ProblemKind::InvalidVariable => "invalid_variable",
         }
     }
 }
@@ -187,6 +195,21 @@ impl Problem {
         self.kind
     }
 
+    /// Hides every secret in what the problem says (a message may quote a value that came
+    /// from the environment).
+    pub(crate) fn redact(&mut self, secrets: &Secrets) {
+        // `walk::describe` quotes at most 40 characters of a string, cut with `…`.
+        let redact = |text: &mut String| *text = secrets.redact_ellipsized(text);
+        redact(&mut self.message);
+        redact(&mut self.label);
+        if let Some(help) = &mut self.help {
+            redact(help);
+        }
+        for (_, label) in &mut self.others {
+            redact(label);
+        }
+    }
+
     /// Byte range of the offending text in the file.
     pub fn span(&self) -> Range<usize> {
         self.span.clone()
@@ -223,6 +246,8 @@ fn to_span(range: &Range<usize>) -> SourceSpan {
 #[derive(Debug, Default)]
 pub(crate) struct Problems {
     list: Vec<Problem>,
+    /// Spans of values read from a failed expansion.
+    unreliable: Vec<Range<usize>>,
 }
 
 impl Problems {
@@ -235,9 +260,23 @@ impl Problems {
         self.list.len()
     }
 
+    /// Hides every secret in every problem so far.
+    pub(crate) fn redact(&mut self, secrets: &Secrets) {
+        if !secrets.is_empty() {
+            self.list.iter_mut().for_each(|p| p.redact(secrets));
+        }
+    }
+
+    /// Marks a string value whose `${NAME}` could not be expanded: it is read with the
+    /// reference expanded to nothing, so any other complaint about that value is noise.
+    pub(crate) fn unreliable(&mut self, span: Range<usize>) {
+        self.unreliable.push(span);
+    }
+
     /// The error for a file with problems, or `None` if there are none. Syntax errors come first
     /// from a parser that recovers by guessing, so a check that fails on a guessed value, or a
     /// key reported missing because its line did not parse, would be noise: those are dropped.
+    /// So is a complaint about a value marked [`Problems::unreliable`].
     pub(crate) fn into_error(self, what: &str, path: &Path, text: &str) -> Option<ConfigError> {
         let syntax: Vec<Range<usize>> = self
             .list
@@ -245,6 +284,7 @@ impl Problems {
             .filter(|p| p.kind == ProblemKind::Syntax)
             .map(|p| p.span.clone())
             .collect();
+        let unreliable = self.unreliable;
         let mut problems: Vec<Problem> = if syntax.is_empty() {
             self.list
         } else {
@@ -257,6 +297,14 @@ impl Problems {
                 })
                 .collect()
         };
+        problems.retain(|p| {
+            matches!(
+                p.kind,
+                ProblemKind::UnsetVariable | ProblemKind::InvalidVariable
+            ) || !unreliable
+                .iter()
+                .any(|u| u.start <= p.span.start && p.span.end <= u.end)
+        });
         if problems.is_empty() {
             return None;
         }

@@ -25,11 +25,18 @@
 //! - `[regression]` (read by `regression.rs`) holds signed percentages: `p95 = "+10%"`,
 //!   `error_rate = "+0.1%"` (percentage points), `rps = "-10%"`; the sign, if written, must be
 //!   the direction that is worse.
+//! - `${NAME}` in any string value (never a key) expands from the environment when the file is
+//!   loaded; `$${` is a literal `${`. An unset or empty variable is a problem at the `${NAME}`
+//!   (see `expand.rs`). Every expanded value is a secret ([`Secrets`]): no diagnostic quotes one.
+//! - `[target] redact = ["x-session"]` names more headers whose values are secrets, besides
+//!   authorization, proxy-authorization, cookie and x-api-key (applied by `plan::build`).
 
 mod builtin;
 mod error;
+mod expand;
 mod profile;
 mod regression;
+mod secrets;
 mod sla;
 mod walk;
 
@@ -48,6 +55,8 @@ use toml::de::DeTable;
 pub use builtin::load_builtin;
 pub(crate) use error::Problems;
 pub use error::{ConfigError, Problem, ProblemKind};
+pub(crate) use expand::Lookup;
+pub use secrets::{MASK, Secrets};
 pub(crate) use sla::parse_base_url;
 pub(crate) use walk::did_you_mean;
 
@@ -97,6 +106,8 @@ pub struct SlaFile {
     pub abort_when: Option<AbortWhenSpec>,
     /// The `[regression]` tolerances, if written (defaults are `plan::Tolerances`).
     pub regression: Option<RegressionSpec>,
+    /// The values `${NAME}` expanded to (at or above the floor).
+    pub secrets: Secrets,
 }
 
 /// `[regression]`: how much worse than its baseline a head run may be. Each tolerance is a
@@ -133,9 +144,14 @@ impl SlaFile {
 pub struct TargetSpec {
     /// http or https, with a host, no query or fragment; may carry a base path.
     pub base_url: Spanned<url::Url>,
+    /// `base_url` as written (with `${NAME}` expanded), before the URL parser normalized it:
+    /// where a secret is still spelt as it was given, for masking it.
+    pub base_url_text: String,
     /// Per request; above zero; default 10 s.
     pub timeout: Duration,
     pub headers: HeaderMap,
+    /// `redact = [...]`: more header names whose values are secrets, wherever they are set.
+    pub redact: Vec<http::HeaderName>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +244,8 @@ pub struct ProfileFile {
     pub think_time: ThinkTimeSpec,
     /// `level = "…"` if written; otherwise the level is the file stem.
     pub level: Option<Spanned<String>>,
+    /// The values `${NAME}` expanded to (at or above the floor).
+    pub secrets: Secrets,
 }
 
 impl ProfileFile {
@@ -256,15 +274,25 @@ pub fn load_profile(path: &Path) -> Result<ProfileFile, ConfigError> {
     parse_profile(path, &bytes)
 }
 
-/// Checks the bytes of an sla file; `path` names it in diagnostics.
+/// Checks the bytes of an sla file; `path` names it in diagnostics. `${NAME}` expands from the
+/// process environment.
 pub fn parse_sla(path: &Path, bytes: &[u8]) -> Result<SlaFile, ConfigError> {
+    parse_sla_with(path, bytes, &expand::process_env)
+}
+
+/// [`parse_sla`] with `${NAME}` looked up in `env`.
+pub(crate) fn parse_sla_with(
+    path: &Path,
+    bytes: &[u8],
+    env: Lookup<'_>,
+) -> Result<SlaFile, ConfigError> {
     let kind = FileKind {
         what: "sla file",
         needs: "an sla.toml needs [target] and at least one [[endpoint]]",
         start: "start with:\n[target]\nbase_url = \"http://localhost:8003\"\n\n[[endpoint]]\n\
                 name = \"/health\"\nbudget = { p95 = \"200ms\" }",
     };
-    let (source, sla) = parse(path, bytes, &kind, sla::read)?;
+    let (source, sla, secrets) = parse(path, bytes, &kind, env, sla::read)?;
     Ok(SlaFile {
         source,
         target: sla.target,
@@ -272,17 +300,28 @@ pub fn parse_sla(path: &Path, bytes: &[u8]) -> Result<SlaFile, ConfigError> {
         levels: sla.levels,
         abort_when: sla.abort_when,
         regression: sla.regression,
+        secrets,
     })
 }
 
 /// Checks the bytes of a profile; `path` names it in diagnostics, and its stem names the profile.
+/// `${NAME}` expands from the process environment.
 pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<ProfileFile, ConfigError> {
+    parse_profile_with(path, bytes, &expand::process_env)
+}
+
+/// [`parse_profile`] with `${NAME}` looked up in `env`.
+pub(crate) fn parse_profile_with(
+    path: &Path,
+    bytes: &[u8],
+    env: Lookup<'_>,
+) -> Result<ProfileFile, ConfigError> {
     let kind = FileKind {
         what: "profile",
         needs: "a profile needs users, spawn_rate and run_time",
         start: "start with:\nusers = 10\nspawn_rate = 2\nrun_time = \"5m\"",
     };
-    let (source, profile) = parse(path, bytes, &kind, profile::read)?;
+    let (source, profile, secrets) = parse(path, bytes, &kind, env, profile::read)?;
     let name = path
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -295,6 +334,7 @@ pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<ProfileFile, ConfigErr
         run_time: profile.run_time,
         think_time: profile.think_time,
         level: profile.level,
+        secrets,
     })
 }
 
@@ -305,18 +345,23 @@ struct FileKind {
     start: &'static str,
 }
 
-/// Decodes, parses and walks one file with `read`, collecting every problem on the way.
+/// Decodes, parses, expands `${NAME}` in and walks one file with `read`, collecting every
+/// problem on the way. The diagnostics never quote an expanded value: they are redacted with
+/// the secrets the expansion found, which are returned with the file.
 fn parse<T>(
     path: &Path,
     bytes: &[u8],
     kind: &FileKind,
+    env: Lookup<'_>,
     read: impl FnOnce(&mut Problems, &DeTable<'_>) -> Option<T>,
-) -> Result<(SourceFile, T), ConfigError> {
+) -> Result<(SourceFile, T, Secrets), ConfigError> {
     let text = decode(path, bytes, kind.what)?;
     let mut p = Problems::default();
     let (root, errors) = DeTable::parse_recoverable(text);
     syntax_problems(&mut p, &errors, text);
-    let root = root.into_inner();
+    let mut root = root.into_inner();
+    let mut secrets = Secrets::default();
+    expand::expand_table(&mut p, &mut root, text, env, &mut secrets);
     let read = if root.is_empty() {
         empty_file(&mut p, text, kind.needs, kind.start);
         None
@@ -327,9 +372,10 @@ fn parse<T>(
         path: path.to_path_buf(),
         text: text.to_string(),
     };
+    p.redact(&secrets);
     match (p.into_error(kind.what, path, text), read) {
         (Some(e), _) => Err(e),
-        (None, Some(read)) => Ok((source, read)),
+        (None, Some(read)) => Ok((source, read, secrets)),
         // Every reader that returns None records why; reaching this is a bug in the walker,
         // but it must still be an error rather than a panic.
         (None, None) => Err(ConfigError::Inconsistent {

@@ -15,7 +15,7 @@ use super::walk::{self, Value};
 use super::{AbortWhenSpec, Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
 
 const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when", "regression"];
-const TARGET_KEYS: &[&str] = &["base_url", "timeout", "headers"];
+const TARGET_KEYS: &[&str] = &["base_url", "timeout", "headers", "redact"];
 const ENDPOINT_KEYS: &[&str] = &[
     "name",
     "method",
@@ -126,7 +126,7 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         }
         Some(v) => walk::string(p, "base_url", v, "\"http://localhost:8003\"").and_then(|text| {
             match parse_base_url(text) {
-                Ok(url) => Some(Spanned::new(v.span(), url)),
+                Ok(url) => Some((Spanned::new(v.span(), url), text.to_string())),
                 Err((message, help)) => {
                     p.push(
                         Problem::new(ProblemKind::InvalidUrl, v.span(), message)
@@ -146,11 +146,60 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         None => Some(HeaderMap::new()),
         Some(v) => read_headers(p, v),
     };
+    let redact = match table.get("redact") {
+        None => Some(Vec::new()),
+        Some(v) => read_redact(p, v),
+    };
+    let (base_url, base_url_text) = base_url?;
     Some(TargetSpec {
-        base_url: base_url?,
+        base_url,
+        base_url_text,
         timeout: timeout?,
         headers: headers?,
+        redact: redact?,
     })
+}
+
+/// `redact = ["x-session", …]`: header names (case-insensitive) whose values are secrets.
+fn read_redact(p: &mut Problems, value: &Value<'_>) -> Option<Vec<HeaderName>> {
+    let example = "redact = [\"x-session\"]";
+    let DeValue::Array(items) = value.get_ref() else {
+        walk::wrong_type(
+            p,
+            "redact",
+            value,
+            "a list of header names",
+            format!("write a list: {example}"),
+        );
+        return None;
+    };
+    let mut names = Vec::with_capacity(items.len());
+    let mut complete = true;
+    for item in items.iter() {
+        let Some(text) = walk::string(p, "redact", item, "[\"x-session\"]") else {
+            complete = false;
+            continue;
+        };
+        match HeaderName::from_bytes(text.as_bytes()) {
+            Ok(name) => names.push(name),
+            Err(_) => {
+                p.push(
+                    Problem::new(
+                        ProblemKind::InvalidHeader,
+                        item.span(),
+                        format!("`{text}` is not a valid header name"),
+                    )
+                    .label("invalid header name")
+                    .help(format!(
+                        "`redact` lists the names of headers whose values are secrets, e.g. \
+                         {example}"
+                    )),
+                );
+                complete = false;
+            }
+        }
+    }
+    complete.then_some(names)
 }
 
 /// Checks a base URL: http or https, a host, no query or fragment (they would be silently

@@ -1,14 +1,15 @@
 //! Every class of config mistake as a file under fixtures/config/bad, with its rendered
 //! diagnostic snapshotted; the repo's own config; and a property test that no input panics.
 
+use std::env::VarError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proptest::prelude::*;
 
 use super::{
-    BudgetMetric, ConfigError, ProblemKind, load_profile, load_sla, parse_profile, parse_sla,
-    profile_paths, resolve_profile, walk,
+    BudgetMetric, ConfigError, ProblemKind, load_profile, load_sla, parse_profile,
+    parse_profile_with, parse_sla, parse_sla_with, profile_paths, resolve_profile, walk,
 };
 
 /// The rendering users see, without colour and at a fixed width so snapshots are stable.
@@ -374,6 +375,31 @@ const BAD_FILES: &[(&str, &[&str])] = &[
             "`window` is zero",
             "level_window.toml:16:1]",
             "did you mean `window`?",
+        ],
+    ),
+    (
+        "env_unset.toml",
+        &[
+            "2 problems",
+            "env_unset.toml:5:37]",
+            "environment variable `SLAGATE_FIXTURE_NEVER_SET` is not set",
+            "export SLAGATE_FIXTURE_NEVER_SET=…",
+            "or write $${ for a",
+            "env_unset.toml:9:18]",
+            "unknown unit `mili`",
+        ],
+    ),
+    (
+        "env_malformed.toml",
+        &[
+            "3 problems",
+            "env_malformed.toml:6:17]",
+            "`${ORDER ID}` is not a valid variable reference",
+            "letters, digits and _",
+            "env_malformed.toml:8:25]",
+            "`${}` is not a valid variable reference",
+            "env_malformed.toml:9:16]",
+            "`${` is never closed",
         ],
     ),
     (
@@ -902,6 +928,10 @@ const NASTY_VALUES: &[&str] = &[
     "\"http://\"",
     "\"get\"",
     "\"\\u0000\"",
+    "\"${SLAGATE_FUZZ_UNSET}\"",
+    "\"${\"",
+    "\"$${}\"",
+    "\"a${}b${\"",
 ];
 
 #[derive(Debug, Clone)]
@@ -1015,5 +1045,178 @@ proptest! {
     #[test]
     fn mutated_profile_never_panics(mutations in proptest::collection::vec(mutation(), 1..6)) {
         check_no_panic(&apply(REAL_PROFILE.as_bytes(), &mutations));
+    }
+}
+
+// ---- ${NAME} from the environment -----------------------------------------------------------
+
+/// An environment of fixed values, so tests never touch (or depend on) the process's.
+fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Result<String, VarError> {
+    move |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .ok_or(VarError::NotPresent)
+    }
+}
+
+const VARS: &[(&str, &str)] = &[
+    ("HOST", "api.internal:8080"),
+    ("TOKEN", "tok-3f9a1c"),
+    ("TENANT", "acme-corp"),
+    ("QTY", "42"),
+    ("NOTE", "from ${TOKEN}"),
+    ("EMPTY", ""),
+];
+
+#[test]
+fn variables_expand_in_every_string_and_are_secrets() {
+    let text = r#"
+[target]
+base_url = "http://${HOST}/v1"
+headers = { authorization = "Bearer ${TOKEN}", x-tenant = "${TENANT}" }
+
+[[endpoint]]
+name = "/orders for ${TENANT}"
+path = "/orders?tenant=${TENANT}"
+json = { qty = "${QTY}", items = [{ note = "${NOTE}" }], price = "$5", literal = "$${TOKEN}" }
+budget = { p95 = "20ms" }
+
+[[endpoint]]
+name = "/raw"
+body = "t=${TOKEN};$$"
+budget = { p95 = "20ms" }
+"#;
+    let sla = parse_sla_with(Path::new("e.toml"), text.as_bytes(), &env(VARS)).expect("valid");
+    assert_eq!(
+        sla.target.base_url.get_ref().as_str(),
+        "http://api.internal:8080/v1"
+    );
+    assert_eq!(sla.target.headers["authorization"], "Bearer tok-3f9a1c");
+    assert_eq!(sla.target.headers["x-tenant"], "acme-corp");
+    let [orders, raw] = &sla.endpoints[..] else {
+        panic!("two endpoints");
+    };
+    assert_eq!(orders.name.get_ref(), "/orders for acme-corp");
+    assert_eq!(orders.path, "/orders?tenant=acme-corp");
+    // Strings inside a json body expand; a value is used as is (its `${TOKEN}` stays); `$` alone
+    // and `$${` (a literal `${`) are not references.
+    assert_eq!(
+        orders.body,
+        super::Body::Json(serde_json::json!({
+            "qty": "42",
+            "items": [{ "note": "from ${TOKEN}" }],
+            "price": "$5",
+            "literal": "${TOKEN}",
+        }))
+    );
+    assert_eq!(raw.body, super::Body::Text("t=tok-3f9a1c;$$".into()));
+    // The source keeps what was written; the values that came from the environment are secrets
+    // (QTY is under the floor).
+    assert!(sla.source.text.contains("Bearer ${TOKEN}"));
+    let s = &sla.secrets;
+    for value in [
+        "api.internal:8080",
+        "tok-3f9a1c",
+        "acme-corp",
+        "from ${TOKEN}",
+    ] {
+        assert_eq!(s.redact(value), super::MASK, "{value}");
+    }
+    assert_eq!(s.redact("42"), "42");
+
+    let profile = "description = \"nightly for ${TENANT}\"\nusers = 1\nspawn_rate = 1\n\
+                   run_time = \"1m\"\n";
+    let profile =
+        parse_profile_with(Path::new("p.toml"), profile.as_bytes(), &env(VARS)).expect("valid");
+    assert_eq!(profile.description, "nightly for acme-corp");
+    assert_eq!(
+        profile.secrets.redact(&profile.description),
+        "nightly for ***"
+    );
+}
+
+#[test]
+fn an_unset_or_empty_variable_points_at_its_reference_and_no_value_is_quoted() {
+    let text = "[target]\nbase_url = \"http://localhost:8003\"\n\
+                headers = { x-a = \"${MISSING}\", x-b = \"pre ${EMPTY} ${TOKEN}\" }\n\
+                timeout = \"${TENANT}\"\n\
+                [[endpoint]]\nname = \"/a\"\nbudget = { p95 = \"${TOKEN}\" }\n";
+    let e = parse_sla_with(Path::new("u.toml"), text.as_bytes(), &env(VARS)).expect_err("bad");
+    let kinds: Vec<ProblemKind> = e.problems().iter().map(|p| p.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            ProblemKind::UnsetVariable,
+            ProblemKind::UnsetVariable,
+            ProblemKind::InvalidDuration,
+            ProblemKind::InvalidDuration,
+        ]
+    );
+    // The span is the reference inside the string, not the whole string.
+    let spans: Vec<&str> = e.problems().iter().map(|p| &text[p.span()]).collect();
+    assert_eq!(
+        spans,
+        ["${MISSING}", "${EMPTY}", "\"${TENANT}\"", "\"${TOKEN}\""]
+    );
+    let rendered = render(&e);
+    assert!(
+        rendered.contains("environment variable `MISSING` is not set"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("environment variable `EMPTY` is empty"),
+        "{rendered}"
+    );
+    // The durations' messages would quote the expanded values: they are masked.
+    assert!(rendered.contains("`timeout` = \"***\""), "{rendered}");
+    for secret in ["acme-corp", "tok-3f9a1c"] {
+        assert!(!rendered.contains(secret), "{secret} in:\n{rendered}");
+    }
+
+    // A "found string …" message quotes 40 characters of a value: a longer secret is cut off
+    // there, and what is left of it is masked too.
+    let text = "[target]\nbase_url = \"http://h\"\n[[endpoint]]\nname = \"/a\"\n\
+                weight = \"${LONG}\"\nbudget = { p95 = \"1s\" }\n";
+    const LONG: &[(&str, &str)] = &[("LONG", "0123456789abcdefghij0123456789abcdefghij-and-more")];
+    let e = parse_sla_with(Path::new("l.toml"), text.as_bytes(), &env(LONG)).expect_err("type");
+    let rendered = render(&e);
+    assert!(rendered.contains("found string \"***…\""), "{rendered}");
+    assert!(!rendered.contains("0123456789"), "{rendered}");
+}
+
+#[test]
+fn a_failed_reference_hides_the_complaints_it_causes() {
+    // Expanded to nothing, base_url would be "no scheme" and the name "empty": noise.
+    let text = "[target]\nbase_url = \"${URL}\"\n[[endpoint]]\nname = \"${NAME}\"\n\
+                budget = { p95 = \"1s\" }\n";
+    let e = parse_sla_with(Path::new("n.toml"), text.as_bytes(), &env(VARS)).expect_err("bad");
+    let kinds: Vec<ProblemKind> = e.problems().iter().map(|p| p.kind()).collect();
+    assert_eq!(
+        kinds,
+        [ProblemKind::UnsetVariable, ProblemKind::UnsetVariable]
+    );
+}
+
+#[test]
+fn redact_lists_header_names() {
+    let text = "[target]\nbase_url = \"http://h\"\nredact = [\"X-Session\", \"x-csrf\"]\n\
+                [[endpoint]]\nname = \"/a\"\nbudget = { p95 = \"1s\" }\n";
+    let sla = parse_sla(Path::new("r.toml"), text.as_bytes()).expect("valid");
+    let names: Vec<&str> = sla.target.redact.iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["x-session", "x-csrf"]);
+
+    for (value, kind) in [
+        ("[\"x session\"]", ProblemKind::InvalidHeader),
+        ("\"x-session\"", ProblemKind::WrongType),
+        ("[1]", ProblemKind::WrongType),
+    ] {
+        let text = format!(
+            "[target]\nbase_url = \"http://h\"\nredact = {value}\n\
+             [[endpoint]]\nname = \"/a\"\nbudget = {{ p95 = \"1s\" }}\n"
+        );
+        let e = parse_sla(Path::new("r.toml"), text.as_bytes()).expect_err(value);
+        assert_eq!(e.problems()[0].kind(), kind, "{value}");
+        assert!(render(&e).contains("help:"), "{value}");
     }
 }

@@ -32,7 +32,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
-use crate::plan::{Plan, ThinkTime};
+use crate::plan::{Plan, Secrets, ThinkTime};
 use crate::stats::{Abort, Outcome, Recorder, Recording};
 use crate::units;
 use client::{Template, exchange};
@@ -151,6 +151,10 @@ struct Shared {
     seed: u64,
     active: AtomicU32,
     starve: Option<Duration>,
+    /// Failure examples are masked with these before they are stored (a target may echo the
+    /// request's headers in its error body). Only the first failure of a kind per worker
+    /// makes an example, so this is off the hot path.
+    secrets: Secrets,
 }
 
 /// Resolve the target and check that something listens there, so a typo or a service that
@@ -287,6 +291,7 @@ pub fn run(
         seed: opts.seed,
         active: AtomicU32::new(0),
         starve: opts.starve,
+        secrets: plan.secrets.clone(),
     });
     let (stop_tx, stop_rx) = watch::channel(Stop::Run);
     let (batch_tx, batch_rx) = mpsc::channel();
@@ -571,7 +576,14 @@ async fn user_loop(
                     } else {
                         let kind = crate::stats::FailureKind::Status(resp.status);
                         if rec.wants_example(endpoint, kind) {
-                            rec.add_example(endpoint, kind, done, client::example_text(&resp));
+                            let text = client::example_text(&resp);
+                            // The excerpt may end inside a secret: mask a cut-off one too.
+                            let text = if resp.body_bytes > resp.excerpt.len() as u64 {
+                                shared.secrets.redact_truncated(&text).into_owned()
+                            } else {
+                                shared.secrets.redact_owned(text)
+                            };
+                            rec.add_example(endpoint, kind, done, text);
                         }
                         Outcome::Failure(kind)
                     };
@@ -581,7 +593,8 @@ async fn user_loop(
                 Ok(Err(failure)) => {
                     conn = None;
                     if rec.wants_example(endpoint, failure.kind) {
-                        rec.add_example(endpoint, failure.kind, done, failure.error.describe());
+                        let text = shared.secrets.redact_owned(failure.error.describe());
+                        rec.add_example(endpoint, failure.kind, done, text);
                     }
                     rec.record(endpoint, latency, Outcome::Failure(failure.kind), 0, done);
                 }
@@ -590,7 +603,10 @@ async fn user_loop(
                     conn = None;
                     let kind = crate::stats::FailureKind::Timeout;
                     if rec.wants_example(endpoint, kind) {
-                        rec.add_example(endpoint, kind, done, client::timeout_text(shared.timeout));
+                        let text = shared
+                            .secrets
+                            .redact_owned(client::timeout_text(shared.timeout));
+                        rec.add_example(endpoint, kind, done, text);
                     }
                     rec.record(endpoint, latency, Outcome::Failure(kind), 0, done);
                 }

@@ -1,17 +1,20 @@
 //! Resolves a checked sla file, a checked profile and the command line's overrides into a
 //! [`Plan`]: applies the overrides (validating them like the files), picks the profile's level,
-//! joins paths onto the base URL, merges headers and encodes bodies. Rules that need more than
-//! one file live here; rules about one file live in `config`.
+//! joins paths onto the base URL, merges headers (the URL's credentials as Basic auth, then the
+//! target's, the endpoint's, `-H`) and encodes bodies; then collects the secrets and masks the
+//! plan's display strings with them. Rules that need more than one file live here; rules about
+//! one file live in `config`.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::HeaderValue;
-use http::header::CONTENT_TYPE;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue};
 
+use super::secrets::{self, HeaderFlag};
 use super::{
-    AbortWhen, Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile,
-    StatusSet, Target, ThinkTime,
+    AbortWhen, BaseUrl, Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile,
+    Quantile, StatusSet, Target, ThinkTime,
 };
 use crate::config::{
     AbortWhenSpec, Body, BudgetMetric, ConfigError, EndpointSpec, LevelSpec, Problem, ProblemKind,
@@ -25,6 +28,9 @@ pub struct Overrides {
     pub users: Option<u32>,
     pub spawn_rate: Option<f64>,
     pub run_time: Option<Duration>,
+    /// `-H 'Name: value'`, in order: sent with every request, over every header of the sla
+    /// file (the target's and each endpoint's); an empty value removes that header. Secrets.
+    pub headers: Vec<String>,
 }
 
 /// Same bound as for durations in the files: later stages add it to an `Instant`.
@@ -36,12 +42,32 @@ pub fn build(
     profile: &ProfileFile,
     overrides: &Overrides,
 ) -> Result<Plan, ConfigError> {
-    let base_url = match &overrides.host {
-        Some(host) => parse_base_url(host).map_err(|(message, help)| {
-            flag_error("--host", host, ProblemKind::InvalidUrl, message, help)
-        })?,
-        None => sla.target.base_url.get_ref().clone(),
+    let (base_url, base_url_text) = match &overrides.host {
+        Some(host) => {
+            let url = parse_base_url(host).map_err(|(message, help)| {
+                // The URL is quoted before it could be parsed: mask a password written in it.
+                let hide = secrets::written_password(host);
+                flag_error(
+                    "--host",
+                    &hide.redact(host),
+                    ProblemKind::InvalidUrl,
+                    hide.redact_owned(message),
+                    hide.redact_owned(help),
+                )
+            })?;
+            (url, host.as_str())
+        }
+        None => (
+            sla.target.base_url.get_ref().clone(),
+            sla.target.base_url_text.as_str(),
+        ),
     };
+    let flags = overrides
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| secrets::parse_header_flag(h, i + 1, overrides.headers.len()))
+        .collect::<Result<Vec<HeaderFlag>, _>>()?;
     let users = match overrides.users {
         Some(0) => {
             return Err(flag_error(
@@ -92,32 +118,60 @@ pub fn build(
         // throughput checks for this profile.
         None => sla.level(&profile.name),
     };
-    let level = level_spec.map(|level| level_of(sla, level));
+    let mut level = level_spec.map(|level| level_of(sla, level));
     // The level's own rule wins over the file's; a profile without a level gets the file's.
     let abort_when = level_spec
         .and_then(|l| l.abort_when.as_ref())
         .or(sla.abort_when.as_ref())
         .map(|rule| abort_when_of(sla, rule));
 
+    // Headers, lowest precedence first: the URL's credentials (as Basic auth, unless the
+    // target sets an Authorization header), [target].headers, the endpoint's own, -H.
+    let mut secrets = sla.secrets.clone();
+    secrets.extend(&profile.secrets);
+    let mut target_headers = sla.target.headers.clone();
+    if let Some(basic) = secrets::basic_auth(&base_url, &mut secrets)
+        && !target_headers.contains_key(AUTHORIZATION)
+    {
+        target_headers.insert(AUTHORIZATION, basic);
+    }
     let base_path = base_url.path().trim_end_matches('/').to_string();
-    let endpoints = sla
+    let mut endpoints = sla
         .endpoints
         .iter()
-        .map(|e| endpoint(sla, e, &base_path))
+        .map(|e| endpoint(sla, e, &base_path, &target_headers, &flags))
         .collect::<Result<Vec<_>, _>>()?;
+    secrets::apply_flags(&mut target_headers, &flags);
+
+    // Every secret is known once every header is: only then can display strings be masked.
+    for value in flags.iter().filter_map(|f| f.value.as_ref()) {
+        secrets.add(&String::from_utf8_lossy(value.as_bytes()));
+    }
+    let redact = &sla.target.redact;
+    secrets::collect(&mut secrets, &mut target_headers, redact);
+    for e in &mut endpoints {
+        secrets::collect(&mut secrets, &mut e.headers, redact);
+    }
+    for e in &mut endpoints {
+        e.name = secrets.redact_owned(std::mem::take(&mut e.name));
+    }
+    check_shown_names(sla, &endpoints)?;
+    if let Some(level) = &mut level {
+        level.name = secrets.redact_owned(std::mem::take(&mut level.name));
+    }
 
     Ok(Plan {
         sla_path: sla.source.path.clone(),
         target: Target {
-            base_url,
+            base_url: BaseUrl::new(base_url, base_url_text, &secrets),
             timeout: sla.target.timeout,
-            headers: sla.target.headers.clone(),
+            headers: target_headers,
         },
         endpoints,
         profile: Profile {
             name: profile.name.clone(),
             path: profile.source.path.clone(),
-            description: profile.description.clone(),
+            description: secrets.redact(&profile.description).into_owned(),
             users,
             spawn_rate,
             run_time,
@@ -125,11 +179,46 @@ pub fn build(
                 min: profile.think_time.min,
                 max: profile.think_time.max,
             },
-            level_name: profile.level_name().to_string(),
+            level_name: secrets.redact(profile.level_name()).into_owned(),
         },
         level,
         abort_when,
+        secrets,
     })
+}
+
+/// Endpoint names label every report (and match runs in a comparison): two that differ only in
+/// a secret would read the same once it is masked.
+fn check_shown_names(sla: &SlaFile, endpoints: &[Endpoint]) -> Result<(), ConfigError> {
+    for (i, e) in endpoints.iter().enumerate() {
+        let Some(first) = endpoints[..i].iter().position(|f| f.name == e.name) else {
+            continue;
+        };
+        let span = |k: usize| sla.endpoints[k].name.span();
+        let problem = Problem::new(
+            ProblemKind::DuplicateEndpoint,
+            span(i),
+            format!(
+                "endpoint name {:?} is used twice once secrets are masked",
+                e.name
+            ),
+        )
+        .label("second use")
+        .also(span(first), "first use")
+        .help(
+            "names label every report and must stay unique with secrets hidden: name each \
+             endpoint without the secret and keep the secret in `path`",
+        );
+        return Err(ConfigError::Invalid {
+            summary: format!(
+                "{} names two endpoints alike once secrets are masked",
+                sla.source.path.display()
+            ),
+            src: sla.source.named_source(),
+            problems: vec![problem],
+        });
+    }
+    Ok(())
 }
 
 fn flag_error(
@@ -207,7 +296,11 @@ fn unknown_level(
     let problem = Problem::new(
         ProblemKind::UnknownLevel,
         explicit.span(),
-        format!("no [level.{}] in the sla file", explicit.get_ref()),
+        // `level = "${NAME}"` is a secret like any value from the environment.
+        format!(
+            "no [level.{}] in the sla file",
+            profile.secrets.redact(explicit.get_ref())
+        ),
     )
     .label("unknown level")
     .help(help);
@@ -254,9 +347,15 @@ fn abort_when_of(sla: &SlaFile, rule: &AbortWhenSpec) -> AbortWhen {
     }
 }
 
-fn endpoint(sla: &SlaFile, spec: &EndpointSpec, base_path: &str) -> Result<Endpoint, ConfigError> {
+fn endpoint(
+    sla: &SlaFile,
+    spec: &EndpointSpec,
+    base_path: &str,
+    target_headers: &HeaderMap,
+    flags: &[HeaderFlag],
+) -> Result<Endpoint, ConfigError> {
     // Endpoint headers replace same-named target headers rather than adding a second value.
-    let mut headers = sla.target.headers.clone();
+    let mut headers = target_headers.clone();
     for name in spec.headers.keys() {
         headers.remove(name);
     }
@@ -273,6 +372,8 @@ fn endpoint(sla: &SlaFile, spec: &EndpointSpec, base_path: &str) -> Result<Endpo
             Bytes::from(value.to_string())
         }
     };
+    // -H wins over everything, as with curl.
+    secrets::apply_flags(&mut headers, flags);
     let budgets = spec
         .budgets
         .iter()
@@ -320,7 +421,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{Overrides, build};
-    use crate::config::{ConfigError, load_profile, load_sla, parse_profile};
+    use crate::config::{
+        ConfigError, load_profile, load_sla, parse_profile, parse_profile_with, parse_sla_with,
+    };
     use crate::plan::{Metric, Plan, StatusSet};
 
     fn render(e: &ConfigError) -> String {
@@ -533,6 +636,7 @@ mod tests {
             users: Some(7),
             spawn_rate: Some(3.5),
             run_time: Some(Duration::from_secs(10)),
+            headers: Vec::new(),
         };
         let plan = build_files("sla.toml", "profiles/medium.toml", &overrides).expect("builds");
         assert_eq!(plan.target.base_url.as_str(), "http://127.0.0.1:9000/api/");
@@ -618,6 +722,286 @@ mod tests {
         insta::assert_snapshot!("ramp_up_outlasts_run", rendered);
     }
 
+    // ---- Headers, -H and secrets ------------------------------------------------------------
+
+    const HEADERS_SLA: &str = r#"
+[target]
+base_url = "http://127.0.0.1:9/"
+headers = { accept = "text/plain", x-team = "perf", authorization = "Bearer file-token" }
+redact = ["x-session"]
+
+[[endpoint]]
+name = "/own"
+headers = { accept = "application/xml", x-session = "s" }
+json = { a = 1 }
+budget = { p95 = "1s" }
+
+[[endpoint]]
+name = "/plain"
+budget = { p95 = "1s" }
+"#;
+
+    fn plan_of(sla: &str, vars: &'static [(&'static str, &'static str)], o: &Overrides) -> Plan {
+        try_plan(sla, vars, o).expect("builds")
+    }
+
+    fn try_plan(
+        sla: &str,
+        vars: &'static [(&'static str, &'static str)],
+        overrides: &Overrides,
+    ) -> Result<Plan, ConfigError> {
+        let env = move |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+                .ok_or(std::env::VarError::NotPresent)
+        };
+        let sla = parse_sla_with(Path::new("sla.toml"), sla.as_bytes(), &env).expect("sla");
+        let profile =
+            "description = \"for ${TEAM}\"\nusers = 1\nspawn_rate = 1\nrun_time = \"5s\"\n";
+        let profile =
+            parse_profile_with(Path::new("profiles/p.toml"), profile.as_bytes(), &env).expect("p");
+        build(&sla, &profile, overrides)
+    }
+
+    const TEAM: &[(&str, &str)] = &[("TEAM", "payments")];
+
+    fn with_headers(headers: &[&str]) -> Overrides {
+        Overrides {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            ..Overrides::default()
+        }
+    }
+
+    fn values<'a>(headers: &'a http::HeaderMap, name: &str) -> Vec<&'a str> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().expect("ASCII"))
+            .collect()
+    }
+
+    #[test]
+    fn dash_h_wins_over_the_target_and_every_endpoint() {
+        let plan = plan_of(
+            HEADERS_SLA,
+            TEAM,
+            &with_headers(&[
+                "Accept: application/json",
+                "x-trace: one",
+                "X-Trace:  two ",
+                "x-team:",
+                "content-type: application/vnd.api+json",
+            ]),
+        );
+        let [own, plain] = &plan.endpoints[..] else {
+            panic!("two endpoints");
+        };
+        for (e, h) in [(own, &own.headers), (plain, &plain.headers)] {
+            // Over the endpoint's own `accept` too; names are case-insensitive; repeated -H are
+            // all sent; an empty value removes the header; values are trimmed.
+            assert_eq!(values(h, "accept"), ["application/json"], "{}", e.name);
+            assert_eq!(values(h, "x-trace"), ["one", "two"], "{}", e.name);
+            assert!(!h.contains_key("x-team"), "{}", e.name);
+            assert_eq!(
+                values(h, "content-type"),
+                ["application/vnd.api+json"],
+                "{}",
+                e.name
+            );
+        }
+        assert_eq!(values(&plan.target.headers, "accept"), ["application/json"]);
+
+        // Without -H: the endpoint's headers over the target's, the rest inherited.
+        let plan = plan_of(HEADERS_SLA, TEAM, &Overrides::default());
+        let [own, plain] = &plan.endpoints[..] else {
+            panic!("two endpoints");
+        };
+        assert_eq!(values(&own.headers, "accept"), ["application/xml"]);
+        assert_eq!(values(&own.headers, "content-type"), ["application/json"]);
+        assert_eq!(values(&plain.headers, "accept"), ["text/plain"]);
+        assert_eq!(values(&plain.headers, "x-team"), ["perf"]);
+    }
+
+    #[test]
+    fn a_malformed_dash_h_names_the_flag_and_never_shows_the_value() {
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["Bearer s3cret-value"], "[-H:1:1]", "-H has no `:`"),
+            (
+                &["x-ok: 1", "x api key: s3cret-value"],
+                "[-H #2:1:1]",
+                "`x api key` is not a valid header name",
+            ),
+            (
+                &["x-api-key: s3cret-value\u{7}"],
+                "[-H:1:12]",
+                "invalid value for header `x-api-key`",
+            ),
+        ];
+        for (headers, place, message) in cases {
+            let e = try_plan(HEADERS_SLA, TEAM, &with_headers(headers)).expect_err(message);
+            let rendered = render(&e);
+            assert!(rendered.contains(place), "{rendered}");
+            assert!(rendered.contains(message), "{rendered}");
+            assert!(rendered.contains("help:"), "{rendered}");
+            assert!(!rendered.contains("s3cret"), "{rendered}");
+        }
+        let e = try_plan(HEADERS_SLA, TEAM, &with_headers(&["x-api-key: bad\nvalue"]))
+            .expect_err("line break");
+        insta::assert_snapshot!("bad_header_flag", render(&e));
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_become_basic_auth_and_are_never_shown() {
+        let sla = "[target]\nbase_url = \"http://al%40ice:pa%3Ass-w0rd@127.0.0.1:9/api\"\n\
+                   [[endpoint]]\nname = \"/a\"\nbudget = { p95 = \"1s\" }\n\
+                   [[endpoint]]\nname = \"/b\"\nheaders = { authorization = \"Bearer own\" }\n\
+                   budget = { p95 = \"1s\" }\n";
+        let plan = plan_of(sla, TEAM, &Overrides::default());
+        // base64("al@ice:pa:ss-w0rd"): the user and password are percent-decoded.
+        let basic = "Basic YWxAaWNlOnBhOnNzLXcwcmQ=";
+        assert_eq!(values(&plan.endpoints[0].headers, "authorization"), [basic]);
+        assert!(plan.endpoints[0].headers["authorization"].is_sensitive());
+        // An endpoint's own Authorization wins over the URL's.
+        assert_eq!(
+            values(&plan.endpoints[1].headers, "authorization"),
+            ["Bearer own"]
+        );
+        // The URL connected to and the URL shown have no credentials.
+        assert_eq!(plan.target.base_url.as_str(), "http://127.0.0.1:9/api");
+        assert_eq!(plan.target.base_url.to_string(), "http://127.0.0.1:9/api");
+        assert_eq!(plan.endpoints[0].path_and_query, "/api/a");
+        let s = &plan.secrets;
+        for secret in [
+            "pa:ss-w0rd",
+            "pa%3Ass-w0rd",
+            "al@ice:pa:ss-w0rd",
+            "YWxAaWNlOnBhOnNzLXcwcmQ=",
+            basic,
+        ] {
+            assert_eq!(s.redact(secret), "***", "{secret}");
+        }
+        assert_eq!(
+            s.redact("al@ice"),
+            "al@ice",
+            "the user alone is not the secret"
+        );
+
+        // An explicit Authorization on the target, or -H, wins too.
+        let explicit = sla.replace(
+            "[[endpoint]]\nname = \"/a\"",
+            "headers = { authorization = \"Bearer t\" }\n[[endpoint]]\nname = \"/a\"",
+        );
+        let plan = plan_of(&explicit, TEAM, &Overrides::default());
+        assert_eq!(
+            values(&plan.endpoints[0].headers, "authorization"),
+            ["Bearer t"]
+        );
+        let plan = plan_of(sla, TEAM, &with_headers(&["authorization: Bearer flag"]));
+        for e in &plan.endpoints {
+            assert_eq!(values(&e.headers, "authorization"), ["Bearer flag"]);
+        }
+
+        // A user with no password is the token. --host credentials work the same way.
+        let host = Overrides {
+            host: Some("http://ghp_abc123@127.0.0.1:9".into()),
+            ..Overrides::default()
+        };
+        let plan = plan_of(
+            HEADERS_SLA
+                .replace(", authorization = \"Bearer file-token\"", "")
+                .as_str(),
+            TEAM,
+            &host,
+        );
+        assert_eq!(
+            values(&plan.endpoints[1].headers, "authorization"),
+            ["Basic Z2hwX2FiYzEyMzo="]
+        );
+        assert_eq!(plan.secrets.redact("ghp_abc123"), "***");
+        assert_eq!(plan.target.base_url.to_string(), "http://127.0.0.1:9/");
+
+        // A --host that does not parse is quoted in its diagnostic, its password masked.
+        let bad = Overrides {
+            host: Some("ftp://u:hunter22@h".into()),
+            ..Overrides::default()
+        };
+        let rendered = render(&try_plan(HEADERS_SLA, TEAM, &bad).expect_err("ftp"));
+        assert!(rendered.contains("ftp://u:***@h"), "{rendered}");
+        assert!(!rendered.contains("hunter22"), "{rendered}");
+    }
+
+    #[test]
+    fn secret_headers_are_masked_whatever_their_length_others_at_the_floor() {
+        let sla = r#"
+[target]
+base_url = "http://${HOST}/v1"
+headers = { cookie = "sid=abcdef123; lang=en", x-api-key = "k", x-team = "${TEAM}" }
+redact = ["x-session"]
+
+[[endpoint]]
+name = "/orders/${TEAM}"
+headers = { x-session = "s1", proxy-authorization = "Basic dTpwYXNzd29yZA==" }
+budget = { p95 = "1s" }
+"#;
+        const VARS: &[(&str, &str)] = &[("HOST", "Api.Internal:8080"), ("TEAM", "payments")];
+        let plan = plan_of(
+            sla,
+            VARS,
+            &with_headers(&["x-debug: 1", "x-tenant: tenant-42"]),
+        );
+        let s = &plan.secrets;
+        // Always secret, any length: whole values, and cookie values and Basic's decoded parts
+        // at the floor ("en" is below it).
+        for secret in [
+            "sid=abcdef123; lang=en",
+            "abcdef123",
+            "k",
+            "s1",
+            "Basic dTpwYXNzd29yZA==",
+            "dTpwYXNzd29yZA==",
+            "u:password",
+            "password",
+            "payments",
+            "tenant-42",
+            "Api.Internal:8080",
+        ] {
+            assert_eq!(s.redact(secret), "***", "{secret}");
+        }
+        // -H values and values from the environment are secrets only at the floor.
+        assert_eq!(s.redact("en 1"), "en 1");
+        for name in ["cookie", "x-api-key", "x-session", "proxy-authorization"] {
+            assert!(plan.endpoints[0].headers[name].is_sensitive(), "{name}");
+        }
+        assert!(!plan.endpoints[0].headers["x-team"].is_sensitive());
+
+        // Display strings are masked in the plan; what is sent is not.
+        assert_eq!(plan.endpoints[0].name, "/orders/***");
+        assert_eq!(plan.endpoints[0].path_and_query, "/v1/orders/payments");
+        assert_eq!(plan.profile.description, "for ***");
+        // The host is lower-cased by the URL parser: the URL is shown as written, masked.
+        assert_eq!(plan.target.base_url.as_str(), "http://api.internal:8080/v1");
+        assert_eq!(plan.target.base_url.to_string(), "http://***/v1");
+        assert_eq!(format!("{:?}", plan.target.base_url), "\"http://***/v1\"");
+        assert!(!format!("{plan:?}").contains("abcdef123"));
+    }
+
+    #[test]
+    fn names_that_differ_only_in_a_secret_are_refused() {
+        let sla = "[target]\nbase_url = \"http://h\"\n\
+                   [[endpoint]]\nname = \"/t/${A}\"\nbudget = { p95 = \"1s\" }\n\
+                   [[endpoint]]\nname = \"/t/${B}\"\nbudget = { p95 = \"1s\" }\n";
+        const AB: &[(&str, &str)] = &[("A", "tenant-a"), ("B", "tenant-b"), ("TEAM", "x")];
+        let e = try_plan(sla, AB, &Overrides::default()).expect_err("alike");
+        let rendered = render(&e);
+        assert!(
+            rendered.contains("endpoint name \"/t/***\" is used twice once secrets are masked"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("sla.toml:7:8]"), "{rendered}");
+        assert!(!rendered.contains("tenant-"), "{rendered}");
+    }
+
     const REAL_PROFILE: &str = include_str!("../../profiles/light.toml");
 
     proptest! {
@@ -639,12 +1023,13 @@ mod tests {
             host in proptest::option::of("[a-z:/.0-9\\[\\]@?#%]{0,30}"),
             profile_users in any::<i64>(),
             profile_rate in prop_oneof![any::<f64>(), 0.0..100.0f64],
+            headers in proptest::collection::vec("[ -~\t\n]{0,24}", 0..3),
         ) {
             let sla = load_sla(Path::new("sla.toml")).expect("sla loads");
             let text = REAL_PROFILE
                 .replace("users = 10", &format!("users = {profile_users}"))
                 .replace("spawn_rate = 2", &format!("spawn_rate = {profile_rate:?}"));
-            let overrides = Overrides { host, users, spawn_rate, run_time };
+            let overrides = Overrides { host, users, spawn_rate, run_time, headers };
             let result = parse_profile(Path::new("profiles/light.toml"), text.as_bytes())
                 .and_then(|profile| build(&sla, &profile, &overrides));
             match result {

@@ -2,18 +2,26 @@
 //! cross-file rule applied. Owns the `Plan` and the types the later stages agree on (`Quantile`,
 //! `Metric`, `Location`). Knows nothing of TOML syntax (that is `config`) and nothing of how the
 //! load is generated (that is `engine`).
+//!
+//! It also decides what is secret (`secrets.rs`) and carries every secret value in
+//! [`Plan::secrets`]; what the plan shows (endpoint names, the description, the target URL) is
+//! masked here, once, so that no later stage can print a secret it was handed.
 
 mod build;
 mod regression;
+mod secrets;
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
+pub use crate::config::{MASK, Secrets};
 pub use build::{Overrides, build};
 pub use regression::{LatencyStat, Tolerances, tolerances};
+pub use secrets::is_always_secret;
 
 /// Everything needed to run and judge one profile against one target.
 #[derive(Debug, Clone)]
@@ -26,6 +34,11 @@ pub struct Plan {
     pub level: Option<Level>,
     /// Stop the run early when this trips (the level's own rule, else the sla file's global one).
     pub abort_when: Option<AbortWhen>,
+    /// Every value that must not be shown: `${NAME}` values, secret headers' values, `-H` values,
+    /// URL credentials. The plan's display strings (endpoint names, the profile's description,
+    /// the target URL) are already masked; what the run produces (failure examples) is masked
+    /// with this before it is stored.
+    pub secrets: Secrets,
 }
 
 /// The error rate every run is judged against: the level's `max_error_rate`, or
@@ -71,12 +84,80 @@ pub struct AbortWhen {
 
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// Scheme, host, port and optional base path, e.g. `http://localhost:8003/api`.
-    pub base_url: url::Url,
+    /// Scheme, host, port and optional base path, e.g. `http://localhost:8003/api`; never
+    /// credentials (those are sent as an Authorization header).
+    pub base_url: BaseUrl,
     /// Per-request timeout: connect + write + response + whole body.
     pub timeout: Duration,
-    /// Sent with every request (endpoint headers override same-named ones).
+    /// Sent with every request: the URL's credentials as Basic auth, `[target].headers`, `-H`
+    /// (endpoint headers override same-named ones, and `-H` overrides those).
     pub headers: HeaderMap,
+}
+
+/// The target's base URL. It dereferences to the [`url::Url`] that is connected to, and it
+/// displays (and so `to_string`s) as it may be shown: without credentials, every secret masked.
+/// That makes every message and report built from it safe by construction, whoever writes it.
+#[derive(Clone)]
+pub struct BaseUrl {
+    url: url::Url,
+    /// Fixed when built: changing the URL through `DerefMut` does not change it.
+    shown: String,
+}
+
+impl BaseUrl {
+    /// `url` without its credentials; shown as `written` (the text it was parsed from) with
+    /// credentials removed and `secrets` masked when that text holds a secret (the parser
+    /// lowercases hosts and percent-encodes paths, which could hide a secret from masking),
+    /// else as the normalized URL.
+    pub fn new(mut url: url::Url, written: &str, secrets: &Secrets) -> BaseUrl {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let written = secrets::without_userinfo(written);
+        let shown = if secrets.is_clean(&written) {
+            secrets.redact(url.as_str()).into_owned()
+        } else {
+            secrets.redact(&written).into_owned()
+        };
+        BaseUrl { url, shown }
+    }
+
+    /// The URL as shown in messages and reports.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+impl std::ops::Deref for BaseUrl {
+    type Target = url::Url;
+    fn deref(&self) -> &url::Url {
+        &self.url
+    }
+}
+
+impl std::ops::DerefMut for BaseUrl {
+    fn deref_mut(&mut self) -> &mut url::Url {
+        &mut self.url
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.shown, f)
+    }
+}
+
+/// A URL with no secrets (tests and hand-built plans).
+impl std::str::FromStr for BaseUrl {
+    type Err = url::ParseError;
+    fn from_str(s: &str) -> Result<BaseUrl, url::ParseError> {
+        Ok(BaseUrl::new(s.parse()?, s, &Secrets::default()))
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -506,6 +506,7 @@ mod tests {
             },
             level: None,
             abort_when: None,
+            secrets: Default::default(),
         }
     }
 

@@ -68,6 +68,7 @@ fn plan(budgets: Vec<Vec<Budget>>, level: Option<Level>) -> Plan {
         },
         level,
         abort_when: None,
+        secrets: Default::default(),
     }
 }
 

@@ -277,6 +277,7 @@ mod tests {
             },
             level: None,
             abort_when: None,
+            secrets: Default::default(),
         }
     }
 

@@ -32,6 +32,7 @@ fn repo_plan(profile: &str, url: &str, users: u32, run_time: Duration) -> Plan {
             users: Some(users),
             spawn_rate: Some(100.0),
             run_time: Some(run_time),
+            ..Overrides::default()
         },
     )
     .unwrap()

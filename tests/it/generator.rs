@@ -67,6 +67,7 @@ fn plan(url: &str, users: u32, run_time: Duration, think: Duration) -> Plan {
         },
         level: None,
         abort_when: None,
+        secrets: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn plan(url: &str, users: u32, run_time: Duration, timeout: Duration) -> Plan {
         },
         level: None,
         abort_when: None,
+        secrets: Default::default(),
     }
 }
 

@@ -14,6 +14,7 @@ mod ground_truth;
 mod honesty;
 mod repeat;
 mod reports;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

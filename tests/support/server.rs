@@ -66,6 +66,10 @@ pub enum Behaviour {
     /// one chunk per `gap`. A complete response takes `(chunks - 1) × gap`, so a
     /// client that times only the headers is caught.
     SlowBody { chunks: usize, gap: Duration },
+    /// 500 whose body echoes every request header as `name: value` lines, with a response
+    /// header `x-echo-authorization` holding the request's authorization value (as a careless
+    /// service's error page might): reports must not repeat the secrets it echoes.
+    EchoHeaders,
 }
 
 /// The `x-note` header value of [`Behaviour::Hostile`].
@@ -314,12 +318,32 @@ async fn respond(
             timer: None,
             first: true,
         }),
+        Behaviour::EchoHeaders => echo_headers(&_req),
         // Raw behaviours never reach hyper.
         Behaviour::Reset | Behaviour::CloseImmediately | Behaviour::Garbage => {
             small(StatusCode::INTERNAL_SERVER_ERROR)
         }
     };
     Ok(response)
+}
+
+/// [`Behaviour::EchoHeaders`]'s answer to `req`.
+fn echo_headers(req: &Request<Incoming>) -> Response<TestBody> {
+    let mut body = String::new();
+    for (name, value) in req.headers() {
+        body.push_str(&format!(
+            "{name}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
+    }
+    let mut response = Response::new(TestBody::full(body.into_bytes()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    if let Some(authorization) = req.headers().get("authorization") {
+        headers.insert("x-echo-authorization", authorization.clone());
+    }
+    response
 }
 
 fn small(status: StatusCode) -> Response<TestBody> {

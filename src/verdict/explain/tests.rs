@@ -76,6 +76,7 @@ fn plan(budgets: Vec<Vec<Budget>>, users: u32, think: (Duration, Duration)) -> P
         },
         level: None,
         abort_when: None,
+        secrets: Default::default(),
     }
 }
 
