@@ -238,8 +238,10 @@ fn demo(args: DemoArgs) -> Exit {
                 profile: &args.profile,
             },
         };
-        let (plan, provenance) =
-            load_plan(source, &overrides(Some(fixture.base_url()), &args.load))?;
+        let (plan, provenance) = load_plan(
+            source,
+            &overrides(Some(fixture.base_url()), &args.load, &args.headers),
+        )?;
         let options = RunOptions {
             strict: args.strict,
             repeat: args.repeat,

@@ -212,6 +212,8 @@ pub struct LevelSpec {
     pub window: Option<Spanned<Duration>>,
     /// This level's early-abort rule (overrides the top-level one).
     pub abort_when: Option<AbortWhenSpec>,
+    /// `budgets = ["p50", "max"]`: the only budget keys this level judges; `None`: all.
+    pub budgets: Option<Spanned<Vec<BudgetMetric>>>,
 }
 
 /// `abort_when = { error_rate = "50%", for = "10s" }`: stop the run once the error rate has

@@ -27,7 +27,13 @@ const ENDPOINT_KEYS: &[&str] = &[
     "json",
     "body",
 ];
-const LEVEL_KEYS: &[&str] = &["min_rps", "max_error_rate", "window", "abort_when"];
+const LEVEL_KEYS: &[&str] = &[
+    "min_rps",
+    "max_error_rate",
+    "window",
+    "abort_when",
+    "budgets",
+];
 const ABORT_KEYS: &[&str] = &["error_rate", "for"];
 const ABORT_EXAMPLE: &str = "abort_when = { error_rate = \"50%\", for = \"10s\" }";
 
@@ -775,9 +781,7 @@ fn read_statuses(p: &mut Problems, value: &Value<'_>) -> Option<Vec<u16>> {
                 "`expect_status` is empty, so no response could succeed",
             )
             .label("empty list")
-            .help(
-                "list the codes that count as success, or remove the key to accept any 2xx or 3xx",
-            ),
+            .help("list the codes that count as success, or remove the key to accept any 2xx"),
         );
         return None;
     }
@@ -935,20 +939,71 @@ fn read_levels(p: &mut Problems, root: &DeTable<'_>) -> Option<Vec<LevelSpec>> {
             None => Some(None),
             Some(v) => read_abort_when(p, v, &format!("abort_when of {place}")).map(Some),
         };
-        match (min_rps, max_error_rate, window, abort_when) {
-            (Some(min_rps), Some(max_error_rate), Some(window), Some(abort_when)) => {
-                levels.push(LevelSpec {
-                    name: Spanned::new(name.span(), name.get_ref().to_string()),
-                    min_rps,
-                    max_error_rate,
-                    window,
-                    abort_when,
-                })
-            }
+        let budgets = match limits.get("budgets") {
+            None => Some(None),
+            Some(v) => read_level_budgets(p, v).map(|b| Some(Spanned::new(v.span(), b))),
+        };
+        match (min_rps, max_error_rate, window, abort_when, budgets) {
+            (
+                Some(min_rps),
+                Some(max_error_rate),
+                Some(window),
+                Some(abort_when),
+                Some(budgets),
+            ) => levels.push(LevelSpec {
+                name: Spanned::new(name.span(), name.get_ref().to_string()),
+                min_rps,
+                max_error_rate,
+                window,
+                abort_when,
+                budgets,
+            }),
             _ => complete = false,
         }
     }
     complete.then_some(levels)
+}
+
+/// `budgets = ["p50", "max"]`: the budget keys a level judges (the others are left to longer
+/// profiles). Each is a budget key as in `budget = { … }`; an empty list judges none.
+fn read_level_budgets(p: &mut Problems, value: &Value<'_>) -> Option<Vec<BudgetMetric>> {
+    let DeValue::Array(items) = value.get_ref() else {
+        walk::wrong_type(
+            p,
+            "budgets",
+            value,
+            "a list of budget keys",
+            "write the budget keys this level judges: budgets = [\"p50\", \"max\"]".to_string(),
+        );
+        return None;
+    };
+    let mut metrics = Vec::with_capacity(items.len());
+    let mut complete = true;
+    for item in items.iter() {
+        let DeValue::String(key) = item.get_ref() else {
+            walk::wrong_type(
+                p,
+                "budgets",
+                item,
+                "a budget key",
+                "write each budget key in double quotes: budgets = [\"p50\", \"max\"]",
+            );
+            complete = false;
+            continue;
+        };
+        match parse_budget_key(key) {
+            Ok(m) => metrics.push(m),
+            Err((message, label, help)) => {
+                p.push(
+                    Problem::new(ProblemKind::InvalidBudgetKey, item.span(), message)
+                        .label(label)
+                        .help(help),
+                );
+                complete = false;
+            }
+        }
+    }
+    complete.then_some(metrics)
 }
 
 /// `{ error_rate = "50%", for = "10s" }`, both required; `place` names it in messages.

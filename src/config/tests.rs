@@ -366,6 +366,18 @@ const BAD_FILES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "level_budgets.toml",
+        &[
+            "3 problems",
+            "level_budgets.toml:10:19]",
+            "budget key `p955` is out of range",
+            "level_budgets.toml:10:27]",
+            "`budgets` expects a budget key, found integer `99`",
+            "level_budgets.toml:13:11]",
+            "budgets = [\"p50\", \"max\"]",
+        ],
+    ),
+    (
         "level_window.toml",
         &[
             "3 problems",

@@ -336,6 +336,19 @@ fn level_of(sla: &SlaFile, level: &LevelSpec) -> Level {
             value: *w.get_ref(),
             location: location(&sla.source, w.span().start),
         }),
+        judges: level.budgets.as_ref().map(|b| LevelLimit {
+            value: b.get_ref().iter().filter_map(|&m| metric_of(m)).collect(),
+            location: location(&sla.source, b.span().start),
+        }),
+    }
+}
+
+/// A budget key as the plan speaks it; `None` only for a quantile config has let through out
+/// of range, which its checks rule out.
+fn metric_of(m: BudgetMetric) -> Option<Metric> {
+    match m {
+        BudgetMetric::Max => Some(Metric::Max),
+        BudgetMetric::Percentile { quantile } => Quantile::new(quantile).map(Metric::Percentile),
     }
 }
 
@@ -503,10 +516,10 @@ mod tests {
         let level = plan.level.expect("level medium");
         let min_rps = level.min_rps.expect("min_rps");
         assert_eq!(min_rps.value, 40.0);
-        assert_eq!((min_rps.location.line, min_rps.location.column), (59, 11));
+        assert_eq!((min_rps.location.line, min_rps.location.column), (65, 11));
         let rate = level.max_error_rate.expect("max_error_rate");
         assert!((rate.value - 0.005).abs() < 1e-12);
-        assert_eq!(rate.location.line, 60);
+        assert_eq!(rate.location.line, 66);
     }
 
     #[test]

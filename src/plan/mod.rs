@@ -307,6 +307,18 @@ pub struct Level {
     /// Also judge latency budgets and the error rate on each consecutive window of this length
     /// (`window = "30s"`): a breach in any window fails the check.
     pub window: Option<LevelLimit<Duration>>,
+    /// `budgets = ["p50", "max"]`: the only budget keys this level judges; the others are
+    /// shown as left to longer profiles. `None`: every budget is judged.
+    pub judges: Option<LevelLimit<Vec<Metric>>>,
+}
+
+impl Level {
+    /// Whether this level judges budgets of `metric`.
+    pub fn judges(&self, metric: Metric) -> bool {
+        self.judges
+            .as_ref()
+            .is_none_or(|j| j.value.contains(&metric))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -34,7 +34,7 @@ fn level(c: &Check) -> Option<(&'static str, &'static str)> {
         Status::Fail => Some(("error", "SLA FAIL")),
         Status::Inconclusive => Some(("warning", "SLA INCONCLUSIVE")),
         Status::Pass if c.marginal => Some(("warning", "SLA marginal pass")),
-        Status::Pass => None,
+        Status::Pass | Status::NotJudged => None,
     }
 }
 

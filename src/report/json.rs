@@ -409,6 +409,7 @@ enum StatusDoc {
     Pass,
     Fail,
     Inconclusive,
+    NotJudged,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -729,6 +730,7 @@ impl CheckDoc {
                 Status::Pass => StatusDoc::Pass,
                 Status::Fail => StatusDoc::Fail,
                 Status::Inconclusive => StatusDoc::Inconclusive,
+                Status::NotJudged => StatusDoc::NotJudged,
             },
             marginal: c.marginal,
             needs: c
@@ -1112,6 +1114,7 @@ impl CheckDoc {
                 StatusDoc::Pass => Status::Pass,
                 StatusDoc::Fail => Status::Fail,
                 StatusDoc::Inconclusive => Status::Inconclusive,
+                StatusDoc::NotJudged => Status::NotJudged,
             },
             marginal: self.marginal,
             needs: self

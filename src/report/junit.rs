@@ -166,6 +166,12 @@ fn test_case(run: &RunReport, c: &Check) -> TestCase {
                 .set_description(body(c));
             s
         }
+        // Skipped, as CI tabs show it apart: this run did not judge it, nor did it pass.
+        Status::NotJudged => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(c.diagnostic.clone()).set_type("not-judged");
+            s
+        }
     };
     let mut case = TestCase::new(case_name(run, c), status);
     if c.status == Status::Pass && c.marginal {

@@ -75,6 +75,7 @@ fn row(run: &RunReport, c: &Check) -> String {
                 Status::Pass => "✅",
                 Status::Fail => "❌",
                 Status::Inconclusive => "⚠️",
+                Status::NotJudged => "➖",
             },
             result_text(c)
         ),

@@ -77,6 +77,7 @@ pub fn spread_table(run: &RunReport, spreads: &[Spread]) -> String {
                 Some(Status::Pass) => "pass",
                 Some(Status::Fail) => "FAIL",
                 Some(Status::Inconclusive) => "inconcl.",
+                Some(Status::NotJudged) => "—",
                 None => "—",
             })
             .collect();

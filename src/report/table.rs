@@ -425,6 +425,7 @@ pub fn result_text(c: &Check) -> String {
         Status::Pass if c.marginal => "PASS (marginal)".into(),
         Status::Pass => "PASS".into(),
         Status::Inconclusive => "INCONCLUSIVE".into(),
+        Status::NotJudged => "not judged".into(),
         Status::Fail => match breached_window(c) {
             Some(span) => format!("FAIL (window {span})"),
             None => "FAIL".into(),
@@ -513,17 +514,37 @@ pub fn value_text(v: Value) -> String {
 /// The one line a CI log reader looks for.
 pub fn verdict_line(run: &RunReport) -> String {
     let v = &run.verdict;
-    let n = v.checks.len();
+    let n = v.judged_count();
     let failed = v.failed_count();
     let inconclusive = v.count(Status::Inconclusive);
     let marginal = v.marginal_count();
-    let context = format!(
+    let mut context = format!(
         "profile {}, {} user{}, {} measured",
         run.profile.name,
         run.profile.users,
         if run.profile.users == 1 { "" } else { "s" },
         units::length(run.window.length())
     );
+    // What the verdict rests on, when it is less than every budget and a ceiling written down.
+    let not_judged = v.not_judged_count();
+    if not_judged > 0 {
+        let _ = write!(
+            context,
+            "; {not_judged} budget{} left to longer profiles",
+            if not_judged == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(c) = v
+        .checks
+        .iter()
+        .find(|c| c.metric == CheckMetric::MaxErrorRate && c.location.is_none())
+    {
+        let _ = write!(
+            context,
+            "; default error ceiling {}",
+            budget_text(c.metric, c.budget)
+        );
+    }
     let also = |n: usize, what: &str| {
         if n == 0 {
             String::new()

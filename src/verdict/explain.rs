@@ -835,7 +835,9 @@ impl Load {
         );
         match self.users {
             Some((a, _)) if self.constant() => {
-                format!("while load was constant ({:.0} users, {rps})", a)
+                let users = format!("{a:.0}");
+                let noun = if users == "1" { "user" } else { "users" };
+                format!("while load was constant ({users} {noun}, {rps})")
             }
             Some((a, b)) => format!("while users went from {a:.0} to {b:.0} ({rps})"),
             // Hand-built recordings may not know the user count: give the rate alone.

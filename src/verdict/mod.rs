@@ -88,6 +88,9 @@ pub enum Status {
     Fail,
     /// Within budget, but on too few samples to bound the percentile at 95 % confidence.
     Inconclusive,
+    /// A budget the profile's level leaves to longer profiles (`budgets = [...]`): measured
+    /// and shown, never counted as a pass.
+    NotJudged,
 }
 
 /// What an INCONCLUSIVE check needs before it can be decided.
@@ -231,6 +234,16 @@ impl Verdict {
         self.count(Status::Fail)
     }
 
+    /// Budgets the level leaves to longer profiles.
+    pub fn not_judged_count(&self) -> usize {
+        self.count(Status::NotJudged)
+    }
+
+    /// Checks that were judged (every check but those left to longer profiles).
+    pub fn judged_count(&self) -> usize {
+        self.checks.len() - self.not_judged_count()
+    }
+
     /// Passing checks marked marginal.
     pub fn marginal_count(&self) -> usize {
         self.checks
@@ -254,8 +267,15 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
         for (b, budget) in ep.budgets.iter().enumerate() {
             let mut c = latency_check(i, budget.metric, budget.limit, st, &budget.location);
-            if let (Some((length, found)), Metric::Percentile(_)) = (&windowed, budget.metric) {
-                apply_windows(&mut c, *length, found.windows, &found.latency[i][b]);
+            match level.and_then(|l| l.judges.as_ref().filter(|_| !l.judges(budget.metric))) {
+                Some(judged) => leave_to_longer_profiles(&mut c, plan, &judged.value),
+                None => {
+                    if let (Some((length, found)), Metric::Percentile(_)) =
+                        (&windowed, budget.metric)
+                    {
+                        apply_windows(&mut c, *length, found.windows, &found.latency[i][b]);
+                    }
+                }
             }
             checks.push(c);
         }
@@ -560,6 +580,32 @@ fn apply_windows(c: &mut Check, length: Duration, judged: u32, breaches: &[Windo
     c.status = Status::Fail;
     c.marginal = false;
     c.needs = None;
+}
+
+/// A budget the level does not judge: its figure stays, for information; it is neither a pass
+/// nor a failure, and says which budgets the level does judge.
+fn leave_to_longer_profiles(c: &mut Check, plan: &Plan, judged: &[Metric]) {
+    let level = plan.level.as_ref().map_or("", |l| l.name.as_str());
+    let keys: Vec<String> = judged.iter().map(|m| m.to_string()).collect();
+    let judges = match keys.len() {
+        0 => "no latency budget".to_string(),
+        1 => format!("only {}", keys[0]),
+        _ => format!(
+            "only {} and {}",
+            keys[..keys.len() - 1].join(", "),
+            keys[keys.len() - 1]
+        ),
+    };
+    c.status = Status::NotJudged;
+    c.headroom = None;
+    c.marginal = false;
+    c.needs = None;
+    c.windows = None;
+    c.diagnostic = format!(
+        "not judged: level `{level}` judges {judges} (budgets = […]); {} is left to longer \
+         profiles.",
+        c.metric
+    );
 }
 
 /// The run stopped early: a failing check whose diagnostic is the rule's reason.

@@ -82,6 +82,7 @@ fn level(min_rps: Option<f64>, max_err: Option<f64>) -> Option<Level> {
         min_rps: min_rps.map(limit),
         max_error_rate: max_err.map(limit),
         window: None,
+        judges: None,
     })
 }
 
@@ -412,6 +413,7 @@ fn windowed(mut plan: Plan, secs: u64) -> Plan {
         min_rps: None,
         max_error_rate: None,
         window: None,
+        judges: None,
     });
     level.window = Some(LevelLimit {
         value: Duration::from_secs(secs),
@@ -580,4 +582,42 @@ fn formatting() {
     assert_eq!(units::percent(0.0004), "0.04%");
     assert_eq!(units::percent(0.024), "2.4%");
     assert_eq!(units::offset(Duration::from_secs(92)), "1:32");
+}
+
+#[test]
+fn a_level_that_judges_some_budgets_shows_the_others_without_passing_them() {
+    // /e0: p50 well inside, p95 far over its budget; the level judges p50 only.
+    let mut level = level(None, Some(0.0)).unwrap();
+    level.judges = Some(LevelLimit {
+        value: vec![p(0.5)],
+        location: Location::default(),
+    });
+    let plan = plan(
+        vec![vec![budget(p(0.5), 100), budget(p(0.95), 20)]],
+        Some(level),
+    );
+    let samples: Vec<_> = (0..100)
+        .map(|i| (0, if i < 90 { 5 } else { 50 }, false))
+        .collect();
+    let v = judge(&plan, &summary(1, &samples));
+    assert_eq!(
+        statuses(&v),
+        vec![
+            ("e0 p50".into(), Status::Pass),
+            ("e0 p95".into(), Status::NotJudged),
+            ("e0 coverage".into(), Status::Pass),
+            ("all max_error_rate".into(), Status::Pass),
+        ]
+    );
+    let p95 = &v.checks[1];
+    // The figure is kept, for information; it neither passes nor fails the run.
+    assert!(matches!(p95.measured, Some(Value::Latency(d)) if d >= ms(20)));
+    assert!(p95.headroom.is_none());
+    assert!(
+        p95.diagnostic.contains("level `t` judges only p50"),
+        "{}",
+        p95.diagnostic
+    );
+    assert_eq!(v.judgement(), Judgement::Pass);
+    assert_eq!((v.judged_count(), v.not_judged_count()), (3, 1));
 }

@@ -244,11 +244,13 @@ fn sla(run: &RunReport) -> Markup {
                         @let class = match c.status {
                             Status::Fail => Some("fail"),
                             Status::Inconclusive => Some("inconclusive"),
+                            Status::NotJudged => Some("not-judged"),
                             Status::Pass => None,
                         };
                         @let badge = match c.status {
                             Status::Fail => "fail",
                             Status::Inconclusive => "inconclusive",
+                            Status::NotJudged => "not-judged",
                             Status::Pass if c.marginal => "marginal",
                             Status::Pass => "pass",
                         };

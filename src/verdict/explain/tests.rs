@@ -90,6 +90,7 @@ fn with_level(mut plan: Plan, min_rps: Option<f64>, max_error_rate: Option<f64>)
         min_rps: min_rps.map(limit),
         max_error_rate: max_error_rate.map(limit),
         window: None,
+        judges: None,
     });
     plan
 }
