@@ -3,7 +3,7 @@
 //! highlighted, and base-against-head charts (per endpoint: latency by percentile and
 //! requests/s over time; then requests/s of all endpoints).
 //!
-//! Reuses the run report's stylesheet and chart helpers (`report::html`) so both pages look
+//! Reuses the run report's stylesheet and chart frame (`report::html`) so both pages look
 //! alike, and the terminal table's cell formatting (`render`) so every rendering shows the same
 //! numbers. Like the run report it loads nothing and runs nothing (the same
 //! Content-Security-Policy), escapes every interpolated string through `maud` (endpoint names
@@ -12,9 +12,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html as page};
 
+use super::charts;
 use super::render::{HEADER, cells, headline, who};
 use super::{Comparison, RowVerdict};
-use crate::report::html::{chart, charts};
+use crate::report::html::chart;
 use crate::report::{RenderError, RunReport};
 
 const STYLE: &str = include_str!("../report/html/style.css");
@@ -36,12 +37,12 @@ pub fn html(c: &Comparison, base: &RunReport, head: &RunReport) -> Result<String
         endpoints: (0..head.endpoints.len().min(base.endpoints.len()))
             .map(|i| {
                 Ok((
-                    charts::compare_percentile_curves(base, head, i)?,
-                    charts::compare_throughput(base, head, Some(i))?,
+                    charts::percentile_curves(base, head, i)?,
+                    charts::throughput(base, head, Some(i))?,
                 ))
             })
             .collect::<Result<_, RenderError>>()?,
-        total_rps: charts::compare_throughput(base, head, None)?,
+        total_rps: charts::throughput(base, head, None)?,
     };
     let regressions = c.regressions();
     let (class, word) = if regressions == 0 {

@@ -41,6 +41,7 @@
 //! the difference named. A different slagate version is a warning. The machine is not recorded
 //! in a run report, so a comparison across machines cannot be detected.
 
+mod charts;
 mod html;
 mod render;
 mod stats;
