@@ -44,7 +44,7 @@
 mod charts;
 mod html;
 mod render;
-mod stats;
+mod significance;
 
 #[cfg(test)]
 mod tests;
@@ -435,12 +435,15 @@ pub fn latency_row(
             row.base = Some(b.mean);
             row.head = Some(h.mean);
             // H₀: μh ≤ μb(1+t): z = (μh − (1+t)μb) / √(σh²/nh + (1+t)²σb²/nb).
-            let worse = stats::welch_z(h, b, 1.0 + tolerance);
-            let better = stats::welch_z(b, h, 1.0 + tolerance);
-            let differ = stats::welch_z(h, b, 1.0).abs();
-            row.p_value = Some(stats::normal_sf(worse));
-            row.significant = Some(stats::normal_sf(differ) < ALPHA);
-            row.verdict = verdict(stats::normal_sf(worse), stats::normal_sf(better));
+            let worse = significance::welch_z(h, b, 1.0 + tolerance);
+            let better = significance::welch_z(b, h, 1.0 + tolerance);
+            let differ = significance::welch_z(h, b, 1.0).abs();
+            row.p_value = Some(significance::normal_sf(worse));
+            row.significant = Some(significance::normal_sf(differ) < ALPHA);
+            row.verdict = verdict(
+                significance::normal_sf(worse),
+                significance::normal_sf(better),
+            );
         }
     }
     row
@@ -508,7 +511,7 @@ pub fn error_rate_row(
     // are what they are: the difference is certain.
     let sf = |diff: f64| {
         if se > 0.0 {
-            stats::normal_sf(diff / se)
+            significance::normal_sf(diff / se)
         } else if diff > 0.0 {
             0.0
         } else {
@@ -542,13 +545,13 @@ pub fn rps_row(endpoint: &str, base: &[f64], head: &[f64], tolerance: f64) -> Ro
     if base.len() < 2 || head.len() < 2 {
         return row;
     }
-    let b = stats::sample(base);
-    let h = stats::sample(head);
+    let b = significance::sample(base);
+    let h = significance::sample(head);
     // Worse = fewer requests: H₀: μh ≥ (1−t)μb; t-statistic of (1−t)μb − μh.
-    let p_worse = stats::welch_t_sf(b, h, 1.0 - tolerance);
+    let p_worse = significance::welch_t_sf(b, h, 1.0 - tolerance);
     // Better = more requests by more than the tolerance: (1−t)μh > μb.
-    let p_better = stats::welch_t_sf(h, b, 1.0 - tolerance);
-    let p_differ = stats::welch_t_sf(b, h, 1.0).min(stats::welch_t_sf(h, b, 1.0));
+    let p_better = significance::welch_t_sf(h, b, 1.0 - tolerance);
+    let p_differ = significance::welch_t_sf(b, h, 1.0).min(significance::welch_t_sf(h, b, 1.0));
     row.p_value = Some(p_worse);
     row.significant = Some(p_differ < ALPHA);
     row.verdict = verdict(p_worse, p_better);

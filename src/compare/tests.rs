@@ -6,7 +6,7 @@ use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::stats::{normal_sf, sample, student_sf};
+use super::significance::{normal_sf, sample, student_sf};
 use super::{RowVerdict, compare, error_rate_row, latency_row, rps_row};
 use crate::plan::{LatencyStat, Tolerances};
 use crate::report::testdata::sample_run;
