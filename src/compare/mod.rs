@@ -103,11 +103,50 @@ impl RowVerdict {
     }
 }
 
-/// A 95 % interval of a percentile, µs.
+/// A latency in microseconds, as the histograms count it. Not a `Duration`: a mean falls
+/// between whole nanoseconds, and the `slagate.compare/v1` document writes it unrounded.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Micros(pub f64);
+
+impl Micros {
+    pub fn of(d: Duration) -> Micros {
+        Micros(d.as_secs_f64() * 1e6)
+    }
+
+    /// To the nearest nanosecond, for people.
+    pub fn duration(self) -> Duration {
+        Duration::from_secs_f64(self.0.max(0.0) / 1e6)
+    }
+}
+
+/// One side's value of a row, in the unit of its metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    /// A latency statistic (`Metric::Latency`).
+    Latency(Micros),
+    /// A share of the requests, 0 to 1 (`Metric::ErrorRate`).
+    Fraction(f64),
+    /// Requests per second (`Metric::Rps`).
+    Rate(f64),
+}
+
+impl Figure {
+    /// The bare number in the figure's unit (µs, a fraction, per second), as the JSON
+    /// document writes it.
+    pub fn number(self) -> f64 {
+        match self {
+            Figure::Latency(Micros(us)) => us,
+            Figure::Fraction(f) => f,
+            Figure::Rate(r) => r,
+        }
+    }
+}
+
+/// A 95 % interval of a percentile.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
-    pub low: f64,
-    pub high: f64,
+    pub low: Micros,
+    pub high: Micros,
 }
 
 /// One endpoint's (or the total's) one statistic, base against head.
@@ -116,9 +155,9 @@ pub struct Row {
     /// The endpoint's name, or "Aggregated".
     pub endpoint: String,
     pub metric: Metric,
-    /// Latency in µs, error rate as a fraction, rps in requests per second; `None` without data.
-    pub base: Option<f64>,
-    pub head: Option<f64>,
+    /// `None` without data.
+    pub base: Option<Figure>,
+    pub head: Option<Figure>,
     /// The allowed worsening: relative for latency and rps, absolute (a fraction of requests)
     /// for the error rate.
     pub tolerance: f64,
@@ -137,7 +176,7 @@ impl Row {
     /// Head against base: relative for latency and rps, in percentage points (as a fraction)
     /// for the error rate.
     pub fn delta(&self) -> Option<f64> {
-        let (b, h) = (self.base?, self.head?);
+        let (b, h) = (self.base?.number(), self.head?.number());
         match self.metric {
             Metric::ErrorRate => Some(h - b),
             _ if b > 0.0 => Some(h / b - 1.0),
@@ -379,10 +418,9 @@ fn per_second(run: &RunReport, endpoint: Option<usize>) -> Vec<f64> {
 }
 
 fn bounds(h: &Histogram<u64>, q: f64) -> Option<Bounds> {
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
     confidence::interval(h, q).map(|i| Bounds {
-        low: us(i.low),
-        high: us(i.high),
+        low: Micros::of(i.low),
+        high: Micros::of(i.high),
     })
 }
 
@@ -411,15 +449,16 @@ pub fn latency_row(
     }
     match stat {
         LatencyStat::Percentile(q) => {
-            row.base = Some(base.value_at_quantile(q) as f64);
-            row.head = Some(head.value_at_quantile(q) as f64);
+            row.base = Some(latency(base.value_at_quantile(q) as f64));
+            row.head = Some(latency(head.value_at_quantile(q) as f64));
             row.base_interval = bounds(base, q);
             row.head_interval = bounds(head, q);
             if let (Some(b), Some(h)) = (row.base_interval, row.head_interval) {
-                row.significant = Some(h.low > b.high || h.high < b.low);
-                row.verdict = if h.low > b.high * (1.0 + tolerance) {
+                let (b_low, b_high, h_low, h_high) = (b.low.0, b.high.0, h.low.0, h.high.0);
+                row.significant = Some(h_low > b_high || h_high < b_low);
+                row.verdict = if h_low > b_high * (1.0 + tolerance) {
                     RowVerdict::Regression
-                } else if h.high * (1.0 + tolerance) < b.low {
+                } else if h_high * (1.0 + tolerance) < b_low {
                     RowVerdict::Improvement
                 } else {
                     RowVerdict::Ok
@@ -427,13 +466,13 @@ pub fn latency_row(
             }
         }
         LatencyStat::Max => {
-            row.base = Some(base.max() as f64);
-            row.head = Some(head.max() as f64);
+            row.base = Some(latency(base.max() as f64));
+            row.head = Some(latency(head.max() as f64));
         }
         LatencyStat::Mean => {
             let (b, h) = (moments(base), moments(head));
-            row.base = Some(b.mean);
-            row.head = Some(h.mean);
+            row.base = Some(latency(b.mean));
+            row.head = Some(latency(h.mean));
             // H₀: μh ≤ μb(1+t): z = (μh − (1+t)μb) / √(σh²/nh + (1+t)²σb²/nb).
             let worse = significance::welch_z(h, b, 1.0 + tolerance);
             let better = significance::welch_z(b, h, 1.0 + tolerance);
@@ -447,6 +486,10 @@ pub fn latency_row(
         }
     }
     row
+}
+
+fn latency(us: f64) -> Figure {
+    Figure::Latency(Micros(us))
 }
 
 fn verdict(p_worse: f64, p_better: f64) -> RowVerdict {
@@ -492,8 +535,8 @@ pub fn error_rate_row(
     let mut row = Row {
         endpoint: endpoint.to_string(),
         metric: Metric::ErrorRate,
-        base: (base.requests > 0).then(|| base.error_rate()),
-        head: (head.requests > 0).then(|| head.error_rate()),
+        base: (base.requests > 0).then(|| Figure::Fraction(base.error_rate())),
+        head: (head.requests > 0).then(|| Figure::Fraction(head.error_rate())),
         tolerance,
         significant: None,
         p_value: None,
@@ -532,8 +575,8 @@ pub fn rps_row(endpoint: &str, base: &[f64], head: &[f64], tolerance: f64) -> Ro
     let mut row = Row {
         endpoint: endpoint.to_string(),
         metric: Metric::Rps,
-        base: (!base.is_empty()).then(|| mean(base)),
-        head: (!head.is_empty()).then(|| mean(head)),
+        base: (!base.is_empty()).then(|| Figure::Rate(mean(base))),
+        head: (!head.is_empty()).then(|| Figure::Rate(mean(head))),
         tolerance,
         significant: None,
         p_value: None,

@@ -1,25 +1,21 @@
 //! The comparison as a terminal table, a `slagate.compare/v1` JSON document and a Markdown
 //! table for a pull-request comment. Pure: bytes out, no I/O.
 
-use std::time::Duration;
-
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::units;
 
-use super::{Bounds, Comparison, Metric, Row, RowVerdict, SCHEMA};
+use super::{Bounds, Comparison, Figure, Metric, Row, RowVerdict, SCHEMA};
 
-/// A value in the row's unit, as people read it.
-fn value(metric: Metric, v: Option<f64>) -> String {
-    let Some(v) = v else {
-        return "—".to_string();
-    };
-    match metric {
-        Metric::Latency(_) => units::duration(Duration::from_secs_f64(v.max(0.0) / 1e6)),
-        Metric::ErrorRate => units::percent(v),
-        Metric::Rps => format!("{}/s", units::rate(v)),
+/// A value as people read it.
+fn value(v: Option<Figure>) -> String {
+    match v {
+        None => "—".to_string(),
+        Some(Figure::Latency(us)) => units::duration(us.duration()),
+        Some(Figure::Fraction(f)) => units::percent(f),
+        Some(Figure::Rate(r)) => format!("{}/s", units::rate(r)),
     }
 }
 
@@ -78,8 +74,8 @@ pub(super) fn cells(row: &Row) -> [String; 8] {
     [
         row.endpoint.clone(),
         row.metric.to_string(),
-        value(row.metric, row.base),
-        value(row.metric, row.head),
+        value(row.base),
+        value(row.head),
         delta(row),
         tolerance(row),
         significant(row).to_string(),
@@ -217,7 +213,7 @@ pub fn json(c: &Comparison) -> Vec<u8> {
         started_at: humantime::format_rfc3339(r.started_at).to_string(),
         profile: r.profile.clone(),
     };
-    let pair = |b: Option<Bounds>| b.map(|b| [b.low, b.high]);
+    let pair = |b: Option<Bounds>| b.map(|b| [b.low.0, b.high.0]);
     let doc = Doc {
         schema: SCHEMA,
         verdict: if c.regressions() == 0 {
@@ -243,8 +239,8 @@ pub fn json(c: &Comparison) -> Vec<u8> {
                     Metric::ErrorRate => "fraction",
                     Metric::Rps => "per_second",
                 },
-                base: r.base,
-                head: r.head,
+                base: r.base.map(Figure::number),
+                head: r.head.map(Figure::number),
                 delta: r.delta(),
                 tolerance: r.tolerance,
                 significant: r.significant,

@@ -281,3 +281,51 @@ fn power_at_p95_grows_with_the_sample() {
     let caught = |n| regressions(&verdicts(11, 1.3, 0.1, n), "p95");
     assert!(caught(3000) >= 18);
 }
+
+#[test]
+fn the_json_writes_each_figure_in_its_unit_unrounded() {
+    // A mean falls between whole nanoseconds: the document writes the histogram's µs as they
+    // are, as it did when rows held bare numbers.
+    let base = sample_run();
+    let mut head = sample_run();
+    head.total.latency = {
+        let mut h = new_histogram();
+        h.record_n(1000, 2).expect("in range");
+        h.record(1001).expect("in range");
+        h
+    };
+    let tolerances = Tolerances {
+        latency: vec![
+            (LatencyStat::Mean, 0.1),
+            (LatencyStat::Percentile(0.5), 0.1),
+        ],
+        ..Tolerances::default()
+    };
+    let c = compare(&base, &head, &tolerances).expect("same shape");
+    let doc: serde_json::Value = serde_json::from_slice(&super::json(&c)).expect("JSON");
+    let row = |endpoint: &str, metric: &str| {
+        doc["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["endpoint"] == endpoint && r["metric"] == metric)
+            .expect("the row")
+            .clone()
+    };
+    let mean = row("Aggregated", "mean");
+    assert_eq!(mean["unit"], "us");
+    assert_eq!(mean["head"].as_f64(), Some(head.total.latency.mean()));
+    let us = mean["head"].as_f64().expect("a number");
+    assert!((us - 3001.0 / 3.0).abs() < 1e-9 && us != 1000.333, "{us}");
+    assert_eq!(mean["base"].as_f64(), Some(base.total.latency.mean()));
+    let p50 = row("Aggregated", "p50");
+    assert_eq!(p50["head"].as_f64(), Some(1000.0));
+    let error = row("Aggregated", "error_rate");
+    assert_eq!(
+        (error["unit"].as_str(), error["base"].as_f64()),
+        (Some("fraction"), Some(base.total.error_rate()))
+    );
+    let rps = row("Aggregated", "rps");
+    assert_eq!(rps["unit"], "per_second");
+    assert!(rps["base"].as_f64().expect("a rate") > 0.0);
+}
