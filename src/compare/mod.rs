@@ -1,8 +1,12 @@
 //! Baseline comparison: is a head run worse than its base run, beyond a tolerance and beyond
-//! what chance explains? Owns the statistics of that question and the comparison's three
-//! renderings (terminal table, `slagate.compare/v1` JSON, Markdown for a pull-request comment).
-//! Reads two finished `RunReport`s (from `report::json::load` or a fresh run) and never runs load
-//! or writes files itself: `app` decides where the bytes go.
+//! what chance explains? A stage beside the pipeline: it takes two finished `RunReport`s (from
+//! `report::json::load` or a fresh run) and returns a `Comparison`. Owns the statistics of that
+//! question (`significance`) and the comparison's renderings: terminal table, `slagate.compare/v1`
+//! JSON and Markdown for a pull-request comment (`render`), and an HTML page (`html`) with its
+//! base-against-head charts (`charts`), built in the run report's page shell and chart frame.
+//!
+//! Imports plan, stats, verdict, report and units; nothing but `app` imports it. It never runs
+//! load or writes files itself: `app` decides where the bytes go.
 //!
 //! # Method
 //!
@@ -38,8 +42,10 @@
 //!
 //! Runs are comparable only when they ran the same profile with the same load shape (users,
 //! spawn rate, run time, think time) against the same endpoints: anything else is refused with
-//! the difference named. A different slagate version is a warning. The machine is not recorded
-//! in a run report, so a comparison across machines cannot be detected.
+//! the difference named. What may explain a surprise without making the runs incomparable is a
+//! warning: a different slagate version, a different load generator machine (each run records
+//! it, `Provenance::machine`; runs saved before it was recorded cannot be told apart), or a
+//! base or head whose own verdict was INVALID or INTERRUPTED.
 
 mod charts;
 mod html;
