@@ -19,23 +19,25 @@ fn value(v: Option<Figure>) -> String {
     }
 }
 
-fn delta(row: &Row) -> String {
-    match (row.metric, row.delta()) {
-        (_, None) => "—".to_string(),
-        (Metric::ErrorRate, Some(d)) => {
-            let pp = units::signed_percent(d);
-            format!("{} pp", pp.trim_end_matches('%'))
-        }
-        (_, Some(d)) => units::signed_percent(d),
+/// A signed change in the row's terms: relative, or in percentage points for the error rate.
+fn signed(metric: Metric, change: f64) -> String {
+    match metric {
+        Metric::ErrorRate => units::signed_points(change),
+        Metric::Latency(_) | Metric::Rps => units::signed_percent(change),
     }
 }
 
+fn delta(row: &Row) -> String {
+    row.delta()
+        .map_or_else(|| "—".to_string(), |d| signed(row.metric, d))
+}
+
+/// The allowed worsening, signed the way it is allowed: up for latency and the error rate,
+/// down for rps.
 fn tolerance(row: &Row) -> String {
-    let t = units::percent(row.tolerance);
     match row.metric {
-        Metric::ErrorRate => format!("+{} pp", t.trim_end_matches('%')),
-        Metric::Rps => format!("−{t}"),
-        Metric::Latency(_) => format!("+{t}"),
+        Metric::Rps => signed(row.metric, -row.tolerance),
+        _ => signed(row.metric, row.tolerance),
     }
 }
 

@@ -329,3 +329,31 @@ fn the_json_writes_each_figure_in_its_unit_unrounded() {
     assert_eq!(rps["unit"], "per_second");
     assert!(rps["base"].as_f64().expect("a rate") > 0.0);
 }
+
+#[test]
+fn every_signed_figure_has_a_real_minus_sign() {
+    // Fewer requests per second and fewer failures than the base: negative deltas, and each
+    // tolerance signed the way it allows (down for rps, up for the error rate).
+    let rows = [
+        rps_row("e", &[100.0, 101.0, 99.0], &[80.0, 81.0, 79.0], 0.1),
+        rps_row("e", &[100.0, 101.0, 99.0], &[100.0, 101.0, 99.0], 0.0),
+        {
+            let mk = |failures| {
+                let mut s = EndpointStats::empty();
+                s.requests = 1000;
+                s.failures = failures;
+                s
+            };
+            error_rate_row("e", &mk(20), &mk(5), 0.001)
+        },
+    ];
+    let cells: Vec<[String; 8]> = rows.iter().map(super::render::cells).collect();
+    let signed: Vec<(&str, &str)> = cells
+        .iter()
+        .map(|c| (c[4].as_str(), c[5].as_str()))
+        .collect();
+    assert_eq!(
+        signed,
+        [("−20%", "−10%"), ("0%", "0%"), ("−1.5 pp", "+0.1 pp")]
+    );
+}
