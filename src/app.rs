@@ -804,9 +804,6 @@ fn compare_runs(args: CompareArgs) -> Exit {
             return Exit::BadInput;
         }
     };
-    for w in &comparison.warnings {
-        eprintln!("slagate: warning: {w}");
-    }
     print!("{}", compare::terminal(&comparison));
     for (format, path) in &files {
         let bytes = match *format {
@@ -867,9 +864,6 @@ fn judge_baseline(baseline: &Baseline, head: &RunReport) -> Exit {
             return Exit::BadInput;
         }
     };
-    for w in &comparison.warnings {
-        eprintln!("slagate: warning: {w}");
-    }
     println!();
     print!("{}", compare::terminal(&comparison));
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {

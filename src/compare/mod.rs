@@ -60,7 +60,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::plan::{LatencyStat, Plan, Tolerances};
-use crate::report::RunReport;
+use crate::report::{RunOutcome, RunReport};
 use crate::stats::EndpointStats;
 use crate::verdict::confidence;
 
@@ -257,15 +257,14 @@ pub fn compare(
         ));
     }
     for (which, run) in [("base", base), ("head", head)] {
-        if run.outcome != crate::report::RunOutcome::Pass
-            && run.outcome != crate::report::RunOutcome::Fail
-            && run.outcome != crate::report::RunOutcome::Inconclusive
-        {
-            warnings.push(format!(
-                "the {which} run's verdict is {:?}: its figures may not show the service",
-                run.outcome
-            ));
-        }
+        let why = match run.outcome {
+            RunOutcome::Pass | RunOutcome::Fail | RunOutcome::Inconclusive => continue,
+            RunOutcome::Invalid => "was INVALID: the load generator did not deliver its profile",
+            RunOutcome::Interrupted => "was INTERRUPTED before its run time was over",
+        };
+        warnings.push(format!(
+            "the {which} run {why}, so its figures may not show the service"
+        ));
     }
     let mut rows = Vec::new();
     let subjects = base

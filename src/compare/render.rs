@@ -88,7 +88,8 @@ pub(super) fn cells(row: &Row) -> [String; 8] {
     ]
 }
 
-/// The table for the terminal, with warnings above it and a headline below.
+/// The table for the terminal: who is compared, the warnings (once, here: `app` prints none),
+/// the table and a headline below.
 pub fn terminal(c: &Comparison) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -102,16 +103,18 @@ pub fn terminal(c: &Comparison) -> String {
     for row in &c.rows {
         t.add_row(cells(row));
     }
-    let mut out = String::new();
-    for w in &c.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out.push_str(&format!(
+    let mut out = format!(
         "Baseline comparison: base {} against head {} (profile {})\n",
         who(&c.base),
         who(&c.head),
         c.head.profile
-    ));
+    );
+    if !c.warnings.is_empty() {
+        out.push_str("Warnings:\n");
+        for w in &c.warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
     out.push_str(&t.to_string());
     out.push('\n');
     out.push_str(&format!(

@@ -265,7 +265,7 @@ fn a_run_against_itself_has_no_regression_and_renders() {
     assert!(md.starts_with("### slagate baseline comparison: ✅ no regression"));
     let term = super::terminal(&c);
     assert!(
-        term.contains("warning: the base was run by slagate"),
+        term.contains("Warnings:\n  - the base was run by slagate"),
         "{term}"
     );
     assert!(
@@ -356,4 +356,41 @@ fn every_signed_figure_has_a_real_minus_sign() {
         signed,
         [("−20%", "−10%"), ("0%", "0%"), ("−1.5 pp", "+0.1 pp")]
     );
+}
+
+#[test]
+fn warnings_are_written_once_in_words() {
+    let base = sample_run();
+    let mut head = sample_run();
+    head.outcome = crate::report::RunOutcome::Invalid;
+    let mut cut = sample_run();
+    cut.outcome = crate::report::RunOutcome::Interrupted;
+    let c = compare(&cut, &head, &Tolerances::default()).expect("same shape");
+    assert_eq!(
+        c.warnings,
+        [
+            "the base run was INTERRUPTED before its run time was over, so its figures may not \
+             show the service",
+            "the head run was INVALID: the load generator did not deliver its profile, so its \
+             figures may not show the service",
+        ]
+    );
+    // The terminal shows each once, in its own section; the other renderings once each too.
+    let term = super::terminal(&c);
+    for w in &c.warnings {
+        assert_eq!(term.matches(w.as_str()).count(), 1, "{term}");
+        assert_eq!(super::markdown(&c).matches(w.as_str()).count(), 1);
+    }
+    assert!(
+        !term.contains("Invalid") && !term.contains("Interrupted"),
+        "{term}"
+    );
+    let table = term.find('┌').expect("a table");
+    assert!(
+        term.find("Warnings:\n").expect("a section") < table,
+        "{term}"
+    );
+    // Runs with nothing to warn about have no section.
+    let quiet = compare(&base, &base, &Tolerances::default()).expect("same shape");
+    assert!(!super::terminal(&quiet).contains("Warnings"));
 }
