@@ -13,7 +13,7 @@
 use maud::{Markup, html as markup};
 
 use super::charts;
-use super::render::{HEADER, cells, headline, who};
+use super::render::{HEADER, NOTES_TITLE, cells, headline, notes, who};
 use super::{Comparison, RowVerdict};
 use crate::report::html::chart;
 use crate::report::html::page::page;
@@ -85,6 +85,7 @@ fn capitalised(s: &str) -> String {
 /// Every row, in the comparison's order (endpoint by endpoint, as the terminal shows it), with
 /// regressions shaded: the reviewer reads the same table as the CI log.
 fn table(c: &Comparison) -> Markup {
+    let (numbers, notes) = notes(c);
     markup! {
         section #comparison {
             h2 { "Base against head" }
@@ -103,7 +104,7 @@ fn table(c: &Comparison) -> Markup {
                     }
                 }
                 tbody {
-                    @for row in &c.rows {
+                    @for (row, note) in c.rows.iter().zip(numbers) {
                         @let regression = row.verdict == RowVerdict::Regression;
                         @let badge = match row.verdict {
                             RowVerdict::Regression => "fail",
@@ -111,9 +112,12 @@ fn table(c: &Comparison) -> Markup {
                             RowVerdict::Ok => "marginal",
                         };
                         tr.fail[regression] .total[row.endpoint == "Aggregated"] {
-                            @for (i, cell) in cells(row).into_iter().enumerate() {
+                            @for (i, cell) in cells(row, None).into_iter().enumerate() {
                                 @if i == 7 {
-                                    td { span class={ "badge " (badge) } { (cell) } }
+                                    td {
+                                        span class={ "badge " (badge) } { (cell) }
+                                        @if let Some(n) = note { " [" (n) "]" }
+                                    }
                                 } @else if (2..6).contains(&i) {
                                     td.num { (cell) }
                                 } @else {
@@ -121,6 +125,14 @@ fn table(c: &Comparison) -> Markup {
                                 }
                             }
                         }
+                    }
+                }
+            }
+            @if !notes.is_empty() {
+                h3 { (NOTES_TITLE) }
+                ul.why.marginal {
+                    @for n in &notes {
+                        li { strong { (n.mark()) " " (n.row.endpoint) " " (n.what()) } ": " (n.why) }
                     }
                 }
             }
@@ -231,6 +243,15 @@ mod tests {
         let body = &body[..body.find("</tbody>").expect("closed")];
         assert_eq!(body.matches("<tr").count(), c.rows.len());
         assert_eq!(body.matches("<tr class=\"fail").count(), c.regressions());
+
+        // Rows that are ok though beyond their tolerance are marked and explained below.
+        let (_, notes) = crate::compare::render::notes(&c);
+        assert!(!notes.is_empty(), "{}", crate::compare::terminal(&c));
+        assert_eq!(body.matches("</span> [").count(), notes.len());
+        for n in &notes {
+            let item = format!("<li><strong>{} {}", n.mark(), n.row.endpoint);
+            assert!(page.contains(&item), "{item}");
+        }
 
         let charts = svgs(&page);
         // Per endpoint: percentile curves and requests/s; then requests/s of all endpoints.

@@ -15,7 +15,10 @@
 //! figures). A row is a **regression** when the head is worse than the base by more than the
 //! tolerance of `[regression]` *and* the data show it at 95 % confidence; an **improvement**
 //! when it is better by more than the tolerance at the same confidence; otherwise **ok**.
-//! "Significant" in the table says whether the two runs differ at all (tolerance 0).
+//! "Significant" in the table says whether the two runs differ at all (tolerance 0). The
+//! delta compares point estimates, the verdict confidence bounds: a row that is ok though its
+//! delta is beyond the tolerance carries a note saying why (the runs differ, but at 95 % the
+//! head is not shown worse by more than the tolerance; too few samples; a maximum).
 //!
 //! - **Percentiles** (pN): the distribution-free 95 % confidence intervals of
 //!   `verdict::confidence` (order statistics; no assumption about the latency distribution).

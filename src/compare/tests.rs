@@ -347,7 +347,7 @@ fn every_signed_figure_has_a_real_minus_sign() {
             error_rate_row("e", &mk(20), &mk(5), 0.001)
         },
     ];
-    let cells: Vec<[String; 8]> = rows.iter().map(super::render::cells).collect();
+    let cells: Vec<[String; 8]> = rows.iter().map(|r| super::render::cells(r, None)).collect();
     let signed: Vec<(&str, &str)> = cells
         .iter()
         .map(|c| (c[4].as_str(), c[5].as_str()))
@@ -393,4 +393,123 @@ fn warnings_are_written_once_in_words() {
     // Runs with nothing to warn about have no section.
     let quiet = compare(&base, &base, &Tolerances::default()).expect("same shape");
     assert!(!super::terminal(&quiet).contains("Warnings"));
+}
+
+/// A comparison of one endpoint, `rows` as given, for testing the renderings.
+fn comparison_of(rows: Vec<super::Row>) -> super::Comparison {
+    let run = sample_run();
+    let info = super::RunInfo {
+        slagate_version: run.slagate_version.clone(),
+        git_commit: None,
+        started_at: run.started_at,
+        profile: run.profile.name.clone(),
+    };
+    super::Comparison {
+        base: info.clone(),
+        head: info,
+        tolerances: Tolerances::default(),
+        rows,
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn a_significant_row_within_tolerance_at_the_confidence_bound_says_why_it_is_ok() {
+    // Two modes, as a cache gives: the base's median sits at the top of its fast mode, the
+    // head's in its slow one. The point estimates are 70 % apart and the intervals do not
+    // overlap, but the head's interval starts only ~5 % above the base's: within 10 %.
+    let mut base = new_histogram();
+    base.record_n(10_000, 520).expect("in range");
+    base.record_n(11_000, 480).expect("in range");
+    let mut head = new_histogram();
+    head.record_n(11_500, 480).expect("in range");
+    head.record_n(17_000, 520).expect("in range");
+    let row = latency_row("/search", LatencyStat::Percentile(0.5), &base, &head, 0.1);
+    assert_eq!((row.significant, row.verdict), (Some(true), RowVerdict::Ok));
+    assert!(row.delta().expect("both sides") > 0.69, "{row:?}");
+
+    let why = super::render::why_ok(&row).expect("a note");
+    assert!(
+        why.starts_with(
+            "the runs differ, but at 95 % confidence the head is only shown to be +4.5% slower \
+             (its p50 ≥ 11.5 ms, the base's ≤ 11 ms), within the +10% tolerance"
+        ),
+        "{why}"
+    );
+    let term = super::terminal(&comparison_of(vec![row.clone()]));
+    assert!(term.contains("┆ ok [1]"), "{term}");
+    assert!(
+        term.contains(&format!(
+            "Why the rows marked [n] are ok though beyond their tolerance:\n  [1] /search p50 \
+             (+70%): {why}\n"
+        )),
+        "{term}"
+    );
+    let md = super::markdown(&comparison_of(vec![row]));
+    assert!(md.contains("| ok [1] |"), "{md}");
+    assert!(
+        md.contains(&format!("- [1] `/search` p50 (+70%): {why}")),
+        "{md}"
+    );
+}
+
+#[test]
+fn only_rows_the_table_cannot_explain_get_a_note() {
+    let mut rng = SmallRng::seed_from_u64(5);
+    let (base, head) = (
+        histogram(&mut rng, 20_000, 1.0),
+        histogram(&mut rng, 20_000, 1.05),
+    );
+    let few = (histogram(&mut rng, 40, 1.0), histogram(&mut rng, 40, 3.0));
+    let why = |row: &super::Row| super::render::why_ok(row);
+    let p50 = LatencyStat::Percentile(0.5);
+    // Significant, within the tolerance even on the point estimates: the cells say it.
+    assert_eq!(why(&latency_row("e", p50, &base, &head, 0.1)), None);
+    // A regression, or a row that does not differ: the cells say it too.
+    assert_eq!(why(&latency_row("e", p50, &base, &head, 0.0)), None);
+    let noisy = rps_row(
+        "e",
+        &[10.0, 190.0, 100.0, 100.0],
+        &[0.0, 160.0, 80.0, 80.0],
+        0.1,
+    );
+    assert_eq!((noisy.significant, why(&noisy)), (Some(false), None));
+    // "n/a" beyond the tolerance: too few samples, or a maximum.
+    let p95 = latency_row("e", LatencyStat::Percentile(0.95), &few.0, &few.1, 0.1);
+    assert_eq!(
+        why(&p95).as_deref(),
+        Some("too few samples for a 95 % interval of p95 (it needs 59 in each run)")
+    );
+    let max = latency_row("e", LatencyStat::Max, &few.0, &few.1, 0.1);
+    assert_eq!(
+        why(&max).as_deref(),
+        Some("a maximum is a single request: no evidence of a shift, whatever its size")
+    );
+    // A test row that differs but is not shown worse by more than the tolerance: its p-value.
+    // 6 % slower means on 100 samples a run: clearly different, not clearly more than 5 %.
+    let two_modes = |fast, slow| {
+        let mut h = new_histogram();
+        h.record_n(fast, 50).expect("in range");
+        h.record_n(slow, 50).expect("in range");
+        h
+    };
+    let (base, head) = (two_modes(10_000, 12_000), two_modes(10_600, 12_720));
+    let mean = latency_row("e", LatencyStat::Mean, &base, &head, 0.05);
+    assert_eq!(
+        (mean.significant, mean.verdict),
+        (Some(true), RowVerdict::Ok)
+    );
+    let text = why(&mean).expect("a note");
+    let p = mean.p_value.expect("a z-test");
+    assert!(
+        text.starts_with(
+            "the runs differ, but the head is not shown to be worse by more than the +5% \
+             tolerance at 95 % confidence"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("(p = {p:.3}; a regression needs p < 0.025)")),
+        "{text}"
+    );
 }
