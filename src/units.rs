@@ -157,7 +157,7 @@ pub fn percent(fraction: f64) -> String {
     format!("{text}%")
 }
 
-/// A change in percent, signed: "+30.3%", "-4.1%" (with a real minus sign).
+/// A change in percent, signed: "+30.3%", "−4.1%" (a real minus sign, U+2212), "0%".
 pub fn signed_percent(fraction: f64) -> String {
     let text = percent(fraction.abs());
     if fraction > 0.0 {
@@ -167,6 +167,13 @@ pub fn signed_percent(fraction: f64) -> String {
     } else {
         text
     }
+}
+
+/// A change of a share in percentage points, signed like `signed_percent`: "+0.75 pp",
+/// "−0.1 pp", "0 pp".
+pub fn signed_points(fraction: f64) -> String {
+    let text = signed_percent(fraction);
+    format!("{} pp", text.strip_suffix('%').unwrap_or(&text))
 }
 
 /// A byte count: "512 B", "8.0 KiB", "12.4 MiB", "1.2 GiB".
@@ -275,6 +282,9 @@ mod tests {
         assert_ne!(percent(1e-9), "0%");
         assert_eq!(signed_percent(0.303), "+30.3%");
         assert_eq!(signed_percent(-0.041), "−4.1%");
+        assert_eq!(signed_points(0.0075), "+0.75 pp");
+        assert_eq!(signed_points(-0.001), "−0.1 pp");
+        assert_eq!(signed_points(0.0), "0 pp");
         assert_eq!(size(512), "512 B");
         assert_eq!(size(8 * 1024 * 1024), "8.0 MiB");
         assert_eq!(number(40.0), "40");

@@ -1,8 +1,12 @@
 //! Baseline comparison: is a head run worse than its base run, beyond a tolerance and beyond
-//! what chance explains? Owns the statistics of that question and the comparison's three
-//! renderings (terminal table, `slagate.compare/v1` JSON, Markdown for a pull-request comment).
-//! Reads two finished `RunReport`s (from `report::json::load` or a fresh run) and never runs load
-//! or writes files itself: `app` decides where the bytes go.
+//! what chance explains? A stage beside the pipeline: it takes two finished `RunReport`s (from
+//! `report::json::load` or a fresh run) and returns a `Comparison`. Owns the statistics of that
+//! question (`significance`) and the comparison's renderings: terminal table, `slagate.compare/v1`
+//! JSON and Markdown for a pull-request comment (`render`), and an HTML page (`html`) with its
+//! base-against-head charts (`charts`), built in the run report's page shell and chart frame.
+//!
+//! Imports plan, stats, verdict, report and units; nothing but `app` imports it. It never runs
+//! load or writes files itself: `app` decides where the bytes go.
 //!
 //! # Method
 //!
@@ -11,7 +15,10 @@
 //! figures). A row is a **regression** when the head is worse than the base by more than the
 //! tolerance of `[regression]` *and* the data show it at 95 % confidence; an **improvement**
 //! when it is better by more than the tolerance at the same confidence; otherwise **ok**.
-//! "Significant" in the table says whether the two runs differ at all (tolerance 0).
+//! "Significant" in the table says whether the two runs differ at all (tolerance 0). The
+//! delta compares point estimates, the verdict confidence bounds: a row that is ok though its
+//! delta is beyond the tolerance carries a note saying why (the runs differ, but at 95 % the
+//! head is not shown worse by more than the tolerance; too few samples; a maximum).
 //!
 //! - **Percentiles** (pN): the distribution-free 95 % confidence intervals of
 //!   `verdict::confidence` (order statistics; no assumption about the latency distribution).
@@ -38,13 +45,16 @@
 //!
 //! Runs are comparable only when they ran the same profile with the same load shape (users,
 //! spawn rate, run time, think time) against the same endpoints: anything else is refused with
-//! the difference named. A different slagate version is a warning. The machine is not recorded
-//! in a run report, so a comparison across machines cannot be detected.
+//! the difference named. What may explain a surprise without making the runs incomparable is a
+//! warning: a different slagate version, a different load generator machine (each run records
+//! it, `Provenance::machine`; runs saved before it was recorded cannot be told apart), or a
+//! base or head whose own verdict was INVALID or INTERRUPTED.
 
+mod charts;
 mod html;
 mod render;
 mod reporters;
-mod stats;
+mod significance;
 
 #[cfg(test)]
 mod tests;
@@ -54,7 +64,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::plan::{LatencyStat, Plan, Tolerances};
-use crate::report::RunReport;
+use crate::report::{RunOutcome, RunReport};
 use crate::stats::EndpointStats;
 use crate::verdict::confidence;
 
@@ -104,11 +114,50 @@ impl RowVerdict {
     }
 }
 
-/// A 95 % interval of a percentile, µs.
+/// A latency in microseconds, as the histograms count it. Not a `Duration`: a mean falls
+/// between whole nanoseconds, and the `slagate.compare/v1` document writes it unrounded.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Micros(pub f64);
+
+impl Micros {
+    pub fn of(d: Duration) -> Micros {
+        Micros(d.as_secs_f64() * 1e6)
+    }
+
+    /// To the nearest nanosecond, for people.
+    pub fn duration(self) -> Duration {
+        Duration::from_secs_f64(self.0.max(0.0) / 1e6)
+    }
+}
+
+/// One side's value of a row, in the unit of its metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    /// A latency statistic (`Metric::Latency`).
+    Latency(Micros),
+    /// A share of the requests, 0 to 1 (`Metric::ErrorRate`).
+    Fraction(f64),
+    /// Requests per second (`Metric::Rps`).
+    Rate(f64),
+}
+
+impl Figure {
+    /// The bare number in the figure's unit (µs, a fraction, per second), as the JSON
+    /// document writes it.
+    pub fn number(self) -> f64 {
+        match self {
+            Figure::Latency(Micros(us)) => us,
+            Figure::Fraction(f) => f,
+            Figure::Rate(r) => r,
+        }
+    }
+}
+
+/// A 95 % interval of a percentile.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
-    pub low: f64,
-    pub high: f64,
+    pub low: Micros,
+    pub high: Micros,
 }
 
 /// One endpoint's (or the total's) one statistic, base against head.
@@ -117,9 +166,9 @@ pub struct Row {
     /// The endpoint's name, or "Aggregated".
     pub endpoint: String,
     pub metric: Metric,
-    /// Latency in µs, error rate as a fraction, rps in requests per second; `None` without data.
-    pub base: Option<f64>,
-    pub head: Option<f64>,
+    /// `None` without data.
+    pub base: Option<Figure>,
+    pub head: Option<Figure>,
     /// The allowed worsening: relative for latency and rps, absolute (a fraction of requests)
     /// for the error rate.
     pub tolerance: f64,
@@ -138,7 +187,7 @@ impl Row {
     /// Head against base: relative for latency and rps, in percentage points (as a fraction)
     /// for the error rate.
     pub fn delta(&self) -> Option<f64> {
-        let (b, h) = (self.base?, self.head?);
+        let (b, h) = (self.base?.number(), self.head?.number());
         match self.metric {
             Metric::ErrorRate => Some(h - b),
             _ if b > 0.0 => Some(h / b - 1.0),
@@ -213,15 +262,14 @@ pub fn compare(
         ));
     }
     for (which, run) in [("base", base), ("head", head)] {
-        if run.outcome != crate::report::RunOutcome::Pass
-            && run.outcome != crate::report::RunOutcome::Fail
-            && run.outcome != crate::report::RunOutcome::Inconclusive
-        {
-            warnings.push(format!(
-                "the {which} run's verdict is {:?}: its figures may not show the service",
-                run.outcome
-            ));
-        }
+        let why = match run.outcome {
+            RunOutcome::Pass | RunOutcome::Fail | RunOutcome::Inconclusive => continue,
+            RunOutcome::Invalid => "was INVALID: the load generator did not deliver its profile",
+            RunOutcome::Interrupted => "was INTERRUPTED before its run time was over",
+        };
+        warnings.push(format!(
+            "the {which} run {why}, so its figures may not show the service"
+        ));
     }
     let mut rows = Vec::new();
     let subjects = base
@@ -380,10 +428,9 @@ fn per_second(run: &RunReport, endpoint: Option<usize>) -> Vec<f64> {
 }
 
 fn bounds(h: &Histogram<u64>, q: f64) -> Option<Bounds> {
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
     confidence::interval(h, q).map(|i| Bounds {
-        low: us(i.low),
-        high: us(i.high),
+        low: Micros::of(i.low),
+        high: Micros::of(i.high),
     })
 }
 
@@ -412,15 +459,16 @@ pub fn latency_row(
     }
     match stat {
         LatencyStat::Percentile(q) => {
-            row.base = Some(base.value_at_quantile(q) as f64);
-            row.head = Some(head.value_at_quantile(q) as f64);
+            row.base = Some(latency(base.value_at_quantile(q) as f64));
+            row.head = Some(latency(head.value_at_quantile(q) as f64));
             row.base_interval = bounds(base, q);
             row.head_interval = bounds(head, q);
             if let (Some(b), Some(h)) = (row.base_interval, row.head_interval) {
-                row.significant = Some(h.low > b.high || h.high < b.low);
-                row.verdict = if h.low > b.high * (1.0 + tolerance) {
+                let (b_low, b_high, h_low, h_high) = (b.low.0, b.high.0, h.low.0, h.high.0);
+                row.significant = Some(h_low > b_high || h_high < b_low);
+                row.verdict = if h_low > b_high * (1.0 + tolerance) {
                     RowVerdict::Regression
-                } else if h.high * (1.0 + tolerance) < b.low {
+                } else if h_high * (1.0 + tolerance) < b_low {
                     RowVerdict::Improvement
                 } else {
                     RowVerdict::Ok
@@ -428,23 +476,30 @@ pub fn latency_row(
             }
         }
         LatencyStat::Max => {
-            row.base = Some(base.max() as f64);
-            row.head = Some(head.max() as f64);
+            row.base = Some(latency(base.max() as f64));
+            row.head = Some(latency(head.max() as f64));
         }
         LatencyStat::Mean => {
             let (b, h) = (moments(base), moments(head));
-            row.base = Some(b.mean);
-            row.head = Some(h.mean);
+            row.base = Some(latency(b.mean));
+            row.head = Some(latency(h.mean));
             // H₀: μh ≤ μb(1+t): z = (μh − (1+t)μb) / √(σh²/nh + (1+t)²σb²/nb).
-            let worse = stats::welch_z(h, b, 1.0 + tolerance);
-            let better = stats::welch_z(b, h, 1.0 + tolerance);
-            let differ = stats::welch_z(h, b, 1.0).abs();
-            row.p_value = Some(stats::normal_sf(worse));
-            row.significant = Some(stats::normal_sf(differ) < ALPHA);
-            row.verdict = verdict(stats::normal_sf(worse), stats::normal_sf(better));
+            let worse = significance::welch_z(h, b, 1.0 + tolerance);
+            let better = significance::welch_z(b, h, 1.0 + tolerance);
+            let differ = significance::welch_z(h, b, 1.0).abs();
+            row.p_value = Some(significance::normal_sf(worse));
+            row.significant = Some(significance::normal_sf(differ) < ALPHA);
+            row.verdict = verdict(
+                significance::normal_sf(worse),
+                significance::normal_sf(better),
+            );
         }
     }
     row
+}
+
+fn latency(us: f64) -> Figure {
+    Figure::Latency(Micros(us))
 }
 
 fn verdict(p_worse: f64, p_better: f64) -> RowVerdict {
@@ -490,8 +545,8 @@ pub fn error_rate_row(
     let mut row = Row {
         endpoint: endpoint.to_string(),
         metric: Metric::ErrorRate,
-        base: (base.requests > 0).then(|| base.error_rate()),
-        head: (head.requests > 0).then(|| head.error_rate()),
+        base: (base.requests > 0).then(|| Figure::Fraction(base.error_rate())),
+        head: (head.requests > 0).then(|| Figure::Fraction(head.error_rate())),
         tolerance,
         significant: None,
         p_value: None,
@@ -509,7 +564,7 @@ pub fn error_rate_row(
     // are what they are: the difference is certain.
     let sf = |diff: f64| {
         if se > 0.0 {
-            stats::normal_sf(diff / se)
+            significance::normal_sf(diff / se)
         } else if diff > 0.0 {
             0.0
         } else {
@@ -530,8 +585,8 @@ pub fn rps_row(endpoint: &str, base: &[f64], head: &[f64], tolerance: f64) -> Ro
     let mut row = Row {
         endpoint: endpoint.to_string(),
         metric: Metric::Rps,
-        base: (!base.is_empty()).then(|| mean(base)),
-        head: (!head.is_empty()).then(|| mean(head)),
+        base: (!base.is_empty()).then(|| Figure::Rate(mean(base))),
+        head: (!head.is_empty()).then(|| Figure::Rate(mean(head))),
         tolerance,
         significant: None,
         p_value: None,
@@ -543,13 +598,13 @@ pub fn rps_row(endpoint: &str, base: &[f64], head: &[f64], tolerance: f64) -> Ro
     if base.len() < 2 || head.len() < 2 {
         return row;
     }
-    let b = stats::sample(base);
-    let h = stats::sample(head);
+    let b = significance::sample(base);
+    let h = significance::sample(head);
     // Worse = fewer requests: H₀: μh ≥ (1−t)μb; t-statistic of (1−t)μb − μh.
-    let p_worse = stats::welch_t_sf(b, h, 1.0 - tolerance);
+    let p_worse = significance::welch_t_sf(b, h, 1.0 - tolerance);
     // Better = more requests by more than the tolerance: (1−t)μh > μb.
-    let p_better = stats::welch_t_sf(h, b, 1.0 - tolerance);
-    let p_differ = stats::welch_t_sf(b, h, 1.0).min(stats::welch_t_sf(h, b, 1.0));
+    let p_better = significance::welch_t_sf(h, b, 1.0 - tolerance);
+    let p_differ = significance::welch_t_sf(b, h, 1.0).min(significance::welch_t_sf(h, b, 1.0));
     row.p_value = Some(p_worse);
     row.significant = Some(p_differ < ALPHA);
     row.verdict = verdict(p_worse, p_better);

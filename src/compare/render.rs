@@ -1,45 +1,45 @@
 //! The comparison as a terminal table, a `slagate.compare/v1` JSON document and a Markdown
 //! table for a pull-request comment. Pure: bytes out, no I/O.
 
-use std::time::Duration;
-
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
+use crate::plan::LatencyStat;
 use crate::units;
+use crate::verdict::confidence;
 
-use super::{Bounds, Comparison, Metric, Row, RowVerdict, SCHEMA};
+use super::{ALPHA, Bounds, Comparison, Figure, Metric, Row, RowVerdict, SCHEMA};
 
-/// A value in the row's unit, as people read it.
-fn value(metric: Metric, v: Option<f64>) -> String {
-    let Some(v) = v else {
-        return "—".to_string();
-    };
+/// A value as people read it.
+fn value(v: Option<Figure>) -> String {
+    match v {
+        None => "—".to_string(),
+        Some(Figure::Latency(us)) => units::duration(us.duration()),
+        Some(Figure::Fraction(f)) => units::percent(f),
+        Some(Figure::Rate(r)) => format!("{}/s", units::rate(r)),
+    }
+}
+
+/// A signed change in the row's terms: relative, or in percentage points for the error rate.
+fn signed(metric: Metric, change: f64) -> String {
     match metric {
-        Metric::Latency(_) => units::duration(Duration::from_secs_f64(v.max(0.0) / 1e6)),
-        Metric::ErrorRate => units::percent(v),
-        Metric::Rps => format!("{}/s", units::rate(v)),
+        Metric::ErrorRate => units::signed_points(change),
+        Metric::Latency(_) | Metric::Rps => units::signed_percent(change),
     }
 }
 
 fn delta(row: &Row) -> String {
-    match (row.metric, row.delta()) {
-        (_, None) => "—".to_string(),
-        (Metric::ErrorRate, Some(d)) => {
-            let pp = units::signed_percent(d);
-            format!("{} pp", pp.trim_end_matches('%'))
-        }
-        (_, Some(d)) => units::signed_percent(d),
-    }
+    row.delta()
+        .map_or_else(|| "—".to_string(), |d| signed(row.metric, d))
 }
 
+/// The allowed worsening, signed the way it is allowed: up for latency and the error rate,
+/// down for rps.
 fn tolerance(row: &Row) -> String {
-    let t = units::percent(row.tolerance);
     match row.metric {
-        Metric::ErrorRate => format!("+{} pp", t.trim_end_matches('%')),
-        Metric::Rps => format!("−{t}"),
-        Metric::Latency(_) => format!("+{t}"),
+        Metric::Rps => signed(row.metric, -row.tolerance),
+        _ => signed(row.metric, row.tolerance),
     }
 }
 
@@ -49,6 +49,90 @@ fn significant(row: &Row) -> &'static str {
         Some(false) => "no",
         None => "n/a",
     }
+}
+
+/// Why a row is ok though its delta is beyond the tolerance, in a sentence; `None` when its
+/// cells say enough (not beyond, or "Significant: no"). The delta compares point estimates,
+/// but a regression must hold at 95 % confidence: a row can differ significantly (the runs are
+/// not alike) and still not be shown worse by more than the tolerance.
+pub(super) fn why_ok(row: &Row) -> Option<String> {
+    let delta = row.delta()?;
+    let beyond = match row.metric {
+        Metric::Rps => delta < -row.tolerance,
+        Metric::Latency(_) | Metric::ErrorRate => delta > row.tolerance,
+    };
+    if row.verdict != RowVerdict::Ok || !beyond {
+        return None;
+    }
+    let tolerance = tolerance(row);
+    let why = match (row.significant, row.metric) {
+        (Some(false), _) => return None,
+        (Some(true), Metric::Latency(stat @ LatencyStat::Percentile(_))) => {
+            // Both intervals exist (the row is significant) and the head's lies above.
+            let (b, h) = (row.base_interval?, row.head_interval?);
+            format!(
+                "the runs differ, but at 95 % confidence the head is only shown to be {} slower \
+                 (its {stat} ≥ {}, the base's ≤ {}), within the {tolerance} tolerance",
+                signed(row.metric, h.low.0 / b.high.0 - 1.0),
+                units::duration(h.low.duration()),
+                units::duration(b.high.duration()),
+            )
+        }
+        (Some(true), _) => format!(
+            "the runs differ, but the head is not shown to be worse by more than the \
+             {tolerance} tolerance at 95 % confidence (p = {:.3}; a regression needs p < {ALPHA})",
+            row.p_value?
+        ),
+        (None, Metric::Latency(LatencyStat::Max)) => {
+            "a maximum is a single request: no evidence of a shift, whatever its size".to_string()
+        }
+        (None, Metric::Latency(LatencyStat::Percentile(q))) => format!(
+            "too few samples for a 95 % interval of {} (it needs {} in each run)",
+            row.metric,
+            confidence::samples_needed(q)
+        ),
+        (None, Metric::Rps) => {
+            "fewer than two whole seconds in a run: no spread to test against".to_string()
+        }
+        (None, _) => "too few samples to test".to_string(),
+    };
+    Some(why)
+}
+
+/// A note on a row that is ok though beyond its tolerance.
+pub(super) struct Note<'a> {
+    /// From 1, in the comparison's order; the row's verdict cell shows it as "[n]".
+    pub number: usize,
+    pub row: &'a Row,
+    pub why: String,
+}
+
+impl Note<'_> {
+    /// "[1]", the endpoint aside: each rendering shows the endpoint its own way.
+    pub fn mark(&self) -> String {
+        format!("[{}]", self.number)
+    }
+
+    /// "p50 (+30%)".
+    pub fn what(&self) -> String {
+        format!("{} ({})", self.row.metric, delta(self.row))
+    }
+}
+
+/// The notes (`why_ok`) and, row by row, the number of the row's note.
+pub(super) fn notes(c: &Comparison) -> (Vec<Option<usize>>, Vec<Note<'_>>) {
+    let mut notes = Vec::new();
+    let numbers = c
+        .rows
+        .iter()
+        .map(|row| {
+            let why = why_ok(row)?;
+            let number = notes.len() + 1;
+            notes.push(Note { number, row, why });
+            Some(number)
+        })
+        .collect();
+    (numbers, notes)
 }
 
 pub(super) fn headline(c: &Comparison) -> String {
@@ -63,6 +147,9 @@ pub(super) fn headline(c: &Comparison) -> String {
     }
 }
 
+/// Above the notes in every rendering.
+pub(super) const NOTES_TITLE: &str = "Why the rows marked [n] are ok though beyond their tolerance";
+
 pub(super) const HEADER: [&str; 8] = [
     "Endpoint",
     "Metric",
@@ -74,23 +161,29 @@ pub(super) const HEADER: [&str; 8] = [
     "Verdict",
 ];
 
-pub(super) fn cells(row: &Row) -> [String; 8] {
+/// A row's cells; `note` is its number in `notes`, shown beside the verdict.
+pub(super) fn cells(row: &Row, note: Option<usize>) -> [String; 8] {
+    let verdict = match row.verdict {
+        RowVerdict::Regression => "REGRESSION",
+        v => v.label(),
+    };
     [
         row.endpoint.clone(),
         row.metric.to_string(),
-        value(row.metric, row.base),
-        value(row.metric, row.head),
+        value(row.base),
+        value(row.head),
         delta(row),
         tolerance(row),
         significant(row).to_string(),
-        match row.verdict {
-            RowVerdict::Regression => "REGRESSION".to_string(),
-            v => v.label().to_string(),
+        match note {
+            Some(n) => format!("{verdict} [{n}]"),
+            None => verdict.to_string(),
         },
     ]
 }
 
-/// The table for the terminal, with warnings above it and a headline below.
+/// The table for the terminal: who is compared, the warnings (once, here: `app` prints none),
+/// the table, the notes on rows that are ok though beyond their tolerance, and a headline.
 pub fn terminal(c: &Comparison) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -101,21 +194,32 @@ pub fn terminal(c: &Comparison) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    for row in &c.rows {
-        t.add_row(cells(row));
+    let (numbers, notes) = notes(c);
+    for (row, note) in c.rows.iter().zip(numbers) {
+        t.add_row(cells(row, note));
     }
-    let mut out = String::new();
-    for w in &c.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out.push_str(&format!(
+    let mut out = format!(
         "Baseline comparison: base {} against head {} (profile {})\n",
         who(&c.base),
         who(&c.head),
         c.head.profile
-    ));
+    );
+    if !c.warnings.is_empty() {
+        out.push_str("Warnings:\n");
+        for w in &c.warnings {
+            out.push_str(&format!("  - {w}\n"));
+        }
+    }
     out.push_str(&t.to_string());
     out.push('\n');
+    if !notes.is_empty() {
+        out.push_str(NOTES_TITLE);
+        out.push_str(":\n");
+        for n in &notes {
+            let (mark, what, why) = (n.mark(), n.what(), &n.why);
+            out.push_str(&format!("  {mark} {} {what}: {why}\n", n.row.endpoint));
+        }
+    }
     out.push_str(&format!(
         "{}: a regression is worse than the base by more than the tolerance at 95 % \
          confidence\n",
@@ -151,19 +255,30 @@ pub fn markdown(c: &Comparison) -> String {
     }
     out.push_str(&format!("| {} |\n", HEADER.join(" | ")));
     out.push_str("|---|---|--:|--:|--:|--:|---|---|\n");
-    let mut rows: Vec<&Row> = c.rows.iter().collect();
-    rows.sort_by_key(|r| match r.verdict {
+    let (numbers, notes) = notes(c);
+    let mut rows: Vec<(&Row, Option<usize>)> = c.rows.iter().zip(numbers).collect();
+    rows.sort_by_key(|(r, _)| match r.verdict {
         RowVerdict::Regression => 0,
         RowVerdict::Improvement => 1,
         RowVerdict::Ok => 2,
     });
-    for row in rows {
-        let mut cells = cells(row);
-        cells[0] = format!("`{}`", cells[0].replace('|', "\\|"));
+    for (row, note) in rows {
+        let mut cells = cells(row, note);
+        cells[0] = code(&cells[0]);
         if row.verdict == RowVerdict::Regression {
             cells[7] = "**❌ regression**".to_string();
         }
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    if !notes.is_empty() {
+        out.push_str(&format!("\n{NOTES_TITLE}:\n\n"));
+        for n in &notes {
+            let (mark, what, why) = (n.mark(), n.what(), &n.why);
+            out.push_str(&format!(
+                "- {mark} {} {what}: {why}\n",
+                code(&n.row.endpoint)
+            ));
+        }
     }
     out.push_str(
         "\nRegression: worse than the base by more than the `[regression]` tolerance at 95 % \
@@ -171,6 +286,11 @@ pub fn markdown(c: &Comparison) -> String {
          rps: Welch t-test on per-second counts).\n",
     );
     out
+}
+
+/// An endpoint name as Markdown code, safe inside a table cell.
+fn code(name: &str) -> String {
+    format!("`{}`", name.replace('|', "\\|"))
 }
 
 #[derive(Serialize)]
@@ -217,7 +337,7 @@ pub fn json(c: &Comparison) -> Vec<u8> {
         started_at: humantime::format_rfc3339(r.started_at).to_string(),
         profile: r.profile.clone(),
     };
-    let pair = |b: Option<Bounds>| b.map(|b| [b.low, b.high]);
+    let pair = |b: Option<Bounds>| b.map(|b| [b.low.0, b.high.0]);
     let doc = Doc {
         schema: SCHEMA,
         verdict: if c.regressions() == 0 {
@@ -243,8 +363,8 @@ pub fn json(c: &Comparison) -> Vec<u8> {
                     Metric::ErrorRate => "fraction",
                     Metric::Rps => "per_second",
                 },
-                base: r.base,
-                head: r.head,
+                base: r.base.map(Figure::number),
+                head: r.head.map(Figure::number),
                 delta: r.delta(),
                 tolerance: r.tolerance,
                 significant: r.significant,

@@ -6,7 +6,7 @@ use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::stats::{normal_sf, sample, student_sf};
+use super::significance::{normal_sf, sample, student_sf};
 use super::{RowVerdict, compare, error_rate_row, latency_row, rps_row};
 use crate::plan::{LatencyStat, Tolerances};
 use crate::report::testdata::sample_run;
@@ -157,8 +157,11 @@ fn within_tolerance_is_significant_but_not_a_regression() {
     let row = latency_row("e", LatencyStat::Percentile(0.5), &base, &head, 0.1);
     assert_eq!(row.significant, Some(true));
     assert_eq!(row.verdict, RowVerdict::Ok);
+    // Within the tolerance on the point estimates too: the cells say why, no note.
+    assert_eq!(super::render::why_ok(&row), None);
     let row = latency_row("e", LatencyStat::Percentile(0.5), &base, &head, 0.0);
     assert_eq!(row.verdict, RowVerdict::Regression);
+    assert_eq!(super::render::why_ok(&row), None);
 }
 
 #[test]
@@ -265,7 +268,7 @@ fn a_run_against_itself_has_no_regression_and_renders() {
     assert!(md.starts_with("### slagate baseline comparison: ✅ no regression"));
     let term = super::terminal(&c);
     assert!(
-        term.contains("warning: the base was run by slagate"),
+        term.contains("Warnings:\n  - the base was run by slagate"),
         "{term}"
     );
     assert!(
@@ -280,4 +283,230 @@ fn power_at_p95_grows_with_the_sample() {
     // 17 at 2 000, 20 at 3 000 (the README quotes this).
     let caught = |n| regressions(&verdicts(11, 1.3, 0.1, n), "p95");
     assert!(caught(3000) >= 18);
+}
+
+#[test]
+fn the_json_writes_each_figure_in_its_unit_unrounded() {
+    // A mean falls between whole nanoseconds: the document writes the histogram's µs as they
+    // are, as it did when rows held bare numbers.
+    let base = sample_run();
+    let mut head = sample_run();
+    head.total.latency = {
+        let mut h = new_histogram();
+        h.record_n(1000, 2).expect("in range");
+        h.record(1001).expect("in range");
+        h
+    };
+    let tolerances = Tolerances {
+        latency: vec![
+            (LatencyStat::Mean, 0.1),
+            (LatencyStat::Percentile(0.5), 0.1),
+        ],
+        ..Tolerances::default()
+    };
+    let c = compare(&base, &head, &tolerances).expect("same shape");
+    let doc: serde_json::Value = serde_json::from_slice(&super::json(&c)).expect("JSON");
+    let row = |endpoint: &str, metric: &str| {
+        doc["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["endpoint"] == endpoint && r["metric"] == metric)
+            .expect("the row")
+            .clone()
+    };
+    let mean = row("Aggregated", "mean");
+    assert_eq!(mean["unit"], "us");
+    assert_eq!(mean["head"].as_f64(), Some(head.total.latency.mean()));
+    let us = mean["head"].as_f64().expect("a number");
+    assert!((us - 3001.0 / 3.0).abs() < 1e-9 && us != 1000.333, "{us}");
+    assert_eq!(mean["base"].as_f64(), Some(base.total.latency.mean()));
+    let p50 = row("Aggregated", "p50");
+    assert_eq!(p50["head"].as_f64(), Some(1000.0));
+    let error = row("Aggregated", "error_rate");
+    assert_eq!(
+        (error["unit"].as_str(), error["base"].as_f64()),
+        (Some("fraction"), Some(base.total.error_rate()))
+    );
+    let rps = row("Aggregated", "rps");
+    assert_eq!(rps["unit"], "per_second");
+    assert!(rps["base"].as_f64().expect("a rate") > 0.0);
+}
+
+#[test]
+fn every_signed_figure_has_a_real_minus_sign() {
+    // Fewer requests per second and fewer failures than the base: negative deltas, and each
+    // tolerance signed the way it allows (down for rps, up for the error rate).
+    let rows = [
+        rps_row("e", &[100.0, 101.0, 99.0], &[80.0, 81.0, 79.0], 0.1),
+        rps_row("e", &[100.0, 101.0, 99.0], &[100.0, 101.0, 99.0], 0.0),
+        {
+            let mk = |failures| {
+                let mut s = EndpointStats::empty();
+                s.requests = 1000;
+                s.failures = failures;
+                s
+            };
+            error_rate_row("e", &mk(20), &mk(5), 0.001)
+        },
+    ];
+    let cells: Vec<[String; 8]> = rows.iter().map(|r| super::render::cells(r, None)).collect();
+    let signed: Vec<(&str, &str)> = cells
+        .iter()
+        .map(|c| (c[4].as_str(), c[5].as_str()))
+        .collect();
+    assert_eq!(
+        signed,
+        [("−20%", "−10%"), ("0%", "0%"), ("−1.5 pp", "+0.1 pp")]
+    );
+}
+
+#[test]
+fn warnings_are_written_once_in_words() {
+    let base = sample_run();
+    let mut head = sample_run();
+    head.outcome = crate::report::RunOutcome::Invalid;
+    let mut cut = sample_run();
+    cut.outcome = crate::report::RunOutcome::Interrupted;
+    let c = compare(&cut, &head, &Tolerances::default()).expect("same shape");
+    assert_eq!(
+        c.warnings,
+        [
+            "the base run was INTERRUPTED before its run time was over, so its figures may not \
+             show the service",
+            "the head run was INVALID: the load generator did not deliver its profile, so its \
+             figures may not show the service",
+        ]
+    );
+    // The terminal shows each once, in its own section; the other renderings once each too.
+    let term = super::terminal(&c);
+    for w in &c.warnings {
+        assert_eq!(term.matches(w.as_str()).count(), 1, "{term}");
+        assert_eq!(super::markdown(&c).matches(w.as_str()).count(), 1);
+    }
+    assert!(
+        !term.contains("Invalid") && !term.contains("Interrupted"),
+        "{term}"
+    );
+    let table = term.find('┌').expect("a table");
+    assert!(
+        term.find("Warnings:\n").expect("a section") < table,
+        "{term}"
+    );
+    // Runs with nothing to warn about have no section.
+    let quiet = compare(&base, &base, &Tolerances::default()).expect("same shape");
+    assert!(!super::terminal(&quiet).contains("Warnings"));
+}
+
+/// A comparison of one endpoint, `rows` as given, for testing the renderings.
+fn comparison_of(rows: Vec<super::Row>) -> super::Comparison {
+    let run = sample_run();
+    let info = super::RunInfo {
+        slagate_version: run.slagate_version.clone(),
+        git_commit: None,
+        started_at: run.started_at,
+        profile: run.profile.name.clone(),
+    };
+    super::Comparison {
+        base: info.clone(),
+        head: info,
+        tolerances: Tolerances::default(),
+        rows,
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn a_significant_row_within_tolerance_at_the_confidence_bound_says_why_it_is_ok() {
+    // Two modes, as a cache gives: the base's median sits at the top of its fast mode, the
+    // head's in its slow one. The point estimates are 70 % apart and the intervals do not
+    // overlap, but the head's interval starts only ~5 % above the base's: within 10 %.
+    let mut base = new_histogram();
+    base.record_n(10_000, 520).expect("in range");
+    base.record_n(11_000, 480).expect("in range");
+    let mut head = new_histogram();
+    head.record_n(11_500, 480).expect("in range");
+    head.record_n(17_000, 520).expect("in range");
+    let row = latency_row("/search", LatencyStat::Percentile(0.5), &base, &head, 0.1);
+    assert_eq!((row.significant, row.verdict), (Some(true), RowVerdict::Ok));
+    assert!(row.delta().expect("both sides") > 0.69, "{row:?}");
+
+    let why = super::render::why_ok(&row).expect("a note");
+    assert!(
+        why.starts_with(
+            "the runs differ, but at 95 % confidence the head is only shown to be +4.5% slower \
+             (its p50 ≥ 11.5 ms, the base's ≤ 11 ms), within the +10% tolerance"
+        ),
+        "{why}"
+    );
+    let term = super::terminal(&comparison_of(vec![row.clone()]));
+    assert!(term.contains("┆ ok [1]"), "{term}");
+    assert!(
+        term.contains(&format!(
+            "Why the rows marked [n] are ok though beyond their tolerance:\n  [1] /search p50 \
+             (+70%): {why}\n"
+        )),
+        "{term}"
+    );
+    let md = super::markdown(&comparison_of(vec![row]));
+    assert!(md.contains("| ok [1] |"), "{md}");
+    assert!(
+        md.contains(&format!("- [1] `/search` p50 (+70%): {why}")),
+        "{md}"
+    );
+}
+
+#[test]
+fn only_rows_the_table_cannot_explain_get_a_note() {
+    // (Rows within the tolerance and regressions: see
+    // within_tolerance_is_significant_but_not_a_regression.) A row that does not differ: its
+    // Significant "no" says why.
+    let mut rng = SmallRng::seed_from_u64(9);
+    let few = (histogram(&mut rng, 40, 1.0), histogram(&mut rng, 40, 3.0));
+    let why = |row: &super::Row| super::render::why_ok(row);
+    let noisy = rps_row(
+        "e",
+        &[10.0, 190.0, 100.0, 100.0],
+        &[0.0, 160.0, 80.0, 80.0],
+        0.1,
+    );
+    assert_eq!((noisy.significant, why(&noisy)), (Some(false), None));
+    // "n/a" beyond the tolerance: too few samples, or a maximum.
+    let p95 = latency_row("e", LatencyStat::Percentile(0.95), &few.0, &few.1, 0.1);
+    assert_eq!(
+        why(&p95).as_deref(),
+        Some("too few samples for a 95 % interval of p95 (it needs 59 in each run)")
+    );
+    let max = latency_row("e", LatencyStat::Max, &few.0, &few.1, 0.1);
+    assert_eq!(
+        why(&max).as_deref(),
+        Some("a maximum is a single request: no evidence of a shift, whatever its size")
+    );
+    // A test row that differs but is not shown worse by more than the tolerance: its p-value.
+    // 6 % slower means on 100 samples a run: clearly different, not clearly more than 5 %.
+    let two_modes = |fast, slow| {
+        let mut h = new_histogram();
+        h.record_n(fast, 50).expect("in range");
+        h.record_n(slow, 50).expect("in range");
+        h
+    };
+    let (base, head) = (two_modes(10_000, 12_000), two_modes(10_600, 12_720));
+    let mean = latency_row("e", LatencyStat::Mean, &base, &head, 0.05);
+    assert_eq!(
+        (mean.significant, mean.verdict),
+        (Some(true), RowVerdict::Ok)
+    );
+    let text = why(&mean).expect("a note");
+    let p = mean.p_value.expect("a z-test");
+    assert!(
+        text.starts_with(
+            "the runs differ, but the head is not shown to be worse by more than the +5% \
+             tolerance at 95 % confidence"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("(p = {p:.3}; a regression needs p < 0.025)")),
+        "{text}"
+    );
 }

@@ -1,6 +1,11 @@
 //! The HTML report's charts: inline SVG strings drawn with plotters' `SVGBackend::with_string`.
 //! Owns chart layout (sizes, palette, axes, legends); knows nothing of the page around them.
 //!
+//! The frame is shared with the comparison's charts (`compare::charts`), so both read alike:
+//! `svg` (one chart with its legend strip), `percentile_chart` and `time_chart` (caption,
+//! margins, axes and mesh; a time chart also shades the measured window), `count_axis` and the
+//! legend items. Everything a base-against-head chart draws stays in `compare`.
+//!
 //! Text: plotters is built without `ttf`/`ab_glyph`, so it uses its "naive" font, which only
 //! *estimates* text extents (0.7 em per byte) and emits every string as an SVG `<text>` element
 //! with `font-family="sans-serif"`. The browser (or PDF printer) lays the glyphs out with its own
@@ -17,6 +22,7 @@ use std::time::Duration;
 
 use std::ops::Range;
 
+use hdrhistogram::Histogram;
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
@@ -55,7 +61,8 @@ const USERS: RGBColor = RGBColor(0x14, 0x7d, 0x6f);
 const P50: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
 const P95: RGBColor = RGBColor(0xe0, 0x7b, 0x00);
 const P99: RGBColor = RGBColor(0xb0, 0x1e, 0x5a);
-const CURVE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
+/// A run's latency curve; the comparison draws the head run in it.
+pub(crate) const CURVE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
 const MET: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
 const MISSED: RGBColor = RGBColor(0xc6, 0x28, 0x28);
 
@@ -63,7 +70,7 @@ const MISSED: RGBColor = RGBColor(0xc6, 0x28, 0x28);
 const MIN_MS: f64 = 0.001;
 
 type DrawResult = Result<(), Box<dyn Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// One latency budget of an endpoint, as drawn on its charts.
 struct Budget {
@@ -191,7 +198,7 @@ fn err(e: impl std::fmt::Display) -> RenderError {
 
 /// Draws one chart into a string: `plot` gets the area above the legend strip and returns the
 /// legend entries.
-fn svg(
+pub(crate) fn svg(
     plot: impl FnOnce(&Area<'_>) -> Result<Vec<LegendItem>, Box<dyn Error>>,
 ) -> Result<String, RenderError> {
     let mut buf = String::new();
@@ -207,19 +214,19 @@ fn svg(
 }
 
 /// How a legend entry's sample looks.
-enum Swatch {
+pub(crate) enum Swatch {
     Line(RGBColor),
     Dashed(RGBColor),
     Band(RGBColor),
     Marker(RGBColor),
 }
 
-struct LegendItem {
+pub(crate) struct LegendItem {
     swatch: Swatch,
     label: String,
 }
 
-fn item(swatch: Swatch, label: impl Into<String>) -> LegendItem {
+pub(crate) fn item(swatch: Swatch, label: impl Into<String>) -> LegendItem {
     LegendItem {
         swatch,
         label: label.into(),
@@ -277,7 +284,7 @@ fn draw_legend(area: &Area<'_>, items: &[LegendItem]) -> DrawResult {
 
 /// An f64 axis with our own tick positions (no minor grid). plotters' `WithKeyPoints` would do,
 /// but over a linear f64 axis it loses the value formatter that `configure_mesh` requires.
-struct Ticked<R> {
+pub(crate) struct Ticked<R> {
     inner: R,
     ticks: Vec<f64>,
 }
@@ -317,67 +324,143 @@ fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
     }
 }
 
-/// Axis styling shared by every chart; `x_fmt`/`y_fmt` turn tick values into labels.
-type PercentileChart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked<RangedCoordf64>, Ticked<LogCoord<f64>>>>;
+/// A chart for its caller to draw on: the frame (`frame`) is ours, the data theirs.
+pub(crate) type Chart<'a, 'b, X, Y> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked<X>, Ticked<Y>>>;
 
-/// Latency by percentile, for a run's curve and for base against head: the nines axis up to
-/// `end`, a log latency axis from `lo` to `hi`, titled and meshed.
-fn percentile_chart<'a, 'b>(
-    area: &'a Area<'b>,
-    title: String,
-    end: f64,
-    lo: f64,
-    hi: f64,
-) -> Result<PercentileChart<'a, 'b>, Box<dyn Error>> {
-    let mut x_ticks: Vec<f64> = vec![0.0, 2f64.log10()];
-    x_ticks.extend((1..=end.floor() as i32).map(f64::from));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, caption_font())
-        .margin(8)
-        .margin_right(18)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
-        .build_cartesian_2d(linear_axis(0.0..end, x_ticks), log_axis(lo, hi))?;
-    mesh(
-        &mut chart,
-        "percentile (log scale of nines)",
-        "latency (log scale)",
-        &|x| nines_label(*x),
-        &|y| latency_label(*y),
-    )?;
-    Ok(chart)
+/// One axis of a chart: its coordinates, what it shows, how its ticks read and the room their
+/// labels need.
+pub(crate) struct Axis<R> {
+    coord: Ticked<R>,
+    /// From one end of the axis to the other: what a window band covers.
+    span: (f64, f64),
+    desc: &'static str,
+    label: fn(f64) -> String,
+    label_area: u32,
 }
 
-fn mesh<X, Y>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Ticked<X>, Ticked<Y>>>,
-    x_desc: &str,
-    y_desc: &str,
-    x_fmt: &dyn Fn(&f64) -> String,
-    y_fmt: &dyn Fn(&f64) -> String,
-) -> DrawResult
+/// Seconds since the start, from 0 to `end`, as m:ss.
+fn time_axis(end: f64) -> Axis<RangedCoordf64> {
+    Axis {
+        coord: linear_axis(0.0..end, time_ticks(end)),
+        span: (0.0, end),
+        desc: "time since start (m:ss)",
+        label: time_label,
+        label_area: 42,
+    }
+}
+
+/// Percentiles as nines, from 0 (the minimum) to `end`.
+fn nines_axis(end: f64) -> Axis<RangedCoordf64> {
+    let mut ticks: Vec<f64> = vec![0.0, 2f64.log10()];
+    ticks.extend((1..=end.floor() as i32).map(f64::from));
+    Axis {
+        coord: linear_axis(0.0..end, ticks),
+        span: (0.0, end),
+        desc: "percentile (log scale of nines)",
+        label: nines_label,
+        label_area: 42,
+    }
+}
+
+/// Counts or rates, `desc` ("per second", "users"), from 0 to a little above `max`.
+pub(crate) fn count_axis(max: f64, desc: &'static str) -> Axis<RangedCoordf64> {
+    let top = linear_top(max);
+    Axis {
+        coord: linear_axis(0.0..top, linear_ticks(top)),
+        span: (0.0, top),
+        desc,
+        label: number_label,
+        label_area: 54,
+    }
+}
+
+/// Latency on a log scale from `lo` to `hi` ms.
+fn latency_axis(lo: f64, hi: f64) -> Axis<LogCoord<f64>> {
+    Axis {
+        coord: log_axis(lo, hi),
+        span: (lo, hi),
+        desc: "latency (log scale)",
+        label: latency_label,
+        label_area: 64,
+    }
+}
+
+/// What every chart shares: the caption, margins and label areas, both axes and the mesh.
+fn frame<'a, 'b, X, Y>(
+    area: &'a Area<'b>,
+    title: impl AsRef<str>,
+    x: Axis<X>,
+    y: Axis<Y>,
+) -> Result<Chart<'a, 'b, X, Y>, Box<dyn Error>>
 where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, caption_font())
+        .margin(8)
+        .margin_right(18)
+        .x_label_area_size(x.label_area)
+        .y_label_area_size(y.label_area)
+        .build_cartesian_2d(x.coord, y.coord)?;
     chart
         .configure_mesh()
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .axis_style(AXIS)
-        .x_desc(x_desc)
-        .y_desc(y_desc)
+        .x_desc(x.desc)
+        .y_desc(y.desc)
         .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
         .label_style((FONT, LABEL_SIZE).into_font().color(&MUTED))
-        .x_label_formatter(x_fmt)
-        .y_label_formatter(y_fmt)
+        .x_label_formatter(&|v| (x.label)(*v))
+        .y_label_formatter(&|v| (y.label)(*v))
         .draw()?;
-    Ok(())
+    Ok(chart)
+}
+
+/// Latency by percentile, for a run's curve and for base against head: the nines axis up to
+/// `end`, a log latency axis from `lo` to `hi` ms.
+pub(crate) fn percentile_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: impl AsRef<str>,
+    end: f64,
+    (lo, hi): (f64, f64),
+) -> Result<Chart<'a, 'b, RangedCoordf64, LogCoord<f64>>, Box<dyn Error>> {
+    frame(area, title, nines_axis(end), latency_axis(lo, hi))
+}
+
+/// A run over time, for the run's own charts and for base against head: seconds since the
+/// start up to `end` (see `time_end`) against `y`, with the measured `window` shaded behind
+/// the data (its legend entry is `window_item`).
+pub(crate) fn time_chart<'a, 'b, Y>(
+    area: &'a Area<'b>,
+    title: impl AsRef<str>,
+    end: f64,
+    window: Window,
+    y: Axis<Y>,
+) -> Result<Chart<'a, 'b, RangedCoordf64, Y>, Box<dyn Error>>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    let (bottom, top) = y.span;
+    let mut chart = frame(area, title, time_axis(end), y)?;
+    let (start, stop) = (window.start.as_secs_f64(), window.end.as_secs_f64());
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(start, bottom), (stop, top)],
+        WINDOW_BAND.mix(0.1).filled(),
+    )))?;
+    Ok(chart)
+}
+
+/// The legend entry of a time chart's shaded window.
+pub(crate) fn window_item() -> LegendItem {
+    item(Swatch::Band(WINDOW_BAND), "measured window")
 }
 
 /// "GET /orders/{id}", shortened so the caption stays inside the chart (the page's heading
 /// above the chart carries the full name).
-fn caption_name(method: &str, name: &str) -> String {
+pub(crate) fn caption_name(method: &str, name: &str) -> String {
     const MAX: usize = 40;
     if name.chars().count() <= MAX {
         format!("{method} {name}")
@@ -395,33 +478,13 @@ fn caption_font() -> TextStyle<'static> {
 
 /// The x extent of the time charts: the whole timeline (ramp-up and drain included) and the
 /// window.
-fn time_end(run: &RunReport) -> f64 {
+pub(crate) fn time_end(run: &RunReport) -> f64 {
     let timeline = run.timeline.len() as f64;
     timeline.max(run.window.end.as_secs_f64()).max(1.0)
 }
 
-/// Shades the measured window, behind the data.
-fn window_band<X, Y>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
-    window: Window,
-    y: (f64, f64),
-) -> DrawResult
-where
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
-{
-    chart.draw_series(std::iter::once(Rectangle::new(
-        [
-            (window.start.as_secs_f64(), y.0),
-            (window.end.as_secs_f64(), y.1),
-        ],
-        WINDOW_BAND.mix(0.1).filled(),
-    )))?;
-    Ok(())
-}
-
 /// The timeline point of second `i` is drawn at the end of that second, when it was complete.
-fn at_end_of(second: u32) -> f64 {
+pub(crate) fn at_end_of(second: u32) -> f64 {
     f64::from(second) + 1.0
 }
 
@@ -437,33 +500,19 @@ pub(crate) fn throughput(run: &RunReport) -> Result<String, RenderError> {
         .iter()
         .map(|p| (at_end_of(p.second), p.total.failures as f64))
         .collect();
-    let top = linear_top(requests.iter().map(|p| p.1).fold(0.0, f64::max));
-    let end = time_end(run);
+    let y = count_axis(
+        requests.iter().map(|p| p.1).fold(0.0, f64::max),
+        "per second",
+    );
     svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption("Requests/s and failures/s (all endpoints)", caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(54)
-            .build_cartesian_2d(
-                linear_axis(0.0..end, time_ticks(end)),
-                linear_axis(0.0..top, linear_ticks(top)),
-            )?;
-        mesh(
-            &mut chart,
-            "time since start (m:ss)",
-            "per second",
-            &|x| time_label(*x),
-            &|y| number_label(*y),
-        )?;
-        window_band(&mut chart, run.window, (0.0, top))?;
+        let title = "Requests/s and failures/s (all endpoints)";
+        let mut chart = time_chart(area, title, time_end(run), run.window, y)?;
         chart.draw_series(LineSeries::new(requests, REQUESTS.stroke_width(2)))?;
         chart.draw_series(LineSeries::new(failures, FAILURES.stroke_width(2)))?;
         Ok(vec![
             item(Swatch::Line(REQUESTS), "requests/s"),
             item(Swatch::Line(FAILURES), "failures/s"),
-            item(Swatch::Band(WINDOW_BAND), "measured window"),
+            window_item(),
         ])
     })
 }
@@ -477,27 +526,10 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
             .map(|p| (at_end_of(p.second), f64::from(p.users))),
     );
     let planned = f64::from(run.profile.users);
-    let top = linear_top(users.iter().map(|p| p.1).fold(planned, f64::max));
+    let y = count_axis(users.iter().map(|p| p.1).fold(planned, f64::max), "users");
     let end = time_end(run);
     svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption("Users over time", caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(54)
-            .build_cartesian_2d(
-                linear_axis(0.0..end, time_ticks(end)),
-                linear_axis(0.0..top, linear_ticks(top)),
-            )?;
-        mesh(
-            &mut chart,
-            "time since start (m:ss)",
-            "users",
-            &|x| time_label(*x),
-            &|y| number_label(*y),
-        )?;
-        window_band(&mut chart, run.window, (0.0, top))?;
+        let mut chart = time_chart(area, "Users over time", end, run.window, y)?;
         chart.draw_series(DashedLineSeries::new(
             vec![(0.0, planned), (end, planned)],
             6,
@@ -511,7 +543,7 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
                 Swatch::Dashed(MUTED),
                 format!("planned: {}", run.profile.users),
             ),
-            item(Swatch::Band(WINDOW_BAND), "measured window"),
+            window_item(),
         ])
     })
 }
@@ -599,21 +631,7 @@ pub(crate) fn latency_over_time(run: &RunReport, i: usize) -> Result<String, Ren
     let end = time_end(run);
     let title = format!("{}: latency per second", caption_name(&ep.method, &ep.name));
     svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(linear_axis(0.0..end, time_ticks(end)), log_axis(lo, hi))?;
-        mesh(
-            &mut chart,
-            "time since start (m:ss)",
-            "latency (log scale)",
-            &|x| time_label(*x),
-            &|y| latency_label(*y),
-        )?;
-        window_band(&mut chart, run.window, (lo, hi))?;
+        let mut chart = time_chart(area, title, end, run.window, latency_axis(lo, hi))?;
         for (_, color, limit) in &budget_lines {
             chart.draw_series(DashedLineSeries::new(
                 vec![(0.0, *limit), (end, *limit)],
@@ -647,13 +665,13 @@ pub(crate) fn latency_over_time(run: &RunReport, i: usize) -> Result<String, Ren
                 format!("{label} {}", latency_label(limit)),
             )
         }));
-        legend.push(item(Swatch::Band(WINDOW_BAND), "measured window"));
+        legend.push(window_item());
         Ok(legend)
     })
 }
 
 /// A log range around `values` (ms), with room above for nothing to touch the frame.
-fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if !lo.is_finite() || hi <= 0.0 {
         return (1.0, 1000.0);
@@ -664,7 +682,7 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
-fn no_data(area: &Area<'_>) -> DrawResult {
+pub(crate) fn no_data(area: &Area<'_>) -> DrawResult {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Text::new(
         "no responses in this run",
@@ -675,6 +693,18 @@ fn no_data(area: &Area<'_>) -> DrawResult {
             .pos(Pos::new(HPos::Center, VPos::Center)),
     ))?;
     Ok(())
+}
+
+/// Latency at `STEPS + 1` points from 0 to `end` nines of `h`, ms; empty without samples.
+pub(crate) fn nines_curve(h: &Histogram<u64>, end: f64) -> Vec<(f64, f64)> {
+    const STEPS: u32 = 160;
+    if h.is_empty() {
+        return Vec::new();
+    }
+    (0..=STEPS)
+        .map(|k| end * f64::from(k) / f64::from(STEPS))
+        .map(|x| (x, us_to_ms(h.value_at_quantile(1.0 - 10f64.powf(-x)))))
+        .collect()
 }
 
 /// Endpoint `i`'s latency by percentile over the measured window, on a "nines" axis, with every
@@ -695,18 +725,7 @@ pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, Rend
         })
         .fold(0f64, f64::max);
     let end = data_nines.max(budget_nines) + 0.25;
-    const STEPS: u32 = 160;
-    let curve: Vec<(f64, f64)> = if n == 0 {
-        Vec::new()
-    } else {
-        (0..=STEPS)
-            .map(|k| end * f64::from(k) / f64::from(STEPS))
-            .map(|x| {
-                let q = 1.0 - 10f64.powf(-x);
-                (x, us_to_ms(st.latency.value_at_quantile(q)))
-            })
-            .collect()
-    };
+    let curve = nines_curve(&st.latency, end);
     let markers: Vec<(f64, f64, String, bool)> = budgets
         .iter()
         .map(|b| {
@@ -724,7 +743,7 @@ pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, Rend
         caption_name(&ep.method, &ep.name)
     );
     svg(|area| {
-        let mut chart = percentile_chart(area, title, end, lo, hi)?;
+        let mut chart = percentile_chart(area, title, end, (lo, hi))?;
         if curve.is_empty() {
             no_data(area)?;
         } else {
@@ -771,118 +790,6 @@ pub(crate) fn percentile_curve(run: &RunReport, i: usize) -> Result<String, Rend
     })
 }
 
-/// The base run's colour on the comparison charts (the head is drawn in `CURVE`).
-const BASE: RGBColor = RGBColor(0x8a, 0x8a, 0x8a);
-
-/// Latency at `STEPS + 1` points from 0 to `end` nines of `h`, ms; empty without samples.
-fn nines_curve(h: &hdrhistogram::Histogram<u64>, end: f64) -> Vec<(f64, f64)> {
-    const STEPS: u32 = 160;
-    if h.is_empty() {
-        return Vec::new();
-    }
-    (0..=STEPS)
-        .map(|k| end * f64::from(k) / f64::from(STEPS))
-        .map(|x| (x, us_to_ms(h.value_at_quantile(1.0 - 10f64.powf(-x)))))
-        .collect()
-}
-
-/// Endpoint `i`'s latency by percentile in the base run (grey) and the head run (blue), on the
-/// run report's "nines" axis and log latency axis. The runs are comparable, so endpoint `i` is
-/// the same endpoint in both.
-pub(crate) fn compare_percentile_curves(
-    base: &RunReport,
-    head: &RunReport,
-    i: usize,
-) -> Result<String, RenderError> {
-    let (b, h) = (&base.endpoints[i], &head.endpoints[i]);
-    let n = b.stats.latency.len().max(h.stats.latency.len());
-    // Beyond log10(n) nines both curves are their maximum.
-    let end = (n.max(1) as f64).log10().max(1.0) + 0.25;
-    let base_curve = nines_curve(&b.stats.latency, end);
-    let head_curve = nines_curve(&h.stats.latency, end);
-    let (lo, hi) = log_range(base_curve.iter().chain(&head_curve).map(|p| p.1));
-    let title = format!(
-        "{}: latency by percentile",
-        caption_name(&h.method, &h.name)
-    );
-    svg(|area| {
-        let mut chart = percentile_chart(area, title, end, lo, hi)?;
-        if base_curve.is_empty() && head_curve.is_empty() {
-            no_data(area)?;
-        }
-        chart.draw_series(LineSeries::new(base_curve, BASE.stroke_width(2)))?;
-        chart.draw_series(LineSeries::new(head_curve, CURVE.stroke_width(2)))?;
-        Ok(vec![
-            item(Swatch::Line(BASE), "base"),
-            item(Swatch::Line(CURVE), "head"),
-        ])
-    })
-}
-
-/// Requests/s of endpoint `i` (or of all endpoints, `None`) over the whole run, base (grey)
-/// against head (blue), with the head's measured window shaded.
-pub(crate) fn compare_throughput(
-    base: &RunReport,
-    head: &RunReport,
-    endpoint: Option<usize>,
-) -> Result<String, RenderError> {
-    let series = |run: &RunReport| -> Vec<(f64, f64)> {
-        run.timeline
-            .iter()
-            .map(|p| {
-                let requests = match endpoint {
-                    Some(i) => p.endpoints.get(i).map_or(0, |e| e.requests),
-                    None => p.total.requests,
-                };
-                (at_end_of(p.second), requests as f64)
-            })
-            .collect()
-    };
-    let (base_rps, head_rps) = (series(base), series(head));
-    let top = linear_top(
-        base_rps
-            .iter()
-            .chain(&head_rps)
-            .map(|p| p.1)
-            .fold(0.0, f64::max),
-    );
-    let end = time_end(base).max(time_end(head));
-    let title = match endpoint {
-        Some(i) => format!(
-            "{}: requests/s",
-            caption_name(&head.endpoints[i].method, &head.endpoints[i].name)
-        ),
-        None => "Requests/s (all endpoints)".to_string(),
-    };
-    svg(|area| {
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption_font())
-            .margin(8)
-            .margin_right(18)
-            .x_label_area_size(42)
-            .y_label_area_size(54)
-            .build_cartesian_2d(
-                linear_axis(0.0..end, time_ticks(end)),
-                linear_axis(0.0..top, linear_ticks(top)),
-            )?;
-        mesh(
-            &mut chart,
-            "time since start (m:ss)",
-            "requests per second",
-            &|x| time_label(*x),
-            &|y| number_label(*y),
-        )?;
-        window_band(&mut chart, head.window, (0.0, top))?;
-        chart.draw_series(LineSeries::new(base_rps, BASE.stroke_width(2)))?;
-        chart.draw_series(LineSeries::new(head_rps, CURVE.stroke_width(2)))?;
-        Ok(vec![
-            item(Swatch::Line(BASE), "base"),
-            item(Swatch::Line(CURVE), "head"),
-            item(Swatch::Band(WINDOW_BAND), "measured window"),
-        ])
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -921,6 +828,50 @@ mod tests {
         let caption = caption_name("GET", &long);
         assert_eq!(caption.chars().count(), "GET ".len() + 40);
         assert!(caption.ends_with('…'));
+    }
+
+    /// The `attr` attribute of an SVG element's tag, as a number.
+    fn attr(tag: &str, attr: &str) -> f64 {
+        let at = tag.find(&format!(" {attr}=\"")).expect("the attribute") + attr.len() + 3;
+        tag[at..at + tag[at..].find('"').expect("closed")]
+            .parse()
+            .expect("a number")
+    }
+
+    #[test]
+    fn a_time_chart_shades_the_measured_window_behind_the_data() {
+        let draw = |start: u64, end: u64| {
+            let window = Window {
+                start: Duration::from_secs(start),
+                end: Duration::from_secs(end),
+            };
+            svg(|area| {
+                let mut chart = time_chart(area, "t", 10.0, window, count_axis(4.0, "n"))?;
+                let line = vec![(0.0, 1.0), (10.0, 4.0)];
+                chart.draw_series(LineSeries::new(line, CURVE.stroke_width(2)))?;
+                Ok(vec![window_item()])
+            })
+            .expect("draws")
+        };
+        // The band: (x, width, height) and where it stands in the document.
+        let band = |svg: &str| {
+            let at = svg
+                .find("opacity=\"0.1\" fill=\"#4E79A7\"")
+                .expect("a band");
+            let tag = &svg[svg[..at].rfind("<rect").expect("a rect")..at];
+            let (x, w, h) = (attr(tag, "x"), attr(tag, "width"), attr(tag, "height"));
+            (x, w, h, at)
+        };
+        let (whole, part) = (draw(0, 10), draw(2, 8));
+        let (x0, w0, h0, _) = band(&whole);
+        let (x, w, h, at) = band(&part);
+        // Seconds 2 to 8 of 10: the middle 60 % of the plot, over the whole value axis.
+        assert!((x - (x0 + 0.2 * w0)).abs() <= 1.0, "{x} in {x0}+{w0}");
+        assert!((w - 0.6 * w0).abs() <= 1.0, "{w} of {w0}");
+        assert_eq!(h, h0);
+        let data = part.find("stroke=\"#1F5FA8\"").expect("the data");
+        assert!(at < data, "drawn behind the data");
+        assert!(part.contains("measured window"), "the legend names it");
     }
 
     #[test]
