@@ -146,6 +146,8 @@ struct Shared {
     start: Instant,
     deadline: Instant,
     run_time: Duration,
+    /// The measured window's first second.
+    window_start: u32,
     users: u32,
     spawn_rate: f64,
     seed: u64,
@@ -286,6 +288,7 @@ pub fn run(
         start,
         deadline: start + profile.run_time,
         run_time: profile.run_time,
+        window_start: profile.window_start(),
         users: profile.users,
         spawn_rate: profile.spawn_rate,
         seed: opts.seed,
@@ -462,6 +465,7 @@ fn worker(
             shared.run_time,
             sink,
         )));
+        recorder.borrow_mut().set_window_start(shared.window_start);
         let ticker = {
             let recorder = Rc::clone(&recorder);
             let start = shared.start;
@@ -569,6 +573,9 @@ async fn user_loop(
         let latency = done - sent;
         {
             let mut rec = recorder.borrow_mut();
+            // Into this request's second first, so that the example decisions below see the
+            // measured window begin (where examples are taken afresh).
+            rec.tick(done);
             match result {
                 Ok(Ok(resp)) => {
                     let outcome = if template.expect.accepts(resp.status) {

@@ -79,8 +79,12 @@ pub struct Recorder {
     /// slot, so they are measured but never inflate the window's requests per second.
     drain_slot: u32,
     slot: u32,
+    /// The first slot of the measured window: examples are taken afresh from it, so that a
+    /// failure kept as an example is one of the window it describes, not of the ramp-up.
+    window_slot: u32,
     current: Vec<Current>,
-    /// (endpoint, kind) pairs this worker has already sent an example for.
+    /// (endpoint, kind) pairs this worker has already sent an example for (since the window
+    /// started, once it has).
     exampled: Vec<(usize, FailureKind)>,
     sink: Sender<Batch>,
 }
@@ -103,10 +107,17 @@ impl Recorder {
             deadline: start + run_time,
             drain_slot: drain_slot(run_time),
             slot: 0,
+            window_slot: 0,
             current,
             exampled: Vec::new(),
             sink,
         }
+    }
+
+    /// The measured window starts at this second (the ramp-up is not measured): take new
+    /// examples from it on.
+    pub fn set_window_start(&mut self, slot: u32) {
+        self.window_slot = slot;
     }
 
     fn slot_of(&self, now: Instant) -> u32 {
@@ -180,6 +191,9 @@ impl Recorder {
         let slot = self.slot_of(now);
         if slot != self.slot {
             self.flush();
+            if self.slot < self.window_slot && slot >= self.window_slot {
+                self.exampled.clear();
+            }
             self.slot = slot;
         }
     }
@@ -282,5 +296,31 @@ mod tests {
         let b = rx.recv().unwrap();
         assert_eq!(b.endpoints[0].examples.len(), 1);
         assert_eq!(b.endpoints[0].examples[0].text, "first");
+    }
+
+    #[test]
+    fn the_window_gets_examples_of_its_own() {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let mut rec = Recorder::new(1, start, Duration::from_secs(5), tx);
+        rec.set_window_start(2);
+        let kind = FailureKind::Status(503);
+        rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(100));
+        rec.add_example(0, kind, start + ms(100), "ramp-up".into());
+        rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(1100));
+        assert!(!rec.wants_example(0, kind), "one per kind before the window");
+        // The window starts at 2 s: the same kind is wanted again, once.
+        rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(2100));
+        assert!(rec.wants_example(0, kind));
+        rec.add_example(0, kind, start + ms(2100), "window".into());
+        assert!(!rec.wants_example(0, kind));
+        rec.flush();
+        let texts: Vec<String> = rx
+            .try_iter()
+            .flat_map(|b| b.endpoints.into_iter().flat_map(|e| e.examples))
+            .map(|ex| ex.text)
+            .collect();
+        assert_eq!(texts, ["ramp-up", "window"]);
     }
 }

@@ -327,17 +327,21 @@ impl Summary {
                 .sum();
             answered += se.requests.saturating_sub(unanswered);
         }
-        // Examples are kept from the whole run: a failure seen first during ramp-up is still the
-        // best example of its kind.
-        for slot in &rec.slots {
-            for (e, se) in slot.endpoints.iter().enumerate() {
-                for ex in &se.examples {
-                    if let Some(k) = endpoints[e]
-                        .failures_by_kind
-                        .iter_mut()
-                        .find(|k| k.kind == ex.kind && k.example.is_none())
-                    {
-                        k.example = Some(ex.clone());
+        // An example is of the window it describes when one is there (workers take examples
+        // afresh when the window starts); a kind seen in the window whose only example came
+        // from the ramp-up keeps that one rather than none.
+        let of_window = |ex: &FailureExample| ex.at >= window.start;
+        for pass in [true, false] {
+            for slot in &rec.slots {
+                for (e, se) in slot.endpoints.iter().enumerate() {
+                    for ex in se.examples.iter().filter(|ex| of_window(ex) == pass) {
+                        if let Some(k) = endpoints[e]
+                            .failures_by_kind
+                            .iter_mut()
+                            .find(|k| k.kind == ex.kind && k.example.is_none())
+                        {
+                            k.example = Some(ex.clone());
+                        }
                     }
                 }
             }
