@@ -309,7 +309,10 @@ mod tests {
         rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(100));
         rec.add_example(0, kind, start + ms(100), "ramp-up".into());
         rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(1100));
-        assert!(!rec.wants_example(0, kind), "one per kind before the window");
+        assert!(
+            !rec.wants_example(0, kind),
+            "one per kind before the window"
+        );
         // The window starts at 2 s: the same kind is wanted again, once.
         rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(2100));
         assert!(rec.wants_example(0, kind));

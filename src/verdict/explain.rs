@@ -218,91 +218,29 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Measured against budget, with headroom; for latency also the share over budget and the
-    /// slowest requests' times into the run.
+    /// For a latency check, the slowest requests and when they came. Nothing else: the check's
+    /// own diagnostic (its headline in every format) already states measured against budget,
+    /// headroom and the share over budget, and a first explanation line that said it again
+    /// would only make the reader read it twice.
     fn measured_line(&self) -> Option<String> {
-        let c = self.check;
-        let headroom = |h: Option<f64>| match h {
-            Some(h) if h < 0.0 => format!(" ({:.0}% over)", -h * 100.0),
-            Some(h) => format!(" ({:.0}% headroom)", h * 100.0),
-            None => String::new(),
-        };
-        match (c.metric, c.budget, c.measured) {
-            (CheckMetric::Latency(metric), Value::Latency(limit), Some(Value::Latency(m))) => {
-                let n = self.stats.latency.len();
-                let over = self.stats.count_at_or_above(limit);
-                let mut line = format!(
-                    "{metric} of {} was {} against a budget of < {}{}",
-                    self.name,
-                    units::duration(m),
-                    units::duration(limit),
-                    headroom(c.headroom)
-                );
-                if n > 0 {
-                    let _ = write!(
-                        line,
-                        "; {over} of {n} requests ({}) took {} or longer",
-                        units::percent(over as f64 / n as f64),
-                        units::duration(limit)
-                    );
-                }
-                let slowest = self.slowest();
-                if !slowest.is_empty() {
-                    let list: Vec<String> = slowest
-                        .iter()
-                        .map(|(us, s)| {
-                            format!(
-                                "{} at {}",
-                                units::duration(Duration::from_micros(*us)),
-                                units::offset(Duration::from_secs(u64::from(*s)))
-                            )
-                        })
-                        .collect();
-                    let _ = write!(line, "; slowest: {}", list.join(", "));
-                }
-                Some(line)
-            }
-            (CheckMetric::MaxErrorRate, Value::Fraction(max), Some(Value::Fraction(m))) => {
-                Some(format!(
-                    "{} of requests to {} failed ({} of {}) against a maximum of {}{}",
-                    units::percent(m),
-                    self.name,
-                    self.stats.failures,
-                    self.stats.requests,
-                    units::percent(max),
-                    headroom(c.headroom)
-                ))
-            }
-            (CheckMetric::MinRps, Value::Rate(min), Some(Value::Rate(m))) => Some(format!(
-                "{} req/s over the {} window against a minimum of {} req/s{}",
-                units::rate(m),
-                units::duration(self.summary.window.length()),
-                units::number(min),
-                match c.headroom {
-                    Some(h) if h < 0.0 => format!(" ({:.0}% short)", -h * 100.0),
-                    other => headroom(other),
-                }
-            )),
-            (CheckMetric::Abort, _, _) => self.summary.aborted.as_ref().map(|a| {
-                format!(
-                    "the run was stopped at {} of its planned {}: {}",
-                    units::offset(a.at),
-                    units::offset(self.summary.run_time),
-                    a.reason
-                )
-            }),
-            (CheckMetric::Coverage, _, _) if self.stats.successes() == 0 => {
-                Some(if self.stats.requests == 0 {
-                    format!("{} received no requests in the measured window", self.name)
-                } else {
-                    format!(
-                        "none of the {} requests to {} succeeded",
-                        self.stats.requests, self.name
-                    )
-                })
-            }
-            _ => None,
+        if !matches!(self.check.metric, CheckMetric::Latency(_)) {
+            return None;
         }
+        let slowest = self.slowest();
+        if slowest.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = slowest
+            .iter()
+            .map(|(us, s)| {
+                format!(
+                    "{} at {}",
+                    units::duration(Duration::from_micros(*us)),
+                    units::offset(Duration::from_secs(u64::from(*s)))
+                )
+            })
+            .collect();
+        Some(format!("slowest of {}: {}", self.name, list.join(", ")))
     }
 
     /// The seconds (from the run's start) holding the slowest responses: the slowest of each
