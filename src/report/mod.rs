@@ -10,8 +10,9 @@ pub mod markdown;
 mod model;
 pub mod repeat;
 pub mod table;
-#[cfg(test)]
-pub(crate) mod testdata;
+#[cfg(any(test, feature = "testdata"))]
+#[doc(hidden)]
+pub mod testdata;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -39,10 +39,10 @@ use crate::verdict::{
 };
 
 /// 2026-11-29T10:56:52Z: fixed so timestamps in snapshots never move.
-pub(crate) const STARTED_AT_SECS: u64 = 1_795_949_812;
+pub const STARTED_AT_SECS: u64 = 1_795_949_812;
 
 /// The example text of the sample's HTTP 503s: hostile on purpose (markup, quotes, a comma).
-pub(crate) const HOSTILE_503: &str = "HTTP/1.1 503 Service Unavailable: \
+pub const HOSTILE_503: &str = "HTTP/1.1 503 Service Unavailable: \
      <script>alert(1)</script> \"quoted, comma\"";
 
 const SECONDS: u32 = 12;
@@ -499,12 +499,12 @@ fn build(with_requests: bool) -> RunReport {
 }
 
 /// The realistic run: three endpoints, passing and failing checks, hostile failure text.
-pub(crate) fn sample_run() -> RunReport {
+pub fn sample_run() -> RunReport {
     build(true)
 }
 
 /// A run in which nothing completed: empty histograms, zero rates, no measurements.
-pub(crate) fn empty_run() -> RunReport {
+pub fn empty_run() -> RunReport {
     build(false)
 }
 
@@ -526,7 +526,7 @@ fn check_mut<'a>(run: &'a mut RunReport, who: &str, metric: &str) -> &'a mut Che
 
 /// The sample, plus a marginal pass (`/health/ p95`), a check that failed only in one 5 s
 /// window (`/checkout p95`), the error rate judged per window too, and an `abort` check.
-pub(crate) fn honest_run() -> RunReport {
+pub fn honest_run() -> RunReport {
     let mut run = sample_run();
     let five = Duration::from_secs(5);
     let c = check_mut(&mut run, "/health/", "p95");
@@ -597,7 +597,7 @@ pub(crate) fn honest_run() -> RunReport {
 }
 
 /// The sample with its two failing checks passing: only `/health/ p99.9` is left undecided.
-pub(crate) fn inconclusive_run(strict: bool) -> RunReport {
+pub fn inconclusive_run(strict: bool) -> RunReport {
     let mut run = sample_run();
     for c in &mut run.verdict.checks {
         if c.status == Status::Fail {
@@ -613,7 +613,7 @@ pub(crate) fn inconclusive_run(strict: bool) -> RunReport {
 }
 
 /// The sample, invalid: slagate's own CPU saturated and its think-time wake-ups were late.
-pub(crate) fn invalid_run() -> RunReport {
+pub fn invalid_run() -> RunReport {
     let mut run = sample_run();
     run.verdict.invalid = vec![
         Invalidity {

@@ -9,9 +9,11 @@ mod cli;
 mod compare;
 mod e2e;
 mod explain;
+mod fixture_server;
 mod generator;
 mod ground_truth;
 mod honesty;
+mod html_browser;
 mod repeat;
 mod reports;
 

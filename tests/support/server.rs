@@ -6,10 +6,9 @@
 //! own single-threaded tokio runtime (the client under test cannot starve it) and stops, joining
 //! that thread, on drop.
 //!
-//! This file is compiled into each integration-test binary that names it with
-//! `#[path = "…/support/server.rs"] mod server;`, so it uses external crates only (no
-//! `slagate::`), and each binary uses a different subset of it.
-#![allow(dead_code)]
+//! The integration-test binary (tests/it) compiles this file with
+//! `#[path = "../support/server.rs"] mod server;`. It uses external crates only (no
+//! `slagate::`), so that what it sends does not depend on the code under test.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -8,9 +8,6 @@
 //! `src/fixture/model.rs`; here each mode gets one short end-to-end run. Latency assertions are
 //! ground truth with generous bounds (the server was told the delay), never benchmarks.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
@@ -19,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use slagate::fixture::{self, Fixture, Mode};
 
-use server::{Behaviour, TestServer};
+use crate::server::{self, Behaviour, TestServer};
 
 // ---------------------------------------------------------------------------------------------
 // A tiny client
