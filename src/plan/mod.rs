@@ -5,6 +5,8 @@
 
 mod build;
 mod regression;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::PathBuf;
 use std::time::Duration;

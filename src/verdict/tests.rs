@@ -1,86 +1,32 @@
 //! Table-driven verdict tests on hand-built plans and recordings.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
-
 use super::*;
-use crate::plan::{
-    Budget, Endpoint, Level, LevelLimit, Profile, Quantile, StatusSet, Target, ThinkTime,
-};
+use crate::plan::testing::{LevelBuilder, PlanBuilder, budget as budget_of, ms, p};
+use crate::plan::{Budget, Level};
 use crate::stats::{Abort, FailureKind, Outcome, Recorder, Recording};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 fn budget(metric: Metric, limit_ms: u64) -> Budget {
-    Budget {
-        metric,
-        limit: ms(limit_ms),
-        location: Location::default(),
-    }
+    budget_of(metric, ms(limit_ms))
 }
 
-fn p(q: f64) -> Metric {
-    Metric::Percentile(Quantile::new(q).unwrap())
-}
-
+/// One endpoint `/e{i}` per list of budgets; one user for 10 s, no think time.
 fn plan(budgets: Vec<Vec<Budget>>, level: Option<Level>) -> Plan {
     Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: "http://127.0.0.1:1".parse().unwrap(),
-            timeout: Duration::from_secs(1),
-            headers: HeaderMap::new(),
-        },
-        endpoints: budgets
-            .into_iter()
-            .enumerate()
-            .map(|(i, budgets)| Endpoint {
-                name: format!("/e{i}"),
-                method: Method::GET,
-                path_and_query: format!("/e{i}"),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets,
-                location: Location::default(),
-            })
-            .collect(),
-        profile: Profile {
-            name: "t".into(),
-            path: PathBuf::from("profiles/t.toml"),
-            description: String::new(),
-            users: 1,
-            spawn_rate: 1.0,
-            run_time: Duration::from_secs(10),
-            think_time: ThinkTime {
-                min: Duration::ZERO,
-                max: Duration::ZERO,
-            },
-            level_name: "t".into(),
-        },
         level,
-        abort_when: None,
+        ..PlanBuilder::new().endpoints(budgets).build()
     }
 }
 
 fn level(min_rps: Option<f64>, max_err: Option<f64>) -> Option<Level> {
-    let limit = |value| LevelLimit {
-        value,
-        location: Location::default(),
-    };
-    Some(Level {
-        name: "t".into(),
-        min_rps: min_rps.map(limit),
-        max_error_rate: max_err.map(limit),
-        window: None,
-    })
+    Some(
+        LevelBuilder::new("t")
+            .min_rps(min_rps)
+            .max_error_rate(max_err)
+            .build(),
+    )
 }
 
 /// Samples: (endpoint, completed at ms, latency ms, failed?) over a run of `secs` seconds,
@@ -395,17 +341,13 @@ fn a_pass_whose_interval_reaches_the_budget_is_marginal() {
     }
 }
 
+/// The plan with its level (a bare one named `t` if it has none) also judged per `secs` window.
 fn windowed(mut plan: Plan, secs: u64) -> Plan {
-    let level = plan.level.get_or_insert(Level {
-        name: "t".into(),
-        min_rps: None,
-        max_error_rate: None,
-        window: None,
-    });
-    level.window = Some(LevelLimit {
-        value: Duration::from_secs(secs),
-        location: Location::default(),
-    });
+    let level = plan
+        .level
+        .take()
+        .map_or_else(|| LevelBuilder::new("t"), LevelBuilder::from);
+    plan.level = Some(level.window(Duration::from_secs(secs)).build());
     plan
 }
 

@@ -236,58 +236,23 @@ fn time(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::sync::mpsc;
     use std::time::{Instant, SystemTime};
 
-    use bytes::Bytes;
-    use http::{HeaderMap, Method};
-
     use super::*;
-    use crate::plan::{Endpoint, Location, Profile, StatusSet, Target, ThinkTime};
+    use crate::plan::testing::{PlanBuilder, ms, secs};
     use crate::stats::{Outcome, Recorder, Recording, Sparse};
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
 
     /// 10 users at 5/s for 10 s (ramp-up 1.8 s, window from 2 s), thinking `think_ms` on
     /// average.
     fn plan(think_ms: u64) -> Plan {
-        Plan {
-            sla_path: PathBuf::from("sla.toml"),
-            target: Target {
-                base_url: "http://127.0.0.1:1".parse().unwrap(),
-                timeout: Duration::from_secs(1),
-                headers: HeaderMap::new(),
-            },
-            endpoints: vec![Endpoint {
-                name: "/e".into(),
-                method: Method::GET,
-                path_and_query: "/e".into(),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets: Vec::new(),
-                location: Location::default(),
-            }],
-            profile: Profile {
-                name: "t".into(),
-                path: PathBuf::from("profiles/t.toml"),
-                description: String::new(),
-                users: 10,
-                spawn_rate: 5.0,
-                run_time: Duration::from_secs(10),
-                think_time: ThinkTime {
-                    min: ms(think_ms / 2),
-                    max: ms(think_ms + think_ms / 2),
-                },
-                level_name: "t".into(),
-            },
-            level: None,
-            abort_when: None,
-        }
+        PlanBuilder::new()
+            .endpoint("/e", |e| e)
+            .users(10)
+            .spawn_rate(5.0)
+            .run_time(secs(10))
+            .think(ms(think_ms / 2), ms(think_ms + think_ms / 2))
+            .build()
     }
 
     /// A healthy generator's evidence: every user on time, wake-ups within a millisecond, CPU

@@ -6,68 +6,33 @@
 //! the binary): each worker's runtime busy-loops for a while every 100 ms, which is what an
 //! overloaded load-generator machine does to its timers, but deterministic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
 use slagate::config;
 use slagate::engine;
 use slagate::fixture::{Fixture, Mode};
-use slagate::plan::{
-    self, Budget, Endpoint, Location, Metric, Plan, Profile, Quantile, StatusSet, Target, ThinkTime,
-};
+use slagate::plan::testing::{PlanBuilder, ms, p, secs};
+use slagate::plan::{self, Plan};
 use slagate::stats::{FailureKind, Summary};
 use slagate::verdict::{self, CheckMetric, Judgement, Status, validity::validity};
 
 use crate::server::{Behaviour, TestServer};
 use crate::{repo, repo_sla, stderr, stdout};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 /// One endpoint with a generous budget; `users` all start at once and think `think` (fixed).
 fn plan(url: &str, users: u32, run_time: Duration, think: Duration) -> Plan {
-    Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: url.parse().unwrap(),
-            timeout: Duration::from_secs(5),
-            headers: HeaderMap::new(),
-        },
-        endpoints: vec![Endpoint {
-            name: "/".into(),
-            method: Method::GET,
-            path_and_query: "/".into(),
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            weight: 1,
-            expect_status: StatusSet::Success,
-            budgets: vec![Budget {
-                metric: Metric::Percentile(Quantile::new(0.5).unwrap()),
-                limit: Duration::from_secs(1),
-                location: Location::default(),
-            }],
-            location: Location::default(),
-        }],
-        profile: Profile {
-            name: "generator".into(),
-            path: PathBuf::from("generator.toml"),
-            description: String::new(),
-            users,
-            spawn_rate: 1000.0,
-            run_time,
-            think_time: ThinkTime {
-                min: think,
-                max: think,
-            },
-            level_name: "generator".into(),
-        },
-        level: None,
-        abort_when: None,
-    }
+    PlanBuilder::new()
+        .base_url(url)
+        .timeout(secs(5))
+        .endpoint("/", |e| e.budget(p(0.5), secs(1)))
+        .profile("generator")
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(run_time)
+        .think(think, think)
+        .build()
 }
 
 fn run(plan: &Plan, starve: Option<Duration>) -> Summary {

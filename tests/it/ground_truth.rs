@@ -1,58 +1,25 @@
 //! The engine against servers whose latencies are known: measured figures must match the truth
 //! within generous bounds, and misbehaving targets must become data, never a crash or a hang.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
 use slagate::engine;
-use slagate::plan::{
-    Budget, Endpoint, Location, Metric, Plan, Profile, Quantile, StatusSet, Target, ThinkTime,
-};
+use slagate::plan::Plan;
+use slagate::plan::testing::{PlanBuilder, p};
 use slagate::stats::{FailureKind, Summary};
 
 use crate::server::{Behaviour, TestServer};
 
 fn plan(url: &str, users: u32, run_time: Duration, timeout: Duration) -> Plan {
-    Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: url.parse().unwrap(),
-            timeout,
-            headers: HeaderMap::new(),
-        },
-        endpoints: vec![Endpoint {
-            name: "/".into(),
-            method: Method::GET,
-            path_and_query: "/".into(),
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            weight: 1,
-            expect_status: StatusSet::Success,
-            budgets: vec![Budget {
-                metric: Metric::Percentile(Quantile::new(0.5).unwrap()),
-                limit: Duration::from_millis(100),
-                location: Location::default(),
-            }],
-            location: Location::default(),
-        }],
-        profile: Profile {
-            name: "truth".into(),
-            path: PathBuf::from("truth.toml"),
-            description: String::new(),
-            users,
-            spawn_rate: 1000.0,
-            run_time,
-            think_time: ThinkTime {
-                min: Duration::ZERO,
-                max: Duration::ZERO,
-            },
-            level_name: "truth".into(),
-        },
-        level: None,
-        abort_when: None,
-    }
+    PlanBuilder::new()
+        .base_url(url)
+        .timeout(timeout)
+        .endpoint("/", |e| e.budget(p(0.5), Duration::from_millis(100)))
+        .profile("truth")
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(run_time)
+        .build()
 }
 
 fn measure(server: &TestServer, users: u32, secs: u64, timeout: Duration) -> Summary {

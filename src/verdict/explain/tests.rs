@@ -2,94 +2,36 @@
 //! `Recording`, summarised by `Summary::new`): each line fires on its evidence and stays silent
 //! without it.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::{
     Burst, Evidence, Hint, capacity_warning, closed_model_ceiling, explain, find_bursts, pick_hint,
 };
-use crate::plan::{
-    Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile, StatusSet,
-    Target, ThinkTime,
-};
+use crate::plan::testing::{LevelBuilder, PlanBuilder, budget, ms, p, secs};
+use crate::plan::{Budget, Plan};
 use crate::stats::{FailureKind, Outcome, Recorder, Recording, Summary};
 use crate::verdict::{Check, CheckMetric, Subject, judge};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn p(q: f64) -> Metric {
-    Metric::Percentile(Quantile::new(q).unwrap())
-}
-
-fn budget(metric: Metric, limit: Duration) -> Budget {
-    Budget {
-        metric,
-        limit,
-        location: Location::default(),
-    }
-}
-
 /// A plan with one endpoint per budget list, `users` users thinking `think` (min, max).
 fn plan(budgets: Vec<Vec<Budget>>, users: u32, think: (Duration, Duration)) -> Plan {
-    Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: "http://127.0.0.1:1".parse().unwrap(),
-            timeout: Duration::from_secs(1),
-            headers: HeaderMap::new(),
-        },
-        endpoints: budgets
-            .into_iter()
-            .enumerate()
-            .map(|(i, budgets)| Endpoint {
-                name: format!("/e{i}"),
-                method: Method::GET,
-                path_and_query: format!("/e{i}"),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets,
-                location: Location::default(),
-            })
-            .collect(),
-        profile: Profile {
-            name: "t".into(),
-            path: PathBuf::from("profiles/t.toml"),
-            description: String::new(),
-            users,
-            spawn_rate: 1000.0,
-            run_time: Duration::from_secs(60),
-            think_time: ThinkTime {
-                min: think.0,
-                max: think.1,
-            },
-            level_name: "t".into(),
-        },
-        level: None,
-        abort_when: None,
-    }
+    PlanBuilder::new()
+        .endpoints(budgets)
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(secs(60))
+        .think(think.0, think.1)
+        .build()
 }
 
 fn with_level(mut plan: Plan, min_rps: Option<f64>, max_error_rate: Option<f64>) -> Plan {
-    let limit = |value| LevelLimit {
-        value,
-        location: Location::default(),
-    };
-    plan.level = Some(Level {
-        name: "t".into(),
-        min_rps: min_rps.map(limit),
-        max_error_rate: max_error_rate.map(limit),
-        window: None,
-    });
+    let level = LevelBuilder::new("t")
+        .min_rps(min_rps)
+        .max_error_rate(max_error_rate);
+    plan.level = Some(level.build());
     plan
 }
 
