@@ -1,12 +1,12 @@
 //! Table-driven verdict tests on hand-built plans and recordings.
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use super::*;
 use crate::plan::testing::{LevelBuilder, PlanBuilder, budget as budget_of, ms, p};
 use crate::plan::{Budget, Level};
-use crate::stats::{Abort, FailureKind, Outcome, Recorder, Recording};
+use crate::stats::testing::RecordedRun;
+use crate::stats::{Abort, FailureKind, Outcome};
 
 fn budget(metric: Metric, limit_ms: u64) -> Budget {
     budget_of(metric, ms(limit_ms))
@@ -32,10 +32,7 @@ fn level(min_rps: Option<f64>, max_err: Option<f64>) -> Option<Level> {
 /// Samples: (endpoint, completed at ms, latency ms, failed?) over a run of `secs` seconds,
 /// judged from second 0.
 fn summary_at(endpoints: usize, secs: u64, samples: &[(usize, u64, u64, bool)]) -> Summary {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let run_time = Duration::from_secs(secs);
-    let mut r = Recorder::new(endpoints, start, run_time, tx);
+    let mut run = RecordedRun::new(endpoints, Duration::from_secs(secs));
     let mut sorted = samples.to_vec();
     sorted.sort_by_key(|s| s.1);
     for (e, at, lat, failed) in sorted {
@@ -44,37 +41,20 @@ fn summary_at(endpoints: usize, secs: u64, samples: &[(usize, u64, u64, bool)]) 
         } else {
             Outcome::Success
         };
-        r.record(e, ms(lat), outcome, 10, start + ms(at));
+        run.record(e, ms(lat), outcome, 10, ms(at));
     }
-    r.flush();
-    let mut rec = Recording::new(endpoints, SystemTime::now(), run_time);
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
-    Summary::new(&rec, 0)
+    Summary::new(&run.finish(), 0)
 }
 
 /// Samples: (endpoint, latency ms, failed?) spread evenly over a 10 s run.
 fn summary(endpoints: usize, samples: &[(usize, u64, bool)]) -> Summary {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(endpoints, start, Duration::from_secs(10), tx);
     let n = samples.len().max(1) as u64;
-    for (i, &(e, lat, failed)) in samples.iter().enumerate() {
-        let at = start + Duration::from_millis(i as u64 * 9_999 / n);
-        let outcome = if failed {
-            Outcome::Failure(FailureKind::Status(503))
-        } else {
-            Outcome::Success
-        };
-        r.record(e, ms(lat), outcome, 10, at);
-    }
-    r.flush();
-    let mut rec = Recording::new(endpoints, SystemTime::now(), Duration::from_secs(10));
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
-    Summary::new(&rec, 0)
+    let timed: Vec<_> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, &(e, lat, failed))| (e, i as u64 * 9_999 / n, lat, failed))
+        .collect();
+    summary_at(endpoints, 10, &timed)
 }
 
 fn statuses(v: &Verdict) -> Vec<(String, Status)> {
@@ -293,25 +273,18 @@ fn the_run_is_failed_before_inconclusive_and_invalid_before_all() {
 
 #[test]
 fn local_resource_failures_make_the_run_invalid() {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(1, start, Duration::from_secs(2), tx);
+    let mut run = RecordedRun::new(1, Duration::from_secs(2));
     for i in 0..20 {
         let outcome = if i == 3 {
             Outcome::Failure(FailureKind::LocalResource)
         } else {
             Outcome::Success
         };
-        r.record(0, ms(5), outcome, 10, start + ms(i * 90));
-    }
-    r.flush();
-    let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(2));
-    for b in rx.try_iter() {
-        rec.add(b);
+        run.record(0, ms(5), outcome, 10, ms(i * 90));
     }
     let v = judge(
         &plan(vec![vec![budget(p(0.5), 50)]], None),
-        &Summary::new(&rec, 0),
+        &Summary::new(&run.finish(), 0),
     );
     assert_eq!(v.invalid.len(), 1, "{:?}", v.invalid);
     assert_eq!(v.invalid[0].cause, "local_resources");
