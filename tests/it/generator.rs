@@ -7,7 +7,6 @@
 //! overloaded load-generator machine does to its timers, but deterministic.
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use slagate::config;
@@ -19,7 +18,7 @@ use slagate::stats::{FailureKind, Summary};
 use slagate::verdict::{self, CheckMetric, Judgement, Status, validity::validity};
 
 use crate::server::{Behaviour, TestServer};
-use crate::{repo, repo_sla, stderr, stdout};
+use crate::{check, repo_sla, stderr, stdout};
 
 /// One endpoint with a generous budget; `users` all start at once and think `think` (fixed).
 fn plan(url: &str, users: u32, run_time: Duration, think: Duration) -> Plan {
@@ -114,16 +113,6 @@ fn a_starved_generator_is_invalid_and_the_service_is_not_blamed() {
     assert_eq!(verdict.invalid, found);
 }
 
-/// Run the slagate binary from the repository root with `env` set.
-fn slagate_with(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slagate"));
-    cmd.args(args).current_dir(repo()).env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run slagate")
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -141,21 +130,13 @@ fn a_starved_binary_run_exits_4_and_says_why() {
          level = \"smoke\"\n",
     );
     let json = dir.path().join("run.json");
-    let sla = repo_sla();
-    let out = slagate_with(
-        &[(engine::STARVE_ENV, "200ms")],
-        &[
-            "check",
-            "--sla",
-            sla.to_str().unwrap(),
-            "--profile",
-            &profile,
-            "--host",
-            &fixture.base_url(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
+    let out = check(&profile)
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .arg("--json")
+        .arg(&json)
+        .env(engine::STARVE_ENV, "200ms")
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
     assert_eq!(out.status.code(), Some(4), "{text}\n{}", stderr(&out));
@@ -192,22 +173,12 @@ fn more_users_than_file_descriptors_is_invalid_for_local_resources() {
         "users = 200\nspawn_rate = 1000\nrun_time = \"3s\"\nthink_time = \"50ms\"\n",
     );
     let json = dir.path().join("run.json");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 64 && exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_slagate"))
-        .args([
-            "check",
-            "--sla",
-            &sla,
-            "--profile",
-            &profile,
-            "--json",
-            json.to_str().unwrap(),
-        ])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run slagate under ulimit");
+    let out = check(&profile)
+        .sla(&sla)
+        .arg("--json")
+        .arg(&json)
+        .under_sh("ulimit -n 64")
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
 
@@ -316,29 +287,11 @@ fn an_aborted_check_exits_1_and_writes_every_report_for_what_was_measured() {
     let profile = write(dir.path(), "burst.toml", BURST_PROFILE);
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let p = |name: &str| out_dir.join(name).to_string_lossy().into_owned();
-    let out = slagate_with(
-        &[],
-        &[
-            "check",
-            "--sla",
-            &sla,
-            "--profile",
-            &profile,
-            "--host",
-            &fixture.base_url(),
-            "--json",
-            &p("run.json"),
-            "--csv",
-            &p("run"),
-            "--html",
-            &p("report.html"),
-            "--junit",
-            &p("junit.xml"),
-            "--markdown",
-            &p("summary.md"),
-        ],
-    );
+    let out = check(&profile)
+        .sla(&sla)
+        .host(&fixture.base_url())
+        .reports(&out_dir)
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));

@@ -5,7 +5,7 @@
 use slagate::fixture::{Fixture, Mode};
 
 use crate::e2e::rows_with;
-use crate::{failing_rows, repo_sla, slagate, stderr, stdout};
+use crate::{check, failing_rows, repo_sla, slagate, stderr, stdout};
 
 /// Four users without think time for 4 s, judged as level smoke: a few hundred requests in
 /// all, tens per endpoint — enough for every endpoint's coverage, far from the 299 samples a
@@ -19,19 +19,11 @@ fn short_smoke(fixture: &Fixture, extra: &[&str]) -> std::process::Output {
         "users = 4\nspawn_rate = 100\nrun_time = \"4s\"\nlevel = \"smoke\"\n",
     )
     .unwrap();
-    let url = fixture.base_url();
-    let sla = repo_sla();
-    let mut args = vec![
-        "check",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--sla",
-        sla.to_str().unwrap(),
-        "--host",
-        &url,
-    ];
-    args.extend_from_slice(extra);
-    slagate(&args)
+    check(&profile)
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .args(extra)
+        .run()
 }
 
 #[test]
