@@ -1254,7 +1254,7 @@ mod tests {
             check("all endpoints", "max_error_rate")["explanation"][0]
                 .as_str()
                 .unwrap()
-                .starts_with("3 s of errors")
+                .starts_with("2% of requests to all endpoints failed")
         );
     }
 

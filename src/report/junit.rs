@@ -285,7 +285,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("\n- 3 s of errors from 0:05"),
+            xml.contains("\n- 2% of requests to all endpoints failed (14 of 700)"),
             "explanation lines: {xml}"
         );
     }
