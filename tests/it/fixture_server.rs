@@ -609,6 +609,76 @@ fn slow_body_latency_includes_the_whole_body() {
 }
 
 #[test]
+fn redirect_answers_its_status_and_location_with_an_empty_body() {
+    for status in [301, 307] {
+        let server = TestServer::start(Behaviour::Redirect {
+            status,
+            location: "/moved/here?x=1".into(),
+        });
+        let reply = send(server.addr(), "POST", "/from", Some("{}")).unwrap();
+        assert_eq!(reply.status, status);
+        assert_eq!(reply.header("location"), Some("/moved/here?x=1"));
+        assert_eq!(reply.header("content-length"), Some("0"));
+        assert!(reply.body.is_empty(), "{:?}", reply.body);
+        assert_eq!(server.requests(), 1);
+    }
+}
+
+#[test]
+fn die_after_answers_its_quota_then_refuses_and_drops_every_connection() {
+    let server = TestServer::start(Behaviour::DieAfter { answered: 3 });
+    let addr = server.addr();
+    // Two keep-alive connections share the quota; one will be idle when the server dies.
+    let mut idle = Conn::open(addr).unwrap();
+    assert_eq!(idle.send("GET", "/", None).unwrap().status, 200);
+    let mut conn = Conn::open(addr).unwrap();
+    // A body is read past, so the next request on the connection is parsed from its start.
+    let second = conn.send("POST", "/x", Some(r#"{"k":1}"#)).unwrap();
+    assert_eq!(second.status, 200);
+    let third = conn.send("GET", "/y", None).unwrap();
+    assert_eq!(
+        (third.status, third.json()["status"].as_u64()),
+        (200, Some(200))
+    );
+    assert_eq!(server.requests(), 3);
+
+    // Dead: neither connection gets another answer. The server drops them only after it has
+    // stopped listening, so once one has ended, connecting must be refused.
+    for conn in [&mut conn, &mut idle] {
+        let err = conn.send("GET", "/", None).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+            ),
+            "{err}"
+        );
+    }
+    let refused = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+    assert_eq!(
+        refused.err().map(|e| e.kind()),
+        Some(ErrorKind::ConnectionRefused)
+    );
+
+    // With no quota it dies at the first request, unanswered.
+    let server = TestServer::start(Behaviour::DieAfter { answered: 0 });
+    let err = send(server.addr(), "GET", "/", None).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset
+        ),
+        "{err}"
+    );
+    assert_eq!(server.requests(), 1);
+    let refused = TcpStream::connect_timeout(&server.addr(), Duration::from_secs(1));
+    assert_eq!(
+        refused.err().map(|e| e.kind()),
+        Some(ErrorKind::ConnectionRefused)
+    );
+}
+
+#[test]
 fn unused_port_refuses_connections() {
     let url = server::unused_port_url();
     let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
