@@ -30,6 +30,15 @@ fn steps(action: &Value) -> &Vec<Value> {
     action["runs"]["steps"].as_sequence().expect("runs.steps")
 }
 
+/// The steps of a workflow's first job.
+fn job_steps(workflow: &Value) -> &Vec<Value> {
+    let job = workflow["jobs"]
+        .as_mapping()
+        .and_then(|jobs| jobs.values().next())
+        .expect("a job");
+    job["steps"].as_sequence().expect("jobs.*.steps")
+}
+
 fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
     steps(action)
         .iter()
@@ -230,13 +239,7 @@ fn workflows_run_ci_and_gate_an_example_service_with_this_action() {
         example["on"].get("pull_request").is_some(),
         "runs on pull requests"
     );
-    let job = example["jobs"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let steps = job["steps"].as_sequence().unwrap();
+    let steps = job_steps(&example);
     let start = steps
         .iter()
         .position(|s| {
@@ -278,13 +281,7 @@ fn the_readme_snippet_is_a_workflow_that_uses_the_action_correctly() {
     let snippet = &section[start..start + section[start..].find("```").unwrap()];
     let workflow: Value = serde_yaml_ng::from_str(snippet).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(workflow["on"].as_str(), Some("pull_request"));
-    let job = workflow["jobs"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let steps = job["steps"].as_sequence().unwrap();
+    let steps = job_steps(&workflow);
     let gate = steps
         .iter()
         .find(|s| str_of(s, "uses").is_some_and(|u| u.ends_with("/slagate@v1")))
