@@ -563,9 +563,11 @@ async fn user_loop(
             shared.timeout,
             exchange(&mut conn, shared.addr, template, |status| {
                 !template.expect.accepts(status)
-                    && recorder
-                        .borrow()
-                        .wants_example(endpoint, crate::stats::FailureKind::Status(status))
+                    && recorder.borrow().wants_example(
+                        endpoint,
+                        crate::stats::FailureKind::Status(status),
+                        Instant::now(),
+                    )
             }),
         )
         .await;
@@ -573,16 +575,13 @@ async fn user_loop(
         let latency = done - sent;
         {
             let mut rec = recorder.borrow_mut();
-            // Into this request's second first, so that the example decisions below see the
-            // measured window begin (where examples are taken afresh).
-            rec.tick(done);
             match result {
                 Ok(Ok(resp)) => {
                     let outcome = if template.expect.accepts(resp.status) {
                         Outcome::Success
                     } else {
                         let kind = crate::stats::FailureKind::Status(resp.status);
-                        if rec.wants_example(endpoint, kind) {
+                        if rec.wants_example(endpoint, kind, done) {
                             let text = client::example_text(&resp);
                             // The excerpt may end inside a secret: mask a cut-off one too.
                             let text = if resp.body_bytes > resp.excerpt.len() as u64 {
@@ -599,7 +598,7 @@ async fn user_loop(
                 }
                 Ok(Err(failure)) => {
                     conn = None;
-                    if rec.wants_example(endpoint, failure.kind) {
+                    if rec.wants_example(endpoint, failure.kind, done) {
                         let text = shared.secrets.redact_owned(failure.error.describe());
                         rec.add_example(endpoint, failure.kind, done, text);
                     }
@@ -609,7 +608,7 @@ async fn user_loop(
                     // The connection is mid-exchange: it cannot be reused.
                     conn = None;
                     let kind = crate::stats::FailureKind::Timeout;
-                    if rec.wants_example(endpoint, kind) {
+                    if rec.wants_example(endpoint, kind, done) {
                         let text = shared
                             .secrets
                             .redact_owned(client::timeout_text(shared.timeout));

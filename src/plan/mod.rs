@@ -10,6 +10,8 @@
 mod build;
 mod regression;
 mod secrets;
+#[doc(hidden)]
+pub mod testing;
 
 use std::fmt;
 use std::path::PathBuf;

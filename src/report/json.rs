@@ -1379,7 +1379,7 @@ mod tests {
             check("all endpoints", "max_error_rate")["explanation"][0]
                 .as_str()
                 .unwrap()
-                .starts_with("3 s of errors")
+                .starts_with("the 14 failures came 4, 8 and 2")
         );
     }
 

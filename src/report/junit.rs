@@ -329,7 +329,9 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("\n- 3 s of errors from 0:05"),
+            xml.contains(
+                "\n- the 14 failures came 4, 8 and 2 in the first, middle and last thirds"
+            ),
             "explanation lines: {xml}"
         );
     }

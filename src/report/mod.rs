@@ -13,8 +13,9 @@ pub mod provenance;
 pub mod repeat;
 pub mod table;
 pub mod term;
-#[cfg(test)]
-pub(crate) mod testdata;
+#[cfg(any(test, feature = "testdata"))]
+#[doc(hidden)]
+pub mod testdata;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

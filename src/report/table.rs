@@ -672,7 +672,10 @@ mod tests {
         );
         assert_eq!(wrap("one\ntwo three", 5), "one\ntwo\nthree");
         let text = render(&sample_run());
-        assert!(text.contains("/checkout: 12 × HTTP 503"), "{text}");
+        assert!(
+            text.contains("/checkout: 14 of its 100 requests failed"),
+            "{text}"
+        );
         let diagnostic_lines = text.lines().filter(|l| {
             ["  × ", "  │ ", "  ├─▶ ", "  ╰─▶ ", "  ☞ ", "  ⚠ ", "      "]
                 .iter()

@@ -1,6 +1,11 @@
-//! Hand-built, deterministic `RunReport`s for the reporters' tests (shared by every format:
-//! keep additions additive). No clock, no randomness: the same bytes every run, so snapshots
-//! are stable.
+//! Deterministic `RunReport`s for the reporters' tests (shared by every format: keep additions
+//! additive). The same bytes every run, so snapshots are stable: no randomness, and times are
+//! offsets fixed here.
+//!
+//! The sample is made the way `slagate check` makes a report: its requests are recorded
+//! through the engine's `Recorder` into a `Recording`, summarised by `Summary::new` and judged
+//! by `verdict::judge` against a `Plan`, then assembled by `RunReport::new`. Its diagnostics and
+//! explanations are therefore the judge's own words, and a snapshot changes when they do.
 //!
 //! `sample_run()`: profile `medium`, 10 users, a 12-second timeline whose window is 2 s–12 s,
 //! three endpoints with real histograms:
@@ -10,11 +15,12 @@
 //!   `"quoted, comma"`) and 2 timeouts, which make the level's max error rate fail.
 //!
 //! Every percentile check carries its real 95 % confidence interval; `/health/ p99.9` (400
-//! samples, 2 995 needed) is therefore INCONCLUSIVE. The two failing checks carry explanation
-//! lines (one with the hostile 503 text).
+//! samples, 2 995 needed) is therefore INCONCLUSIVE, and the `p95`s of `/orders/{id}` and
+//! `/checkout` are marginal passes. The failing and marginal checks carry explanation lines
+//! (some with the hostile 503 text).
 //!
 //! `empty_run()`: the same configuration where no request completed (empty histograms, zero
-//! rates, failing checks without measurements).
+//! rates, failing checks).
 //!
 //! Variants for issue 4's findings, made by editing the sample's verdict (their figures are
 //! not re-derived from the data; renderers only need them to be shown):
@@ -23,27 +29,24 @@
 //! - `inconclusive_run(strict)`: the failing checks passed, so the run is INCONCLUSIVE;
 //! - `invalid_run()`: two invalidity causes, so the run is INVALID.
 
-use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
-use crate::plan::{Location, Metric, Quantile, ThinkTime};
-use crate::stats::{
-    EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, TimelinePoint, Window,
-    new_histogram,
-};
-use crate::units;
-use crate::verdict::confidence;
+use http::Method;
+
+use super::{Provenance, RunOutcome, RunReport};
+use crate::plan::testing::{PlanBuilder, loc, ms, p, secs};
+use crate::plan::{Metric, Plan};
+use crate::stats::testing::RecordedRun;
+use crate::stats::{FailureKind, Outcome, Recording, Summary};
 use crate::verdict::{
-    Check, CheckMetric, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach, Windowed,
-    fmt_estimate, needs_text,
+    self, Check, CheckMetric, Invalidity, Status, Subject, Value, WindowBreach, Windowed,
 };
 
 /// 2026-11-29T10:56:52Z: fixed so timestamps in snapshots never move.
-pub(crate) const STARTED_AT_SECS: u64 = 1_795_949_812;
+pub const STARTED_AT_SECS: u64 = 1_795_949_812;
 
 /// The example text of the sample's HTTP 503s: hostile on purpose (markup, quotes, a comma).
-pub(crate) const HOSTILE_503: &str = "HTTP/1.1 503 Service Unavailable: \
+pub const HOSTILE_503: &str = "HTTP/1.1 503 Service Unavailable: \
      <script>alert(1)</script> \"quoted, comma\"";
 
 const SECONDS: u32 = 12;
@@ -67,31 +70,46 @@ impl Lcg {
     }
 }
 
-fn loc(line: u32, column: u32) -> Option<Location> {
-    Some(Location {
-        file: PathBuf::from("sla.toml"),
-        line,
-        column,
-    })
+const NAMES: [(Method, &str); 3] = [
+    (Method::GET, "/health/"),
+    (Method::GET, "/orders/{id}"),
+    (Method::POST, "/checkout"),
+];
+
+/// Each endpoint's budgets: (metric, limit in ms, the line of sla.toml it is written on).
+fn budgets() -> [Vec<(Metric, u64, u32)>; 3] {
+    [
+        vec![(p(0.95), 20, 9), (p(0.99), 50, 10), (p(0.999), 100, 11)],
+        vec![(p(0.95), 500, 17), (p(0.99), 400, 18)],
+        vec![(p(0.95), 300, 25), (Metric::Max, 3000, 26)],
+    ]
 }
 
-fn pct(q: f64) -> Metric {
-    Metric::Percentile(Quantile::new(q).expect("valid quantile"))
-}
-
-fn profile() -> ProfileInfo {
-    ProfileInfo {
-        name: "medium".into(),
-        description: "Weekday peak: 10 users browsing and checking out".into(),
-        users: 10,
-        spawn_rate: 5.0,
-        run_time: Duration::from_secs(u64::from(SECONDS)),
-        think_time: ThinkTime {
-            min: Duration::from_millis(500),
-            max: Duration::from_millis(1500),
-        },
-        level: Some("medium".into()),
+/// What the sample was judged against: profile `medium` and its level (at least 40 req/s, at
+/// most 0.5 % errors), the three endpoints and their budgets, each where sla.toml writes it.
+fn plan() -> Plan {
+    let mut plan = PlanBuilder::new()
+        .base_url("http://127.0.0.1:8080/")
+        .profile("medium")
+        .description("Weekday peak: 10 users browsing and checking out")
+        .users(10)
+        .spawn_rate(5.0)
+        .run_time(secs(u64::from(SECONDS)))
+        .think(ms(500), ms(1500))
+        .level(|l| {
+            l.min_rps_at(40.0, loc(40, 11))
+                .max_error_rate_at(0.005, loc(41, 18))
+        });
+    for (i, ((method, name), budgets)) in NAMES.into_iter().zip(budgets()).enumerate() {
+        plan = plan.endpoint(name, |mut e| {
+            e = e.method(method).at(loc(8 + 8 * i as u32, 1));
+            for (metric, limit_ms, line) in budgets {
+                e = e.budget_at(metric, ms(limit_ms), loc(line, 1));
+            }
+            e
+        });
     }
+    plan.build()
 }
 
 fn provenance() -> Provenance {
@@ -104,12 +122,6 @@ fn provenance() -> Provenance {
         machine: Some("ci-runner (2 cores, linux x86_64)".into()),
     }
 }
-
-const NAMES: [(&str, &str); 3] = [
-    ("GET", "/health/"),
-    ("GET", "/orders/{id}"),
-    ("POST", "/checkout"),
-];
 
 /// Requests completed per second by each endpoint once all users run (half during ramp-up).
 const PER_SECOND: [u64; 3] = [40, 20, 10];
@@ -134,263 +146,15 @@ fn failure(e: usize, s: u32, i: u64) -> Option<FailureKind> {
     }
 }
 
-fn add_kind(st: &mut EndpointStats, kind: FailureKind, second: Duration, ex: &FailureExample) {
-    match st.failures_by_kind.iter_mut().find(|k| k.kind == kind) {
-        Some(k) => {
-            k.count += 1;
-            k.last_seen = second;
-        }
-        None => st.failures_by_kind.push(KindStats {
-            kind,
-            count: 1,
-            first_seen: second,
-            last_seen: second,
-            example: Some(ex.clone()),
-        }),
-    }
-}
-
-fn checks(endpoints: &[EndpointReport], total: &EndpointStats, window: Duration) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let budgets: [&[(Metric, u64, u32)]; 3] = [
-        &[
-            (pct(0.95), 20, 9),
-            (pct(0.99), 50, 10),
-            (pct(0.999), 100, 11),
-        ],
-        &[(pct(0.95), 500, 17), (pct(0.99), 400, 18)],
-        &[(pct(0.95), 300, 25), (Metric::Max, 3000, 26)],
-    ];
-    for (i, (ep, budgets)) in endpoints.iter().zip(budgets).enumerate() {
-        let st = &ep.stats;
-        for &(metric, limit_ms, line) in budgets {
-            let limit = Duration::from_millis(limit_ms);
-            let m = match metric {
-                Metric::Max => st.max(),
-                Metric::Percentile(q) => st.quantile(q.get()),
-            };
-            let interval = match metric {
-                Metric::Max => None,
-                Metric::Percentile(q) => confidence::interval(&st.latency, q.get()),
-            };
-            let mut needs = None;
-            let mut marginal = false;
-            let (status, headroom, diagnostic) = match m {
-                None => (
-                    Status::Fail,
-                    None,
-                    format!(
-                        "no response times were measured (0 requests in the window), so \
-                         {metric} < {} cannot be shown to hold",
-                        units::duration(limit)
-                    ),
-                ),
-                Some(m) => {
-                    let h = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
-                    if m < limit && interval.is_none() && metric != Metric::Max {
-                        let n =
-                            Needs::at_rate(confidence::samples_needed(metric.quantile()), st.rps);
-                        needs = Some(n);
-                        (
-                            Status::Inconclusive,
-                            Some(h),
-                            format!(
-                                "{metric} was {} against a budget of < {}, but {} samples \
-                                 cannot bound a {metric} at 95% confidence: {}.",
-                                units::duration(m),
-                                units::duration(limit),
-                                st.latency.len(),
-                                needs_text(&n)
-                            ),
-                        )
-                    } else if m < limit {
-                        marginal = interval.is_some_and(|i| i.high >= limit);
-                        let diagnostic = if marginal {
-                            format!(
-                                "{metric} was {} against a budget of < {}: within it, but the \
-                                 budget lies inside the 95% confidence interval, so a longer run \
-                                 could go either way.",
-                                fmt_estimate(m, interval),
-                                units::duration(limit)
-                            )
-                        } else {
-                            String::new()
-                        };
-                        (Status::Pass, Some(h), diagnostic)
-                    } else {
-                        (
-                            Status::Fail,
-                            Some(h),
-                            format!(
-                                "{metric} was {} against a budget of < {}; {} of {} requests \
-                                 took {} or longer.",
-                                units::duration(m),
-                                units::duration(limit),
-                                st.count_at_or_above(limit),
-                                st.latency.len(),
-                                units::duration(limit),
-                            ),
-                        )
-                    }
-                }
-            };
-            let explanation = if status == Status::Fail && m.is_some() {
-                vec![
-                    "the slowest requests came at 0:03, 0:07 and 0:11: spread through the \
-                     window, not a burst"
-                        .to_string(),
-                    "hint: a slow tail on one endpoint is often one slow dependency; profile \
-                     its slowest requests"
-                        .to_string(),
-                ]
-            } else {
-                Vec::new()
-            };
-            checks.push(Check {
-                subject: Subject::Endpoint(i),
-                metric: CheckMetric::Latency(metric),
-                budget: Value::Latency(limit),
-                measured: m.map(Value::Latency),
-                interval,
-                headroom,
-                samples: st.latency.len(),
-                status,
-                marginal,
-                needs,
-                windows: None,
-                diagnostic,
-                explanation,
-                location: loc(line, 1),
-            });
-        }
-        let ok = st.successes();
-        checks.push(Check {
-            subject: Subject::Endpoint(i),
-            metric: CheckMetric::Coverage,
-            budget: Value::Count(1),
-            measured: Some(Value::Count(ok)),
-            interval: None,
-            headroom: None,
-            samples: st.requests,
-            marginal: false,
-            needs: None,
-            windows: None,
-            explanation: Vec::new(),
-            status: if ok >= 1 { Status::Pass } else { Status::Fail },
-            diagnostic: if ok >= 1 {
-                String::new()
-            } else {
-                format!("{} received no requests in the measured window", ep.name)
-            },
-            location: loc(8 + 8 * i as u32, 1),
-        });
-    }
-
-    let min_rps = 40.0;
-    let (rps_measured, rps_headroom, rps_status, rps_diag) = if window.is_zero() || total.rps == 0.0
-    {
-        (
-            None,
-            None,
-            Status::Fail,
-            "the measured window is empty".to_string(),
-        )
-    } else {
-        let h = total.rps / min_rps - 1.0;
-        let pass = total.rps >= min_rps;
-        (
-            Some(Value::Rate(total.rps)),
-            Some(h),
-            if pass { Status::Pass } else { Status::Fail },
-            if pass {
-                String::new()
-            } else {
-                format!("{:.1} requests/s against a minimum of {min_rps}", total.rps)
-            },
-        )
-    };
-    checks.push(Check {
-        subject: Subject::All,
-        metric: CheckMetric::MinRps,
-        budget: Value::Rate(min_rps),
-        measured: rps_measured,
-        interval: None,
-        headroom: rps_headroom,
-        samples: total.requests,
-        status: rps_status,
-        marginal: false,
-        needs: None,
-        windows: None,
-        diagnostic: rps_diag,
-        explanation: Vec::new(),
-        location: loc(40, 11),
-    });
-
-    let max = 0.005;
-    let measured = (total.requests > 0).then(|| total.error_rate());
-    let (status, diagnostic) = match measured {
-        None => (
-            Status::Fail,
-            "no requests completed in the measured window, so the error rate cannot be shown \
-             to hold"
-                .to_string(),
-        ),
-        Some(m) if m <= max => (Status::Pass, String::new()),
-        Some(_) => (
-            Status::Fail,
-            format!(
-                "{} of {} requests failed against a maximum of 0.5%. /checkout: 12 × HTTP 503 \
-                 Service Unavailable, 2 × timeout. Example at 0:05: {HOSTILE_503}",
-                total.failures, total.requests
-            ),
-        ),
-    };
-    let explanation = if status == Status::Fail && measured.is_some() {
-        vec![
-            "3 s of errors from 0:05: 12 × HTTP 503 Service Unavailable on /checkout".to_string(),
-            format!("HTTP 503 Service Unavailable × 12, first 0:05, last 0:07: {HOSTILE_503}"),
-        ]
-    } else {
-        Vec::new()
-    };
-    checks.push(Check {
-        subject: Subject::All,
-        metric: CheckMetric::MaxErrorRate,
-        budget: Value::Fraction(max),
-        measured: measured.map(Value::Fraction),
-        interval: None,
-        headroom: measured.map(|m| 1.0 - m / max),
-        samples: total.requests,
-        status,
-        marginal: false,
-        needs: None,
-        windows: None,
-        diagnostic,
-        explanation,
-        location: loc(41, 18),
-    });
-    checks
-}
-
-fn build(with_requests: bool) -> RunReport {
+/// The run as the engine would have recorded it (one worker): request `i` of a second
+/// completes `200 + 10 × i` ms into it; users ramp up 5 a second to 10.
+fn recording(with_requests: bool) -> Recording {
     let mut rng = Lcg(0x5eed_51a6_a7e0_0001);
-    let started_at = UNIX_EPOCH + Duration::from_secs(STARTED_AT_SECS);
-    let window = Window {
-        start: Duration::from_secs(u64::from(WINDOW_START)),
-        end: Duration::from_secs(u64::from(SECONDS)),
-    };
-    let mut stats: Vec<EndpointStats> = (0..3).map(|_| EndpointStats::empty()).collect();
-    let mut timeline = Vec::new();
+    let mut run = RecordedRun::new(NAMES.len(), secs(u64::from(SECONDS)));
     let mut counters = [0u64; 3];
-    let mut second_hist = new_histogram();
-    let mut second_total = new_histogram();
     for s in 0..SECONDS {
-        let users = (5 * (s + 1)).min(10);
-        let second = Duration::from_secs(u64::from(s));
-        second_total.reset();
-        let mut points = Vec::new();
-        for (e, st) in stats.iter_mut().enumerate() {
-            second_hist.reset();
+        let second = secs(u64::from(s));
+        for (e, count) in counters.iter_mut().enumerate() {
             let n = if !with_requests {
                 0
             } else if s < WINDOW_START {
@@ -398,114 +162,64 @@ fn build(with_requests: bool) -> RunReport {
             } else {
                 PER_SECOND[e]
             };
-            let mut fails = 0;
-            let mut second_bytes = 0;
             for i in 0..n {
                 let kind = failure(e, s, i);
                 let us = match kind {
                     // A timeout is recorded at the per-request timeout.
                     Some(FailureKind::Timeout) => 2_000_000,
-                    _ => latency_us(e, &mut rng, counters[e]),
+                    _ => latency_us(e, &mut rng, *count),
                 };
-                counters[e] += 1;
-                second_hist.saturating_record(us);
-                second_total.saturating_record(us);
-                if kind.is_some() {
-                    fails += 1;
-                }
+                *count += 1;
                 let size = match e {
                     0 => 17,
                     1 => 1_234,
                     _ => 96,
                 };
-                second_bytes += size;
-                if s < WINDOW_START {
-                    continue;
-                }
-                st.latency.saturating_record(us);
-                st.requests += 1;
-                st.body_bytes += size;
-                if let Some(kind) = kind {
-                    st.failures += 1;
-                    let ex = FailureExample {
-                        kind,
-                        at: second + Duration::from_millis(200 + 10 * i),
-                        text: match kind {
+                let at = second + ms(200 + 10 * i);
+                let outcome = match kind {
+                    Some(kind) => {
+                        let text = match kind {
                             FailureKind::Status(_) => HOSTILE_503.to_string(),
                             _ => "no complete response within 2 s".to_string(),
-                        },
-                    };
-                    add_kind(st, kind, second, &ex);
-                }
+                        };
+                        run.example(e, kind, at, text);
+                        Outcome::Failure(kind)
+                    }
+                    None => Outcome::Success,
+                };
+                run.record(e, Duration::from_micros(us), outcome, size, at);
             }
-            points.push(SecondStats::new(&second_hist, n, fails, second_bytes));
         }
-        let requests = points.iter().map(|p| p.requests).sum();
-        let failures = points.iter().map(|p| p.failures).sum();
-        let bytes = points.iter().map(|p| p.body_bytes).sum();
-        timeline.push(TimelinePoint {
-            second: s,
-            users,
-            endpoints: points,
-            total: SecondStats::new(&second_total, requests, failures, bytes),
-        });
     }
-    let secs = window.length().as_secs_f64();
-    let mut total = EndpointStats::empty();
-    for st in &mut stats {
-        st.rps = st.requests as f64 / secs;
-        st.failures_per_s = st.failures as f64 / secs;
-        st.failures_by_kind
-            .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
-        total.requests += st.requests;
-        total.failures += st.failures;
-        total.body_bytes += st.body_bytes;
-        total.latency.add(&st.latency).expect("same bounds");
-        total
-            .failures_by_kind
-            .extend(st.failures_by_kind.iter().cloned());
+    let mut rec = run.finish();
+    for s in 0..SECONDS {
+        rec.set_users(s, (5 * (s + 1)).min(10));
     }
-    total.rps = total.requests as f64 / secs;
-    total.failures_per_s = total.failures as f64 / secs;
+    rec.started_at = UNIX_EPOCH + secs(STARTED_AT_SECS);
+    rec.finished_at = ms(12_340);
+    rec
+}
 
-    let endpoints: Vec<EndpointReport> = NAMES
-        .iter()
-        .zip(stats)
-        .map(|(&(method, name), stats)| EndpointReport {
-            name: name.into(),
-            method: method.into(),
-            stats,
-        })
-        .collect();
-    let verdict = Verdict {
-        checks: checks(&endpoints, &total, window.length()),
-        invalid: Vec::new(),
-    };
-    let outcome = RunOutcome::of(&verdict, false);
-    RunReport {
-        slagate_version: "0.1.0".into(),
-        profile: profile(),
-        target: "http://127.0.0.1:8080/".into(),
-        provenance: provenance(),
-        started_at,
-        finished_at: started_at + Duration::from_millis(12_340),
-        window,
-        endpoints,
-        total,
-        timeline,
-        verdict,
-        outcome,
-        strict: false,
-    }
+/// Recorded, summarised from the first second after ramp-up, judged and reported exactly as
+/// `slagate check` does it: the verdict's wording is the judge's own, so a snapshot shows any
+/// change to it.
+fn build(with_requests: bool) -> RunReport {
+    let plan = plan();
+    let summary = Summary::new(&recording(with_requests), WINDOW_START);
+    let verdict = verdict::judge(&plan, &summary);
+    let mut run = RunReport::new(&plan, provenance(), summary, verdict, false, false);
+    // Pinned, so that a version bump does not churn every snapshot.
+    run.slagate_version = "0.1.0".into();
+    run
 }
 
 /// The realistic run: three endpoints, passing and failing checks, hostile failure text.
-pub(crate) fn sample_run() -> RunReport {
+pub fn sample_run() -> RunReport {
     build(true)
 }
 
 /// A run in which nothing completed: empty histograms, zero rates, no measurements.
-pub(crate) fn empty_run() -> RunReport {
+pub fn empty_run() -> RunReport {
     build(false)
 }
 
@@ -527,12 +241,12 @@ fn check_mut<'a>(run: &'a mut RunReport, who: &str, metric: &str) -> &'a mut Che
 
 /// The sample, plus a marginal pass (`/health/ p95`), a check that failed only in one 5 s
 /// window (`/checkout p95`), the error rate judged per window too, and an `abort` check.
-pub(crate) fn honest_run() -> RunReport {
+pub fn honest_run() -> RunReport {
     let mut run = sample_run();
     let five = Duration::from_secs(5);
     let c = check_mut(&mut run, "/health/", "p95");
     c.marginal = true;
-    c.interval = Some(crate::verdict::Interval {
+    c.interval = Some(verdict::Interval {
         low: Duration::from_micros(8_100),
         high: Duration::from_micros(20_400),
     });
@@ -591,14 +305,14 @@ pub(crate) fn honest_run() -> RunReport {
                      0:10 of its 0:12; everything measured until then is reported."
             .into(),
         explanation: Vec::new(),
-        location: loc(44, 14),
+        location: Some(loc(44, 14)),
     });
     run.outcome = RunOutcome::of(&run.verdict, false);
     run
 }
 
 /// The sample with its two failing checks passing: only `/health/ p99.9` is left undecided.
-pub(crate) fn inconclusive_run(strict: bool) -> RunReport {
+pub fn inconclusive_run(strict: bool) -> RunReport {
     let mut run = sample_run();
     for c in &mut run.verdict.checks {
         if c.status == Status::Fail {
@@ -614,7 +328,7 @@ pub(crate) fn inconclusive_run(strict: bool) -> RunReport {
 }
 
 /// The sample, invalid: slagate's own CPU saturated and its think-time wake-ups were late.
-pub(crate) fn invalid_run() -> RunReport {
+pub fn invalid_run() -> RunReport {
     let mut run = sample_run();
     run.verdict.invalid = vec![
         Invalidity {
@@ -646,17 +360,31 @@ mod tests {
         assert_eq!(run.endpoints.len(), 3);
         assert_eq!(run.timeline.len(), 12);
         assert_eq!(run.outcome, RunOutcome::Fail);
-        let failing: Vec<String> = run
-            .verdict
-            .checks
-            .iter()
-            .filter(|c| c.status == Status::Fail)
-            .map(|c| format!("{} {}", run.subject_name(&c.subject), c.metric))
-            .collect();
+        let named = |keep: fn(&Check) -> bool| -> Vec<String> {
+            run.verdict
+                .checks
+                .iter()
+                .filter(|c| keep(c))
+                .map(|c| format!("{} {}", run.subject_name(&c.subject), c.metric))
+                .collect()
+        };
         assert_eq!(
-            failing,
+            named(|c| c.status == Status::Fail),
             ["/orders/{id} p99", "all endpoints max_error_rate"],
             "exactly the two intended failures"
+        );
+        assert_eq!(
+            named(|c| c.status == Status::Pass && c.marginal),
+            ["/orders/{id} p95", "/checkout p95"]
+        );
+        assert_eq!(
+            named(|c| c.status == Status::Inconclusive),
+            ["/health/ p99.9"]
+        );
+        assert!(
+            named(|c| !c.explanation.is_empty())
+                == named(|c| c.status == Status::Fail || c.marginal),
+            "the judge explains exactly the failing and marginal checks"
         );
         let checkout = &run.endpoints[2].stats;
         assert_eq!(checkout.failures, 14);

@@ -11,6 +11,8 @@ mod health;
 mod outcome;
 mod recorder;
 mod summary;
+#[doc(hidden)]
+pub mod testing;
 
 pub use health::{Abort, LoadHealth};
 pub use outcome::{FailureKind, Outcome};

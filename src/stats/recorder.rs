@@ -164,14 +164,18 @@ impl Recorder {
         add_status(&mut self.current[endpoint].statuses, status, 1);
     }
 
-    /// Whether the engine should build an example message for this failure (the first of its
-    /// kind on this worker): keeps message formatting off the hot path.
-    pub fn wants_example(&self, endpoint: usize, kind: FailureKind) -> bool {
-        !self.exampled.contains(&(endpoint, kind))
+    /// Whether the engine should build an example message for this failure, completing at
+    /// `now` (the first of its kind on this worker, in the ramp-up or in the measured window):
+    /// keeps message formatting off the hot path.
+    pub fn wants_example(&self, endpoint: usize, kind: FailureKind, now: Instant) -> bool {
+        // The first request of the window may be asked about before its second is recorded.
+        let window_begins = self.slot < self.window_slot && self.slot_of(now) >= self.window_slot;
+        window_begins || !self.exampled.contains(&(endpoint, kind))
     }
 
     pub fn add_example(&mut self, endpoint: usize, kind: FailureKind, at: Instant, text: String) {
-        if !self.wants_example(endpoint, kind) {
+        self.advance(at);
+        if !self.wants_example(endpoint, kind, at) {
             return;
         }
         self.exampled.push((endpoint, kind));
@@ -288,9 +292,9 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let start = Instant::now();
         let mut rec = Recorder::new(1, start, Duration::from_secs(5), tx);
-        assert!(rec.wants_example(0, FailureKind::Timeout));
+        assert!(rec.wants_example(0, FailureKind::Timeout, start));
         rec.add_example(0, FailureKind::Timeout, start, "first".into());
-        assert!(!rec.wants_example(0, FailureKind::Timeout));
+        assert!(!rec.wants_example(0, FailureKind::Timeout, start));
         rec.add_example(0, FailureKind::Timeout, start, "second".into());
         rec.flush();
         let b = rx.recv().unwrap();
@@ -310,14 +314,15 @@ mod tests {
         rec.add_example(0, kind, start + ms(100), "ramp-up".into());
         rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(1100));
         assert!(
-            !rec.wants_example(0, kind),
+            !rec.wants_example(0, kind, start + ms(1100)),
             "one per kind before the window"
         );
-        // The window starts at 2 s: the same kind is wanted again, once.
-        rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(2100));
-        assert!(rec.wants_example(0, kind));
+        // The window starts at 2 s: the same kind is wanted again, once, even for the first
+        // request of the window, asked about before it is recorded.
+        assert!(rec.wants_example(0, kind, start + ms(2100)));
         rec.add_example(0, kind, start + ms(2100), "window".into());
-        assert!(!rec.wants_example(0, kind));
+        rec.record(0, ms(5), Outcome::Failure(kind), 0, start + ms(2100));
+        assert!(!rec.wants_example(0, kind, start + ms(2200)));
         rec.flush();
         let texts: Vec<String> = rx
             .try_iter()

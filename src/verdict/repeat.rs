@@ -308,13 +308,10 @@ fn add_second(a: &SecondStats, b: &SecondStats) -> SecondStats {
 mod tests {
     use super::*;
     use crate::plan::Metric;
+    use crate::plan::testing::{PlanBuilder, ms, secs};
     use crate::stats::Sparse;
     use crate::verdict::{CheckMetric, Subject};
     use std::time::SystemTime;
-
-    fn secs(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
 
     /// One endpoint; window [1 s, 1 + `window` s); `latencies_ms` all completed in second 1.
     fn run(latencies_ms: &[u64], failures: u64, window: u64) -> Summary {
@@ -467,47 +464,10 @@ mod tests {
 
     /// One endpoint `/e0` with `max < 100 ms`, no level.
     fn max_plan() -> Plan {
-        use crate::plan::{Budget, Endpoint, Location, Profile, StatusSet, Target, ThinkTime};
-        use http::{HeaderMap, Method};
-        Plan {
-            sla_path: "sla.toml".into(),
-            target: Target {
-                base_url: "http://127.0.0.1:1".parse().unwrap(),
-                timeout: secs(1),
-                headers: HeaderMap::new(),
-            },
-            endpoints: vec![Endpoint {
-                name: "/e0".into(),
-                method: Method::GET,
-                path_and_query: "/e0".into(),
-                headers: HeaderMap::new(),
-                body: bytes::Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets: vec![Budget {
-                    metric: Metric::Max,
-                    limit: Duration::from_millis(100),
-                    location: Location::default(),
-                }],
-                location: Location::default(),
-            }],
-            profile: Profile {
-                name: "t".into(),
-                path: "profiles/t.toml".into(),
-                description: String::new(),
-                users: 1,
-                spawn_rate: 1.0,
-                run_time: secs(3),
-                think_time: ThinkTime {
-                    min: Duration::ZERO,
-                    max: Duration::ZERO,
-                },
-                level_name: "t".into(),
-            },
-            level: None,
-            abort_when: None,
-            secrets: Default::default(),
-        }
+        PlanBuilder::new()
+            .endpoint("/e0", |e| e.budget(Metric::Max, ms(100)))
+            .run_time(secs(3))
+            .build()
     }
 
     #[test]

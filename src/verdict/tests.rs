@@ -1,98 +1,38 @@
 //! Table-driven verdict tests on hand-built plans and recordings.
 
-use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
-
-use bytes::Bytes;
-use http::{HeaderMap, Method};
+use std::time::Duration;
 
 use super::*;
-use crate::plan::{
-    Budget, Endpoint, Level, LevelLimit, Profile, Quantile, StatusSet, Target, ThinkTime,
-};
-use crate::stats::{Abort, FailureKind, Outcome, Recorder, Recording};
-use crate::units;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use crate::plan::testing::{LevelBuilder, PlanBuilder, budget as budget_of, ms, p};
+use crate::plan::{Budget, Level};
+use crate::stats::testing::RecordedRun;
+use crate::stats::{Abort, FailureKind, Outcome};
 
 fn budget(metric: Metric, limit_ms: u64) -> Budget {
-    Budget {
-        metric,
-        limit: ms(limit_ms),
-        location: Location::default(),
-    }
+    budget_of(metric, ms(limit_ms))
 }
 
-fn p(q: f64) -> Metric {
-    Metric::Percentile(Quantile::new(q).unwrap())
-}
-
+/// One endpoint `/e{i}` per list of budgets; one user for 10 s, no think time.
 fn plan(budgets: Vec<Vec<Budget>>, level: Option<Level>) -> Plan {
     Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: "http://127.0.0.1:1".parse().unwrap(),
-            timeout: Duration::from_secs(1),
-            headers: HeaderMap::new(),
-        },
-        endpoints: budgets
-            .into_iter()
-            .enumerate()
-            .map(|(i, budgets)| Endpoint {
-                name: format!("/e{i}"),
-                method: Method::GET,
-                path_and_query: format!("/e{i}"),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets,
-                location: Location::default(),
-            })
-            .collect(),
-        profile: Profile {
-            name: "t".into(),
-            path: PathBuf::from("profiles/t.toml"),
-            description: String::new(),
-            users: 1,
-            spawn_rate: 1.0,
-            run_time: Duration::from_secs(10),
-            think_time: ThinkTime {
-                min: Duration::ZERO,
-                max: Duration::ZERO,
-            },
-            level_name: "t".into(),
-        },
         level,
-        abort_when: None,
-        secrets: Default::default(),
+        ..PlanBuilder::new().endpoints(budgets).build()
     }
 }
 
 fn level(min_rps: Option<f64>, max_err: Option<f64>) -> Option<Level> {
-    let limit = |value| LevelLimit {
-        value,
-        location: Location::default(),
-    };
-    Some(Level {
-        name: "t".into(),
-        min_rps: min_rps.map(limit),
-        max_error_rate: max_err.map(limit),
-        window: None,
-        judges: None,
-    })
+    Some(
+        LevelBuilder::new("t")
+            .min_rps(min_rps)
+            .max_error_rate(max_err)
+            .build(),
+    )
 }
 
 /// Samples: (endpoint, completed at ms, latency ms, failed?) over a run of `secs` seconds,
 /// judged from second 0.
 fn summary_at(endpoints: usize, secs: u64, samples: &[(usize, u64, u64, bool)]) -> Summary {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let run_time = Duration::from_secs(secs);
-    let mut r = Recorder::new(endpoints, start, run_time, tx);
+    let mut run = RecordedRun::new(endpoints, Duration::from_secs(secs));
     let mut sorted = samples.to_vec();
     sorted.sort_by_key(|s| s.1);
     for (e, at, lat, failed) in sorted {
@@ -101,37 +41,20 @@ fn summary_at(endpoints: usize, secs: u64, samples: &[(usize, u64, u64, bool)]) 
         } else {
             Outcome::Success
         };
-        r.record(e, ms(lat), outcome, 10, start + ms(at));
+        run.record(e, ms(lat), outcome, 10, ms(at));
     }
-    r.flush();
-    let mut rec = Recording::new(endpoints, SystemTime::now(), run_time);
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
-    Summary::new(&rec, 0)
+    Summary::new(&run.finish(), 0)
 }
 
 /// Samples: (endpoint, latency ms, failed?) spread evenly over a 10 s run.
 fn summary(endpoints: usize, samples: &[(usize, u64, bool)]) -> Summary {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(endpoints, start, Duration::from_secs(10), tx);
     let n = samples.len().max(1) as u64;
-    for (i, &(e, lat, failed)) in samples.iter().enumerate() {
-        let at = start + Duration::from_millis(i as u64 * 9_999 / n);
-        let outcome = if failed {
-            Outcome::Failure(FailureKind::Status(503))
-        } else {
-            Outcome::Success
-        };
-        r.record(e, ms(lat), outcome, 10, at);
-    }
-    r.flush();
-    let mut rec = Recording::new(endpoints, SystemTime::now(), Duration::from_secs(10));
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
-    Summary::new(&rec, 0)
+    let timed: Vec<_> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, &(e, lat, failed))| (e, i as u64 * 9_999 / n, lat, failed))
+        .collect();
+    summary_at(endpoints, 10, &timed)
 }
 
 fn statuses(v: &Verdict) -> Vec<(String, Status)> {
@@ -359,25 +282,18 @@ fn the_run_is_failed_before_inconclusive_and_invalid_before_all() {
 
 #[test]
 fn local_resource_failures_make_the_run_invalid() {
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(1, start, Duration::from_secs(2), tx);
+    let mut run = RecordedRun::new(1, Duration::from_secs(2));
     for i in 0..20 {
         let outcome = if i == 3 {
             Outcome::Failure(FailureKind::LocalResource)
         } else {
             Outcome::Success
         };
-        r.record(0, ms(5), outcome, 10, start + ms(i * 90));
-    }
-    r.flush();
-    let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(2));
-    for b in rx.try_iter() {
-        rec.add(b);
+        run.record(0, ms(5), outcome, 10, ms(i * 90));
     }
     let v = judge(
         &plan(vec![vec![budget(p(0.5), 50)]], None),
-        &Summary::new(&rec, 0),
+        &Summary::new(&run.finish(), 0),
     );
     assert_eq!(v.invalid.len(), 1, "{:?}", v.invalid);
     assert_eq!(v.invalid[0].cause, "local_resources");
@@ -407,18 +323,13 @@ fn a_pass_whose_interval_reaches_the_budget_is_marginal() {
     }
 }
 
+/// The plan with its level (a bare one named `t` if it has none) also judged per `secs` window.
 fn windowed(mut plan: Plan, secs: u64) -> Plan {
-    let level = plan.level.get_or_insert(Level {
-        name: "t".into(),
-        min_rps: None,
-        max_error_rate: None,
-        window: None,
-        judges: None,
-    });
-    level.window = Some(LevelLimit {
-        value: Duration::from_secs(secs),
-        location: Location::default(),
-    });
+    let level = plan
+        .level
+        .take()
+        .map_or_else(|| LevelBuilder::new("t"), LevelBuilder::from);
+    plan.level = Some(level.window(Duration::from_secs(secs)).build());
     plan
 }
 
@@ -587,11 +498,10 @@ fn formatting() {
 #[test]
 fn a_level_that_judges_some_budgets_shows_the_others_without_passing_them() {
     // /e0: p50 well inside, p95 far over its budget; the level judges p50 only.
-    let mut level = level(None, Some(0.0)).unwrap();
-    level.judges = Some(LevelLimit {
-        value: vec![p(0.5)],
-        location: Location::default(),
-    });
+    let level = LevelBuilder::new("t")
+        .max_error_rate(0.0)
+        .judges(vec![p(0.5)])
+        .build();
     let plan = plan(
         vec![vec![budget(p(0.5), 100), budget(p(0.95), 20)]],
         Some(level),

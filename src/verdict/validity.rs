@@ -226,59 +226,21 @@ fn local_resources(summary: &Summary) -> Option<Invalidity> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-    use std::sync::mpsc;
-    use std::time::{Instant, SystemTime};
-
-    use bytes::Bytes;
-    use http::{HeaderMap, Method};
-
     use super::*;
-    use crate::plan::{Endpoint, Location, Profile, StatusSet, Target, ThinkTime};
-    use crate::stats::{Outcome, Recorder, Recording, Sparse};
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
+    use crate::plan::testing::{PlanBuilder, ms, secs};
+    use crate::stats::testing::RecordedRun;
+    use crate::stats::{Outcome, Sparse};
 
     /// 10 users at 5/s for 10 s (ramp-up 1.8 s, window from 2 s), thinking `think_ms` on
     /// average.
     fn plan(think_ms: u64) -> Plan {
-        Plan {
-            sla_path: PathBuf::from("sla.toml"),
-            target: Target {
-                base_url: "http://127.0.0.1:1".parse().unwrap(),
-                timeout: Duration::from_secs(1),
-                headers: HeaderMap::new(),
-            },
-            endpoints: vec![Endpoint {
-                name: "/e".into(),
-                method: Method::GET,
-                path_and_query: "/e".into(),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets: Vec::new(),
-                location: Location::default(),
-            }],
-            profile: Profile {
-                name: "t".into(),
-                path: PathBuf::from("profiles/t.toml"),
-                description: String::new(),
-                users: 10,
-                spawn_rate: 5.0,
-                run_time: Duration::from_secs(10),
-                think_time: ThinkTime {
-                    min: ms(think_ms / 2),
-                    max: ms(think_ms + think_ms / 2),
-                },
-                level_name: "t".into(),
-            },
-            level: None,
-            abort_when: None,
-            secrets: Default::default(),
-        }
+        PlanBuilder::new()
+            .endpoint("/e", |e| e)
+            .users(10)
+            .spawn_rate(5.0)
+            .run_time(secs(10))
+            .think(ms(think_ms / 2), ms(think_ms + think_ms / 2))
+            .build()
     }
 
     /// A healthy generator's evidence: every user on time, wake-ups within a millisecond, CPU
@@ -297,34 +259,22 @@ mod tests {
     /// A summary of a 10 s run with one successful request per second, `local` requests that
     /// failed for want of a file descriptor, and `load`.
     fn summary(load: LoadHealth, local: u64, stopped_at: Duration) -> Summary {
-        let (tx, rx) = mpsc::channel();
-        let start = Instant::now();
-        let run_time = Duration::from_secs(10);
-        let mut r = Recorder::new(1, start, run_time, tx);
+        let mut run = RecordedRun::new(1, secs(10));
         for s in 0..10 {
-            r.record(0, ms(5), Outcome::Success, 10, start + ms(s * 1000 + 500));
+            run.record(0, ms(5), Outcome::Success, 10, ms(s * 1000 + 500));
         }
         for i in 0..local {
-            let at = start + ms(3000 + i);
-            r.add_example(
+            let at = ms(3000 + i);
+            run.example(
                 0,
                 FailureKind::LocalResource,
                 at,
                 "Too many open files (os error 24)".into(),
             );
-            r.record(
-                0,
-                ms(1),
-                Outcome::Failure(FailureKind::LocalResource),
-                0,
-                at,
-            );
+            let failed = Outcome::Failure(FailureKind::LocalResource);
+            run.record(0, ms(1), failed, 0, at);
         }
-        r.flush();
-        let mut rec = Recording::new(1, SystemTime::now(), run_time);
-        for b in rx.try_iter() {
-            rec.add(b);
-        }
+        let mut rec = run.finish();
         rec.load = load;
         rec.stopped_at = stopped_at;
         Summary::new(&rec, 2)

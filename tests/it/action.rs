@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use serde_yaml_ng::Value;
 use slagate::fixture::{Fixture, Mode};
 
-use crate::{repo, repo_sla, stderr, stdout};
+use crate::{check, repo, repo_sla, stderr, stdout};
 
 fn yaml(file: &str) -> Value {
     let text = std::fs::read_to_string(repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -28,6 +28,15 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 fn steps(action: &Value) -> &Vec<Value> {
     action["runs"]["steps"].as_sequence().expect("runs.steps")
+}
+
+/// The steps of a workflow's first job.
+fn job_steps(workflow: &Value) -> &Vec<Value> {
+    let job = workflow["jobs"]
+        .as_mapping()
+        .and_then(|jobs| jobs.values().next())
+        .expect("a job");
+    job["steps"].as_sequence().expect("jobs.*.steps")
 }
 
 fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
@@ -230,13 +239,7 @@ fn workflows_run_ci_and_gate_an_example_service_with_this_action() {
         example["on"].get("pull_request").is_some(),
         "runs on pull requests"
     );
-    let job = example["jobs"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let steps = job["steps"].as_sequence().unwrap();
+    let steps = job_steps(&example);
     let start = steps
         .iter()
         .position(|s| {
@@ -278,13 +281,7 @@ fn the_readme_snippet_is_a_workflow_that_uses_the_action_correctly() {
     let snippet = &section[start..start + section[start..].find("```").unwrap()];
     let workflow: Value = serde_yaml_ng::from_str(snippet).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(workflow["on"].as_str(), Some("pull_request"));
-    let job = workflow["jobs"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap();
-    let steps = job["steps"].as_sequence().unwrap();
+    let steps = job_steps(&workflow);
     let gate = steps
         .iter()
         .find(|s| str_of(s, "uses").is_some_and(|u| u.ends_with("/slagate@v1")))
@@ -793,28 +790,17 @@ fn failing_budgets_are_annotated_at_their_line_in_github_actions() {
     );
     let fixture = Fixture::start(0, Mode::Degraded).unwrap();
     let url = fixture.base_url();
-    let args = [
-        "check",
-        "--profile",
-        "smoke",
-        "--host",
-        &url,
-        "-u",
-        "10",
-        "-r",
-        "100",
-        "-t",
-        "6s",
-    ];
-    let out = Command::new(env!("CARGO_BIN_EXE_slagate"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
+    let smoke = || {
+        check(crate::quick_profile())
+            .host(&url)
+            .users(10)
+            .spawn_rate(100)
+            .run_time("6s")
+    };
+    let out = smoke()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_WORKSPACE", repo())
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+        .run();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
     let p99 = format!("::error file=sla.toml,line={line},");
@@ -835,15 +821,8 @@ fn failing_budgets_are_annotated_at_their_line_in_github_actions() {
         "{text}"
     );
 
-    // Outside GitHub Actions, no workflow commands.
-    let out = Command::new(env!("CARGO_BIN_EXE_slagate"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+    // Outside GitHub Actions (`check` removes its variables), no workflow commands.
+    let out = smoke().run();
     assert_eq!(out.status.code(), Some(1));
     assert!(!stdout(&out).contains("::error"), "{}", stdout(&out));
 }
@@ -851,17 +830,11 @@ fn failing_budgets_are_annotated_at_their_line_in_github_actions() {
 #[test]
 fn wait_for_ready_gives_up_with_one_line_and_exit_3() {
     let url = crate::server::unused_port_url();
-    let out = crate::slagate(&[
-        "check",
-        "--profile",
-        "smoke",
-        "--host",
-        &url,
-        "--wait-for-ready",
-        "600ms",
-        "-t",
-        "2s",
-    ]);
+    let out = check("smoke")
+        .host(&url)
+        .args(["--wait-for-ready", "600ms"])
+        .run_time("2s")
+        .run();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
@@ -878,30 +851,13 @@ fn wait_for_ready_gives_up_with_one_line_and_exit_3() {
 fn wait_for_ready_waits_for_a_service_that_starts_late() {
     let url = crate::server::unused_port_url();
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slagate"))
-        .args([
-            "check",
-            "--profile",
-            "smoke",
-            "--host",
-            &url,
-            "--wait-for-ready",
-            "60s",
-            "-u",
-            "2",
-            "-r",
-            "100",
-            "-t",
-            "2s",
-        ])
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = check("smoke")
+        .host(&url)
+        .args(["--wait-for-ready", "60s"])
+        .users(2)
+        .spawn_rate(100)
+        .run_time("2s")
+        .spawn();
     // Start the service only once slagate says it is waiting: it has found nothing there.
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use slagate::fixture::{Fixture, Mode};
 
+use crate::server::unused_port_url;
 use crate::{repo_sla, slagate, stderr, stdout};
 
 /// Forty users without think time for 10 s: a few hundred samples of the slowest endpoint and
@@ -40,21 +41,25 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `slagate check` with this setup's profile and SLA.
+fn check(s: &Setup) -> crate::Check {
+    crate::check(&s.profile).sla(&s.sla)
+}
+
 /// `slagate check` against a fresh fixture in `mode`, saving the run as `json`.
-fn check(s: &Setup, mode: Mode, json: &Path, extra: &[&str]) -> std::process::Output {
+fn check_against(s: &Setup, mode: Mode, json: &Path, extra: &[&str]) -> std::process::Output {
     let fixture = Fixture::start(0, mode).unwrap();
-    let url = fixture.base_url();
-    let mut args = vec![
-        "check",
-        "--profile",
-        path(&s.profile),
-        "--sla",
-        path(&s.sla),
-        "--host",
-        &url,
-        "--json",
-        path(json),
-    ];
+    check(s)
+        .host(&fixture.base_url())
+        .arg("--json")
+        .arg(json)
+        .args(extra)
+        .run()
+}
+
+/// `slagate compare BASE HEAD` with this setup's SLA.
+fn compare(s: &Setup, base: &Path, head: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["compare", path(base), path(head), "--sla", path(&s.sla)];
     args.extend_from_slice(extra);
     slagate(&args)
 }
@@ -73,13 +78,13 @@ fn regressed_rows(doc: &serde_json::Value) -> Vec<String> {
 fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_not() {
     let s = setup();
     let base = s.dir.path().join("base.json");
-    let out = check(&s, Mode::Healthy, &base, &[]);
+    let out = check_against(&s, Mode::Healthy, &base, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // The head, 30 % slower and judged against the base in the same command.
     let head = s.dir.path().join("head.json");
     let base_flag = ["--baseline", path(&base)];
-    let out = check(&s, Mode::Slower, &head, &base_flag);
+    let out = check_against(&s, Mode::Slower, &head, &base_flag);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
     // Its own verdict passed: the regression alone failed it.
@@ -94,17 +99,12 @@ fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_
     // The same two files through `slagate compare`.
     let json = s.dir.path().join("cmp.json");
     let md = s.dir.path().join("cmp.md");
-    let out = slagate(&[
-        "compare",
-        path(&base),
-        path(&head),
-        "--sla",
-        path(&s.sla),
-        "--json",
-        path(&json),
-        "--markdown",
-        path(&md),
-    ]);
+    let out = compare(
+        &s,
+        &base,
+        &head,
+        &["--json", path(&json), "--markdown", path(&md)],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(doc["schema"], "slagate.compare/v1");
@@ -126,21 +126,13 @@ fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("**❌ regression**"), "{md}");
     // --regression warn reports the same and exits 0.
-    let out = slagate(&[
-        "compare",
-        path(&base),
-        path(&head),
-        "--sla",
-        path(&s.sla),
-        "--regression",
-        "warn",
-    ]);
+    let out = compare(&s, &base, &head, &["--regression", "warn"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("REGRESSION"));
 
     // A second healthy run: nothing to report.
     let again = s.dir.path().join("again.json");
-    let out = check(&s, Mode::Healthy, &again, &base_flag);
+    let out = check_against(&s, Mode::Healthy, &again, &base_flag);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -157,7 +149,7 @@ fn runs_of_another_shape_are_refused() {
     let base = s.dir.path().join("base.json");
     // A short run is enough to have a file to compare; its own verdict does not matter here
     // (two users for a 1 s window may leave an endpoint unsampled: a coverage FAIL, exit 1).
-    let out = check(&s, Mode::Healthy, &base, &["-t", "2s", "-u", "2"]);
+    let out = check_against(&s, Mode::Healthy, &base, &["-t", "2s", "-u", "2"]);
     assert!(
         matches!(out.status.code(), Some(0 | 1 | 4)),
         "{}",
@@ -178,19 +170,13 @@ fn runs_of_another_shape_are_refused() {
 
     // `check --baseline` with another shape is refused before any load: no fixture needed.
     let head = s.dir.path().join("head.json");
-    let out = slagate(&[
-        "check",
-        "--profile",
-        path(&s.profile),
-        "--sla",
-        path(&s.sla),
-        "--host",
-        "http://127.0.0.1:9",
-        "--baseline",
-        path(&base),
-        "--json",
-        path(&head),
-    ]);
+    let out = check(&s)
+        .host(&unused_port_url())
+        .arg("--baseline")
+        .arg(&base)
+        .arg("--json")
+        .arg(&head)
+        .run();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("users differs (base 2, head 40)"), "{err}");

@@ -2,7 +2,7 @@
 
 use slagate::fixture::{Fixture, Mode};
 
-use crate::{failing_rows, repo_sla, slagate, stderr, stdout};
+use crate::{check, failing_rows, quick_profile, repo_sla, stderr, stdout};
 
 /// The rows of the SLA table whose result starts with `result`, as "endpoint metric".
 pub fn rows_with(out: &str, result: &str) -> Vec<String> {
@@ -16,25 +16,16 @@ pub fn rows_with(out: &str, result: &str) -> Vec<String> {
         .collect()
 }
 
-/// A short, busy smoke run: 10 users for 6 s give every endpoint dozens of samples.
+/// A short, busy run of the smoke shape that judges every budget: 10 users for 6 s give every
+/// endpoint dozens of samples.
 fn smoke(fixture: &Fixture) -> std::process::Output {
-    let url = fixture.base_url();
-    let sla = repo_sla();
-    slagate(&[
-        "check",
-        "--profile",
-        "smoke",
-        "--sla",
-        sla.to_str().unwrap(),
-        "--host",
-        &url,
-        "-u",
-        "10",
-        "-r",
-        "100",
-        "-t",
-        "6s",
-    ])
+    check(quick_profile())
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .users(10)
+        .spawn_rate(100)
+        .run_time("6s")
+        .run()
 }
 
 #[test]
@@ -99,7 +90,7 @@ fn degraded_target_fails_exactly_the_degraded_rows_and_exits_1() {
 #[test]
 fn target_down_exits_3_with_one_line() {
     let url = crate::server::unused_port_url();
-    let out = slagate(&["check", "--profile", "smoke", "--host", &url, "-t", "2s"]);
+    let out = check("smoke").host(&url).run_time("2s").run();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();

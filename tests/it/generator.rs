@@ -6,69 +6,32 @@
 //! the binary): each worker's runtime busy-loops for a while every 100 ms, which is what an
 //! overloaded load-generator machine does to its timers, but deterministic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
 use slagate::config;
 use slagate::engine;
 use slagate::fixture::{Fixture, Mode};
-use slagate::plan::{
-    self, Budget, Endpoint, Location, Metric, Plan, Profile, Quantile, StatusSet, Target, ThinkTime,
-};
+use slagate::plan::testing::{PlanBuilder, ms, p, secs};
+use slagate::plan::{self, Plan};
 use slagate::stats::{FailureKind, Summary};
 use slagate::verdict::{self, CheckMetric, Judgement, Status, validity::validity};
 
 use crate::server::{Behaviour, TestServer};
-use crate::{repo, repo_sla, stderr, stdout};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use crate::{check, repo_sla, stderr, stdout};
 
 /// One endpoint with a generous budget; `users` all start at once and think `think` (fixed).
 fn plan(url: &str, users: u32, run_time: Duration, think: Duration) -> Plan {
-    Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: url.parse().unwrap(),
-            timeout: Duration::from_secs(5),
-            headers: HeaderMap::new(),
-        },
-        endpoints: vec![Endpoint {
-            name: "/".into(),
-            method: Method::GET,
-            path_and_query: "/".into(),
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            weight: 1,
-            expect_status: StatusSet::Success,
-            budgets: vec![Budget {
-                metric: Metric::Percentile(Quantile::new(0.5).unwrap()),
-                limit: Duration::from_secs(1),
-                location: Location::default(),
-            }],
-            location: Location::default(),
-        }],
-        profile: Profile {
-            name: "generator".into(),
-            path: PathBuf::from("generator.toml"),
-            description: String::new(),
-            users,
-            spawn_rate: 1000.0,
-            run_time,
-            think_time: ThinkTime {
-                min: think,
-                max: think,
-            },
-            level_name: "generator".into(),
-        },
-        level: None,
-        abort_when: None,
-        secrets: Default::default(),
-    }
+    PlanBuilder::new()
+        .base_url(url)
+        .timeout(secs(5))
+        .endpoint("/", |e| e.budget(p(0.5), secs(1)))
+        .profile("generator")
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(run_time)
+        .think(think, think)
+        .build()
 }
 
 fn run(plan: &Plan, starve: Option<Duration>) -> Summary {
@@ -150,16 +113,6 @@ fn a_starved_generator_is_invalid_and_the_service_is_not_blamed() {
     assert_eq!(verdict.invalid, found);
 }
 
-/// Run the slagate binary from the repository root with `env` set.
-fn slagate_with(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slagate"));
-    cmd.args(args).current_dir(repo()).env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run slagate")
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -177,21 +130,13 @@ fn a_starved_binary_run_exits_4_and_says_why() {
          level = \"smoke\"\n",
     );
     let json = dir.path().join("run.json");
-    let sla = repo_sla();
-    let out = slagate_with(
-        &[(engine::STARVE_ENV, "200ms")],
-        &[
-            "check",
-            "--sla",
-            sla.to_str().unwrap(),
-            "--profile",
-            &profile,
-            "--host",
-            &fixture.base_url(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
+    let out = check(&profile)
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .arg("--json")
+        .arg(&json)
+        .env(engine::STARVE_ENV, "200ms")
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
     assert_eq!(out.status.code(), Some(4), "{text}\n{}", stderr(&out));
@@ -228,22 +173,12 @@ fn more_users_than_file_descriptors_is_invalid_for_local_resources() {
         "users = 200\nspawn_rate = 1000\nrun_time = \"3s\"\nthink_time = \"50ms\"\n",
     );
     let json = dir.path().join("run.json");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 64 && exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_slagate"))
-        .args([
-            "check",
-            "--sla",
-            &sla,
-            "--profile",
-            &profile,
-            "--json",
-            json.to_str().unwrap(),
-        ])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run slagate under ulimit");
+    let out = check(&profile)
+        .sla(&sla)
+        .arg("--json")
+        .arg(&json)
+        .under_sh("ulimit -n 64")
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
 
@@ -352,29 +287,11 @@ fn an_aborted_check_exits_1_and_writes_every_report_for_what_was_measured() {
     let profile = write(dir.path(), "burst.toml", BURST_PROFILE);
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let p = |name: &str| out_dir.join(name).to_string_lossy().into_owned();
-    let out = slagate_with(
-        &[],
-        &[
-            "check",
-            "--sla",
-            &sla,
-            "--profile",
-            &profile,
-            "--host",
-            &fixture.base_url(),
-            "--json",
-            &p("run.json"),
-            "--csv",
-            &p("run"),
-            "--html",
-            &p("report.html"),
-            "--junit",
-            &p("junit.xml"),
-            "--markdown",
-            &p("summary.md"),
-        ],
-    );
+    let out = check(&profile)
+        .sla(&sla)
+        .host(&fixture.base_url())
+        .reports(&out_dir)
+        .run();
     let text = stdout(&out);
     eprintln!("{text}");
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));

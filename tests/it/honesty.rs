@@ -5,33 +5,21 @@
 use slagate::fixture::{Fixture, Mode};
 
 use crate::e2e::rows_with;
-use crate::{failing_rows, repo_sla, slagate, stderr, stdout};
+use crate::{check, failing_rows, repo_sla, slagate, stderr, stdout};
 
-/// Four users without think time for 4 s, judged as level smoke: a few hundred requests in
+/// Four users without think time for 4 s, every budget judged: a few hundred requests in
 /// all, tens per endpoint — enough for every endpoint's coverage, far from the 299 samples a
 /// p99 needs. No think time on purpose: the validity rule on late think-time wake-ups cannot
 /// fire, so a busy test machine cannot turn this run INVALID; thin data is what is tested.
 fn short_smoke(fixture: &Fixture, extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("short.toml");
-    std::fs::write(
-        &profile,
-        "users = 4\nspawn_rate = 100\nrun_time = \"4s\"\nlevel = \"smoke\"\n",
-    )
-    .unwrap();
-    let url = fixture.base_url();
-    let sla = repo_sla();
-    let mut args = vec![
-        "check",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--sla",
-        sla.to_str().unwrap(),
-        "--host",
-        &url,
-    ];
-    args.extend_from_slice(extra);
-    slagate(&args)
+    std::fs::write(&profile, "users = 4\nspawn_rate = 100\nrun_time = \"4s\"\n").unwrap();
+    check(&profile)
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .args(extra)
+        .run()
 }
 
 #[test]

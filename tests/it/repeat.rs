@@ -4,30 +4,18 @@
 use slagate::fixture::{Fixture, Mode};
 use slagate::report::RunReport;
 
-use crate::{repo, repo_sla, slagate, stderr, stdout};
+use crate::{check, repo, repo_sla, stderr, stdout};
 
 fn repeated(fixture: &Fixture, json: &std::path::Path) -> std::process::Output {
-    let url = fixture.base_url();
-    let sla = repo_sla();
-    slagate(&[
-        "check",
-        "--profile",
-        "smoke",
-        "--sla",
-        sla.to_str().unwrap(),
-        "--host",
-        &url,
-        "-u",
-        "10",
-        "-r",
-        "100",
-        "-t",
-        "3s",
-        "--repeat",
-        "3",
-        "--json",
-        json.to_str().unwrap(),
-    ])
+    check("smoke")
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .users(10)
+        .spawn_rate(100)
+        .run_time("3s")
+        .args(["--repeat", "3", "--json"])
+        .arg(json)
+        .run()
 }
 
 fn load(path: &std::path::Path) -> RunReport {
@@ -111,7 +99,7 @@ fn repeat_3_reports_three_runs_and_gates_on_their_combination() {
 
 #[test]
 fn repeat_0_is_refused_before_any_load() {
-    let out = slagate(&["check", "--profile", "smoke", "--repeat", "0"]);
+    let out = check("smoke").args(["--repeat", "0"]).run();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--repeat"), "{}", stderr(&out));
 }

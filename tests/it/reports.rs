@@ -8,29 +8,7 @@ use std::time::{Duration, Instant};
 use slagate::fixture::{Fixture, Mode};
 
 use crate::server::{Behaviour, HOSTILE_BODY, TestServer};
-use crate::{repo, repo_sla, slagate, stderr, stdout};
-
-fn report_flags(dir: &Path) -> Vec<String> {
-    let p = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    vec![
-        "--json".into(),
-        p("run.json"),
-        "--csv".into(),
-        p("run"),
-        "--html".into(),
-        p("report.html"),
-        "--junit".into(),
-        p("junit.xml"),
-        "--markdown".into(),
-        p("summary.md"),
-    ]
-}
-
-fn run_with(args: &[&str], extra: &[String]) -> std::process::Output {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(extra.iter().map(String::as_str));
-    slagate(&all)
-}
+use crate::{check, repo, repo_sla, report_flags, slagate, stderr, stdout};
 
 fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
     let schema: serde_json::Value = serde_json::from_slice(
@@ -48,28 +26,16 @@ fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
 fn a_real_run_writes_every_format_and_report_reproduces_them() {
     let fixture = Fixture::start(0, Mode::Degraded).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sla = repo_sla();
-    let url = fixture.base_url();
-    let out = run_with(
-        &[
-            "check",
-            "--profile",
-            "smoke",
-            "--sla",
-            sla.to_str().unwrap(),
-            "--host",
-            &url,
-            // 20 users for 5 s: ~25 /optimize/run requests, so the degraded fixture's every
-            // 10th 503 lands in the window even on a slow machine.
-            "-u",
-            "20",
-            "-r",
-            "100",
-            "-t",
-            "5s",
-        ],
-        &report_flags(dir.path()),
-    );
+    // 20 users for 5 s: ~25 /optimize/run requests, so the degraded fixture's every 10th 503
+    // lands in the window even on a slow machine.
+    let out = check("smoke")
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .users(20)
+        .spawn_rate(100)
+        .run_time("5s")
+        .reports(dir.path())
+        .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     let files = [
@@ -162,10 +128,7 @@ fn a_hostile_target_cannot_inject_markup() {
     let server = TestServer::start(Behaviour::Hostile);
     let dir = tempfile::tempdir().unwrap();
     let (sla, profile) = hostile_config(dir.path(), &server.url());
-    let out = run_with(
-        &["check", "--sla", &sla, "--profile", &profile],
-        &report_flags(dir.path()),
-    );
+    let out = check(&profile).sla(&sla).reports(dir.path()).run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(!html.contains("<script"), "raw script tag in the page");
@@ -194,17 +157,12 @@ fn unwritable_outputs_fail_before_any_load() {
     let readme = repo().join("README.md");
     let bad = readme.join("run.json");
     let started = Instant::now();
-    let out = slagate(&[
-        "check",
-        "--profile",
-        "smoke",
-        "--host",
-        &url,
-        "-t",
-        "30s",
-        "--json",
-        bad.to_str().unwrap(),
-    ]);
+    let out = check("smoke")
+        .host(&url)
+        .run_time("30s")
+        .arg("--json")
+        .arg(&bad)
+        .run();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("cannot write the json report"),
@@ -218,33 +176,14 @@ fn unwritable_outputs_fail_before_any_load() {
 fn an_interrupted_run_exits_3_and_still_writes_its_reports() {
     let fixture = Fixture::start(0, Mode::Healthy).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sla = repo_sla();
-    let url = fixture.base_url();
-    let mut args: Vec<String> = [
-        "check",
-        "--profile",
-        "smoke",
-        "--sla",
-        sla.to_str().unwrap(),
-        "--host",
-        &url,
-        "-u",
-        "5",
-        "-r",
-        "100",
-        "-t",
-        "60s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(report_flags(dir.path()));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_slagate"))
-        .args(&args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = check("smoke")
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .users(5)
+        .spawn_rate(100)
+        .run_time("60s")
+        .reports(dir.path())
+        .spawn();
     // Wait until it is really loading, then send what CI sends on cancel.
     let deadline = Instant::now() + Duration::from_secs(20);
     // ~3 s of a 5-user load: well past the first second (ramp-up, excluded from the window).

@@ -1,15 +1,14 @@
 //! A programmable misbehaving HTTP server for ground-truth and fault tests.
 //!
 //! Each [`TestServer`] answers *every* path with one [`Behaviour`]: an exact delay, an error
-//! status, a torn connection, garbage bytes, a body that never ends in time… so a test can assert
-//! that slagate measures and classifies exactly what happened. It runs on its own thread with its
-//! own single-threaded tokio runtime (the client under test cannot starve it) and stops, joining
-//! that thread, on drop.
+//! status, a redirect, a torn connection, garbage bytes, a body that never ends in time, a crash
+//! after a few answers… so a test can assert that slagate measures and classifies exactly what
+//! happened. It runs on its own thread with its own single-threaded tokio runtime (the client
+//! under test cannot starve it) and stops, joining that thread, on drop.
 //!
-//! This file is compiled into each integration-test binary that names it with
-//! `#[path = "…/support/server.rs"] mod server;`, so it uses external crates only (no
-//! `slagate::`), and each binary uses a different subset of it.
-#![allow(dead_code)]
+//! The integration-test binary (tests/it) compiles this file with
+//! `#[path = "../support/server.rs"] mod server;`. It uses external crates only (no
+//! `slagate::`), so that what it sends does not depend on the code under test.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -22,14 +21,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
@@ -70,6 +69,14 @@ pub enum Behaviour {
     /// header `x-echo-authorization` holding the request's authorization value (as a careless
     /// service's error page might): reports must not repeat the secrets it echoes.
     EchoHeaders,
+    /// This 3xx status at once, with this `location` header and an empty body.
+    Redirect { status: u16, location: String },
+    /// Answers the first `answered` requests (on any connections, keep-alive included) with 200
+    /// at once, then dies as a crashed service does: once the last of those answers is written,
+    /// it stops listening (later connects are refused) and drops every open connection, idle or
+    /// mid-request, unanswered. With `answered: 0` it dies at the first request. Each request
+    /// received counts, answered or not.
+    DieAfter { answered: u64 },
 }
 
 /// The `x-note` header value of [`Behaviour::Hostile`].
@@ -81,6 +88,9 @@ pub const HOSTILE_BODY: &str =
 pub const GARBAGE: &[u8] = b"\x00\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n";
 /// One chunk of [`Behaviour::SlowBody`].
 pub const SLOW_CHUNK: &[u8] = b"slow body chunk\n";
+/// What [`Behaviour::DieAfter`] answers while it lives: the same 200 as every other behaviour's.
+const DIE_AFTER_OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+    content-length: 14\r\n\r\n{\"status\":200}";
 
 /// How much of a request head the raw behaviours buffer before giving up looking for its end.
 const MAX_HEAD: usize = 64 * 1024;
@@ -94,7 +104,7 @@ static HUGE_CHUNK: [u8; 16 * 1024] = [b'x'; 16 * 1024];
 /// A running test server on 127.0.0.1 with an ephemeral port.
 pub struct TestServer {
     addr: SocketAddr,
-    requests: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -102,13 +112,22 @@ pub struct TestServer {
 impl TestServer {
     /// Starts serving `behaviour` on `127.0.0.1:0`. Panics (test-only code) if the loopback
     /// interface cannot be bound or the behaviour is malformed (`Status` outside 100–999,
-    /// `EveryNth` with `n` = 0).
+    /// `EveryNth` with `n` = 0, `Redirect` outside 300–399 or with a location that is no header
+    /// value).
     pub fn start(behaviour: Behaviour) -> TestServer {
         match &behaviour {
             Behaviour::Status(code) => {
                 StatusCode::from_u16(*code).expect("Behaviour::Status needs a valid status code");
             }
             Behaviour::EveryNth { n: 0, .. } => panic!("Behaviour::EveryNth needs n >= 1"),
+            Behaviour::Redirect { status, location } => {
+                assert!(
+                    (300..400).contains(status),
+                    "Behaviour::Redirect needs a 3xx status"
+                );
+                HeaderValue::from_str(location)
+                    .expect("Behaviour::Redirect needs a location that is a header value");
+            }
             _ => {}
         }
         let std_listener =
@@ -125,19 +144,23 @@ impl TestServer {
             let _context = runtime.enter();
             TcpListener::from_std(std_listener).expect("register listener")
         };
-        let requests = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared {
+            behaviour,
+            requests: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            died: watch::Sender::new(false),
+        });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("test-server-{}", addr.port()))
             .spawn({
-                let requests = Arc::clone(&requests);
-                let behaviour = Arc::new(behaviour);
-                move || runtime.block_on(accept_loop(listener, behaviour, requests, stopped))
+                let shared = Arc::clone(&shared);
+                move || runtime.block_on(accept_loop(listener, shared, stopped))
             })
             .expect("spawn test server thread");
         TestServer {
             addr,
-            requests,
+            shared,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
@@ -155,7 +178,7 @@ impl TestServer {
     /// Requests received so far: counted on arrival, before any delay, so a `Hang` request
     /// counts. For `CloseImmediately`, accepted connections.
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::SeqCst)
+        self.shared.requests.load(Ordering::SeqCst)
     }
 }
 
@@ -185,39 +208,59 @@ pub fn unused_port_url() -> String {
     format!("http://{addr}")
 }
 
+/// What every connection of one server shares.
+struct Shared {
+    behaviour: Behaviour,
+    /// Requests received (see [`TestServer::requests`]).
+    requests: AtomicU64,
+    /// `DieAfter`: answers written in full (or abandoned by their client).
+    answered: AtomicU64,
+    /// `DieAfter`: set once the server is to die.
+    died: watch::Sender<bool>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    behaviour: Arc<Behaviour>,
-    requests: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     // Connections live in the set so that dropping the server aborts them too (a `Hang` would
     // otherwise keep its task and socket alive).
     let mut connections = JoinSet::new();
+    let mut died = shared.died.subscribe();
+    let mut dead = false;
     loop {
         tokio::select! {
             biased;
             _ = &mut stopped => break,
+            _ = died.wait_for(|died| *died) => {
+                dead = true;
+                break;
+            }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(connection(
-                        stream,
-                        Arc::clone(&behaviour),
-                        Arc::clone(&requests),
-                    ));
+                    connections.spawn(connection(stream, Arc::clone(&shared)));
                 }
                 // Transient (e.g. the peer reset while queued): keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             },
         }
     }
+    // Stop listening before any connection goes: a client that sees its connection end can
+    // count on its next connect being refused.
+    drop(listener);
     connections.shutdown().await;
+    if dead {
+        // A crashed service stays down until the test is done with it.
+        let _ = stopped.await;
+    }
 }
 
-async fn connection(mut stream: TcpStream, behaviour: Arc<Behaviour>, requests: Arc<AtomicU64>) {
-    match *behaviour {
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
+    let requests = &shared.requests;
+    match shared.behaviour {
         Behaviour::Reset => {
             if read_head(&mut stream).await {
                 requests.fetch_add(1, Ordering::SeqCst);
@@ -237,9 +280,34 @@ async fn connection(mut stream: TcpStream, behaviour: Arc<Behaviour>, requests: 
             }
             close_gracefully(stream).await;
         }
+        Behaviour::DieAfter { answered: quota } => {
+            let mut buffer = Vec::with_capacity(1024);
+            while read_request(&mut stream, &mut buffer).await {
+                let nth = requests.fetch_add(1, Ordering::SeqCst) + 1;
+                if nth <= quota {
+                    let written = stream.write_all(DIE_AFTER_OK).await.is_ok();
+                    // An answer counts once written (or once its client is gone), not on arrival,
+                    // so that the quota's last answer cannot kill another connection's answer
+                    // that is still being written.
+                    let last = shared.answered.fetch_add(1, Ordering::SeqCst) + 1 == quota;
+                    match (last, written) {
+                        (false, true) => continue,
+                        (false, false) => return,
+                        (true, _) => {}
+                    }
+                } else if shared.answered.load(Ordering::SeqCst) < quota {
+                    // Over quota while answers are still being written: the last one kills the
+                    // server.
+                    std::future::pending::<()>().await;
+                }
+                shared.died.send_replace(true);
+                // The accept loop ends this connection with all the others, once it has stopped
+                // listening.
+                std::future::pending::<()>().await;
+            }
+        }
         _ => {
-            let service =
-                service_fn(move |req| respond(Arc::clone(&behaviour), Arc::clone(&requests), req));
+            let service = service_fn(move |req| respond(Arc::clone(&shared), req));
             // Client-side aborts end the connection with an error that is not the server's.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -251,20 +319,61 @@ async fn connection(mut stream: TcpStream, behaviour: Arc<Behaviour>, requests: 
 /// Reads until the blank line that ends a request head. False if the client closed or erred
 /// first, or sent more than [`MAX_HEAD`] bytes without one.
 async fn read_head(stream: &mut TcpStream) -> bool {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 4096];
-    while head.len() < MAX_HEAD {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return false,
-            Ok(read) => {
-                head.extend_from_slice(&buf[..read]);
-                if head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    return true;
-                }
-            }
+    head_end(stream, &mut Vec::with_capacity(1024))
+        .await
+        .is_some()
+}
+
+/// Reads one request (its head, and a `content-length` body) off a keep-alive connection,
+/// leaving in `buffer` whatever the client sent after it. False as for [`read_head`], or if the
+/// connection ended inside the body.
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+    let Some(head) = head_end(stream, buffer).await else {
+        return false;
+    };
+    let length = head + content_length(&buffer[..head]);
+    while buffer.len() < length {
+        if !fill(stream, buffer).await {
+            return false;
         }
     }
-    false
+    buffer.drain(..length);
+    true
+}
+
+/// Reads into `buffer` until it holds a whole request head; returns the head's length, blank
+/// line included.
+async fn head_end(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<usize> {
+    loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(at + 4);
+        }
+        if buffer.len() >= MAX_HEAD || !fill(stream, buffer).await {
+            return None;
+        }
+    }
+}
+
+/// Appends what the client sent next; false if it closed or erred.
+async fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 4096];
+    match stream.read(&mut chunk).await {
+        Ok(0) | Err(_) => false,
+        Ok(read) => {
+            buffer.extend_from_slice(&chunk[..read]);
+            true
+        }
+    }
+}
+
+/// The `content-length` of a request head (0 without one).
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Sends FIN now, then discards whatever the client still sends until it closes too. Dropping a
@@ -284,12 +393,11 @@ async fn close_gracefully(mut stream: TcpStream) {
 }
 
 async fn respond(
-    behaviour: Arc<Behaviour>,
-    requests: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     _req: Request<Incoming>,
 ) -> Result<Response<TestBody>, Infallible> {
-    let nth = requests.fetch_add(1, Ordering::SeqCst) + 1;
-    let response = match *behaviour {
+    let nth = shared.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let response = match shared.behaviour {
         Behaviour::Fixed(delay) => {
             tokio::time::sleep(delay).await;
             small(StatusCode::OK)
@@ -319,10 +427,23 @@ async fn respond(
             first: true,
         }),
         Behaviour::EchoHeaders => echo_headers(&_req),
-        // Raw behaviours never reach hyper.
-        Behaviour::Reset | Behaviour::CloseImmediately | Behaviour::Garbage => {
-            small(StatusCode::INTERNAL_SERVER_ERROR)
+        Behaviour::Redirect {
+            status,
+            ref location,
+        } => {
+            let mut response = Response::new(TestBody::full(Bytes::new()));
+            // Both validated in `TestServer::start`.
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+            if let Ok(location) = HeaderValue::from_str(location) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            response
         }
+        // Raw behaviours never reach hyper.
+        Behaviour::Reset
+        | Behaviour::CloseImmediately
+        | Behaviour::Garbage
+        | Behaviour::DieAfter { .. } => small(StatusCode::INTERNAL_SERVER_ERROR),
     };
     Ok(response)
 }

@@ -2,96 +2,36 @@
 //! `Recording`, summarised by `Summary::new`): each line fires on its evidence and stays silent
 //! without it.
 
-use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::{
     Burst, Evidence, Hint, capacity_warning, closed_model_ceiling, explain, find_bursts, pick_hint,
 };
-use crate::plan::{
-    Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile, StatusSet,
-    Target, ThinkTime,
-};
-use crate::stats::{FailureKind, Outcome, Recorder, Recording, Summary};
+use crate::plan::testing::{LevelBuilder, PlanBuilder, budget, ms, p, secs};
+use crate::plan::{Budget, Plan};
+use crate::stats::testing::RecordedRun;
+use crate::stats::{FailureKind, Outcome, Recording, Summary};
 use crate::verdict::{Check, CheckMetric, Subject, judge};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn p(q: f64) -> Metric {
-    Metric::Percentile(Quantile::new(q).unwrap())
-}
-
-fn budget(metric: Metric, limit: Duration) -> Budget {
-    Budget {
-        metric,
-        limit,
-        location: Location::default(),
-    }
-}
 
 /// A plan with one endpoint per budget list, `users` users thinking `think` (min, max).
 fn plan(budgets: Vec<Vec<Budget>>, users: u32, think: (Duration, Duration)) -> Plan {
-    Plan {
-        sla_path: PathBuf::from("sla.toml"),
-        target: Target {
-            base_url: "http://127.0.0.1:1".parse().unwrap(),
-            timeout: Duration::from_secs(1),
-            headers: HeaderMap::new(),
-        },
-        endpoints: budgets
-            .into_iter()
-            .enumerate()
-            .map(|(i, budgets)| Endpoint {
-                name: format!("/e{i}"),
-                method: Method::GET,
-                path_and_query: format!("/e{i}"),
-                headers: HeaderMap::new(),
-                body: Bytes::new(),
-                weight: 1,
-                expect_status: StatusSet::Success,
-                budgets,
-                location: Location::default(),
-            })
-            .collect(),
-        profile: Profile {
-            name: "t".into(),
-            path: PathBuf::from("profiles/t.toml"),
-            description: String::new(),
-            users,
-            spawn_rate: 1000.0,
-            run_time: Duration::from_secs(60),
-            think_time: ThinkTime {
-                min: think.0,
-                max: think.1,
-            },
-            level_name: "t".into(),
-        },
-        level: None,
-        abort_when: None,
-        secrets: Default::default(),
-    }
+    PlanBuilder::new()
+        .endpoints(budgets)
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(secs(60))
+        .think(think.0, think.1)
+        .build()
 }
 
 fn with_level(mut plan: Plan, min_rps: Option<f64>, max_error_rate: Option<f64>) -> Plan {
-    let limit = |value| LevelLimit {
-        value,
-        location: Location::default(),
-    };
-    plan.level = Some(Level {
-        name: "t".into(),
-        min_rps: min_rps.map(limit),
-        max_error_rate: max_error_rate.map(limit),
-        window: None,
-        judges: None,
-    });
+    let level = LevelBuilder::new("t")
+        .min_rps(min_rps)
+        .max_error_rate(max_error_rate);
+    plan.level = Some(level.build());
     plan
 }
 
@@ -121,28 +61,29 @@ fn failed(at: u64, endpoint: usize, latency: Duration, kind: FailureKind) -> Req
     }
 }
 
-/// Record `reqs` as the engine would (one worker), with `users` running every second, and
-/// summarise the whole `secs`-second run as the window.
-fn summarise(endpoints: usize, secs: u64, users: u32, mut reqs: Vec<Req>) -> Summary {
+/// Record `reqs` as the engine would (one worker) in a run of `run_time`; with `examples`, the
+/// first failure of each kind is kept as its example.
+fn record(endpoints: usize, run_time: Duration, mut reqs: Vec<Req>, examples: bool) -> Recording {
     reqs.sort_by_key(|r| r.at);
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let run_time = Duration::from_secs(secs);
-    let mut r = Recorder::new(endpoints, start, run_time, tx);
+    let mut run = RecordedRun::new(endpoints, run_time);
     for q in reqs {
-        let when = start + ms(q.at);
-        r.record(q.endpoint, q.latency, q.outcome, 10, when);
-        if let Outcome::Failure(kind) = q.outcome
-            && r.wants_example(q.endpoint, kind)
-        {
-            r.add_example(q.endpoint, kind, when, format!("what {kind} looked like"));
+        run.record(q.endpoint, q.latency, q.outcome, 10, ms(q.at));
+        if examples && let Outcome::Failure(kind) = q.outcome {
+            run.example(
+                q.endpoint,
+                kind,
+                ms(q.at),
+                format!("what {kind} looked like"),
+            );
         }
     }
-    r.flush();
-    let mut rec = Recording::new(endpoints, SystemTime::now(), run_time);
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
+    run.finish()
+}
+
+/// Record `reqs` with examples, with `users` running every second, and summarise the whole
+/// `secs`-second run as the window.
+fn summarise(endpoints: usize, secs: u64, users: u32, reqs: Vec<Req>) -> Summary {
+    let mut rec = record(endpoints, Duration::from_secs(secs), reqs, true);
     for s in 0..secs {
         rec.set_users(s as u32, users);
     }
@@ -968,17 +909,7 @@ fn the_last_second_user_count_is_not_taken_for_a_drop_in_load() {
     let reqs = steady(30, 20, |s, i| {
         ok(at(s, i, 20), 0, ms(20 + (s * 20 + i) * 300 / 600))
     });
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(1, start, Duration::from_secs(30), tx);
-    for q in reqs {
-        r.record(q.endpoint, q.latency, q.outcome, 10, start + ms(q.at));
-    }
-    r.flush();
-    let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(30));
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
+    let mut rec = record(1, secs(30), reqs, false);
     for s in 0..30 {
         rec.set_users(s, if s == 29 { 3 } else { 10 });
     }
@@ -1002,27 +933,21 @@ fn the_last_second_user_count_is_not_taken_for_a_drop_in_load() {
 #[test]
 fn a_few_slow_requests_are_placed_in_time_by_third() {
     // 60 s at 5 req/s, p99 breaks, far too few samples per third to compare p99s: the line
-    // counts the slow requests by third instead.
-    let slow_at = |s: u64| [5, 25, 45].contains(&s);
-    let reqs = steady(60, 5, |s, i| {
-        ok(
-            at(s, i, 5),
-            0,
-            if i == 0 && slow_at(s) {
-                ms(2500)
-            } else {
-                ms(100)
-            },
-        )
-    });
+    // counts the slow requests by third instead. `slow_at`: the seconds whose first request
+    // takes 2.5 s; `late`: requests still in flight when the run ended.
     let plan = plan(vec![vec![budget(p(0.99), ms(2000))]], 2, (ms(0), ms(0)));
-    let s = summarise(1, 60, 2, reqs);
-    let lines = lines_for(
-        &plan,
-        &s,
-        Subject::Endpoint(0),
-        CheckMetric::Latency(p(0.99)),
-    );
+    let explained = |slow_at: &[u64], late: Vec<Req>| {
+        let mut reqs = steady(60, 5, |s, i| {
+            let slow = i == 0 && slow_at.contains(&s);
+            ok(at(s, i, 5), 0, if slow { ms(2500) } else { ms(100) })
+        });
+        reqs.extend(late);
+        let s = summarise(1, 60, 2, reqs);
+        let p99 = CheckMetric::Latency(p(0.99));
+        lines_for(&plan, &s, Subject::Endpoint(0), p99)
+    };
+
+    let lines = explained(&[5, 25, 45], vec![]);
     assert_eq!(
         lines[1],
         "the 3 requests of 2 s or longer came 1, 1 and 1 in the first, middle and last thirds of \
@@ -1030,25 +955,7 @@ fn a_few_slow_requests_are_placed_in_time_by_third() {
     );
 
     // The same, but 8 slow requests of which 7 in the last 20 s: they gathered late.
-    let slow_at = |s: u64| [5, 41, 44, 47, 50, 53, 56, 59].contains(&s);
-    let reqs = steady(60, 5, |s, i| {
-        ok(
-            at(s, i, 5),
-            0,
-            if i == 0 && slow_at(s) {
-                ms(2500)
-            } else {
-                ms(100)
-            },
-        )
-    });
-    let s = summarise(1, 60, 2, reqs);
-    let lines = lines_for(
-        &plan,
-        &s,
-        Subject::Endpoint(0),
-        CheckMetric::Latency(p(0.99)),
-    );
+    let lines = explained(&[5, 41, 44, 47, 50, 53, 56, 59], vec![]);
     assert_eq!(
         lines[1],
         "7 of the 8 requests of 2 s or longer came in the last third of the window (1, 0 and 7 \
@@ -1059,59 +966,18 @@ fn a_few_slow_requests_are_placed_in_time_by_third() {
 
     // A slow request still in flight when the run ended counts in the last third, so the
     // counts add up to the measured line's.
-    let slow_at = |s: u64| [5, 25, 45].contains(&s);
-    let mut reqs = steady(60, 5, |s, i| {
-        ok(
-            at(s, i, 5),
-            0,
-            if i == 0 && slow_at(s) {
-                ms(2500)
-            } else {
-                ms(100)
-            },
-        )
-    });
-    reqs.push(ok(61_000, 0, ms(2900)));
-    let s = summarise(1, 60, 2, reqs);
-    let lines = lines_for(
-        &plan,
-        &s,
-        Subject::Endpoint(0),
-        CheckMetric::Latency(p(0.99)),
+    let lines = explained(&[5, 25, 45], vec![ok(61_000, 0, ms(2900))]);
+    assert!(
+        lines[0].starts_with("slowest of /e0: 2.9 s at 1:00"),
+        "{lines:#?}"
     );
-    let headline = diagnostic_of(
-        &plan,
-        &s,
-        Subject::Endpoint(0),
-        CheckMetric::Latency(p(0.99)),
-    );
-    assert!(headline.contains("4 of 301 requests"), "{headline}");
     assert!(
         lines[1].starts_with("the 4 requests of 2 s or longer came 1, 1 and 2 in the first"),
         "{lines:#?}"
     );
 
-    // Two slow requests say nothing about time.
-    let slow_at = |s: u64| [5, 45].contains(&s);
-    let reqs = steady(60, 5, |s, i| {
-        ok(
-            at(s, i, 5),
-            0,
-            if i == 0 && slow_at(s) {
-                ms(2500)
-            } else {
-                ms(100)
-            },
-        )
-    });
-    let s = summarise(1, 60, 2, reqs);
-    let lines = lines_for(
-        &plan,
-        &s,
-        Subject::Endpoint(0),
-        CheckMetric::Latency(p(0.99)),
-    );
     // Two slow requests: no pattern by third, but each is placed in time.
+    let lines = explained(&[5, 45], vec![]);
     assert!(
         !has(&lines, "gathered") && !has(&lines, "1, 0 and 1"),
         "{lines:#?}"
@@ -1201,17 +1067,7 @@ fn an_aborted_run_is_explained_by_its_burst_kind_and_hint() {
             ok(at(s, i, 20), 0, ms(10))
         }
     });
-    let (tx, rx) = mpsc::channel();
-    let start = Instant::now();
-    let mut r = Recorder::new(1, start, Duration::from_secs(30), tx);
-    for q in reqs {
-        r.record(q.endpoint, q.latency, q.outcome, 10, start + ms(q.at));
-    }
-    r.flush();
-    let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(30));
-    for b in rx.try_iter() {
-        rec.add(b);
-    }
+    let mut rec = record(1, secs(30), reqs, false);
     for s in 0..20 {
         rec.set_users(s, 10);
     }

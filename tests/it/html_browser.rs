@@ -7,26 +7,18 @@
 //! Without `/usr/bin/chromium` the test is skipped with a note, except under `CI`, where it fails:
 //! `.ci/run` installs Chromium, so its absence there is a broken setup, not a reason to pass.
 //!
-//! The report is the unit tests' `sample_run()`: `src/report/testdata.rs` is compiled into this
-//! binary too; this crate root imports what its `super::` and `crate::` paths name from the
-//! library's public API, so both test suites render the same run.
+//! The report is the unit tests' `sample_run()`, from `slagate::report::testdata` (the `testdata`
+//! feature, which the crate's self dev-dependency turns on for its integration tests), so both
+//! test suites render the same run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use slagate::report::Reporter;
 use slagate::report::html::Html;
 use slagate::report::table::verdict_line;
-// What testdata.rs reaches through `super::` and `crate::`.
-#[allow(unused_imports)]
-use slagate::report::{EndpointReport, ProfileInfo, Provenance, RunOutcome, RunReport};
-#[allow(unused_imports)]
-use slagate::{plan, stats, units, verdict};
-
-#[allow(dead_code)]
-#[path = "../src/report/testdata.rs"]
-mod testdata;
+use slagate::report::testdata;
+use slagate::report::{Reporter, RunReport};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// A cold Chromium start on a busy 2-core machine takes a few seconds; this is the hang guard.
