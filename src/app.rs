@@ -322,9 +322,9 @@ fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -
     }
 }
 
-/// One run of the plan: its summary and whether it was interrupted, or why nothing could be
-/// judged (every request of the whole run failed before an answer: the target went away
-/// after the pre-flight check).
+/// One run of the plan: its summary, whether it was interrupted, and why nothing of it can be
+/// judged, if so (no request of the whole run reached the target: it went away after the
+/// pre-flight check).
 fn run_once(
     plan: &Plan,
     addr: std::net::SocketAddr,
@@ -338,16 +338,20 @@ fn run_once(
         term::errln("");
     }
     let summary = Summary::new(&run.recording, plan.profile.window_start());
-    let never = verdict::never_answered(&summary)
-        .map(|why| format!("target {} never answered: {why}", plan.target.base_url));
+    let never = verdict::never_reached(&summary).map(|why| {
+        format!(
+            "target {} stopped accepting connections: {why}",
+            plan.target.base_url
+        )
+    });
     Ok((summary, run.interrupted, never))
 }
 
 /// Run the plan `repeat` times back to back and return what gates: the one run, or the runs
 /// combined (`verdict::repeat`). With `--repeat N` > 1 each run is printed under a `run K of N`
 /// banner and its JSON written to `FILE-runK` as it ends; then the combined section's head.
-/// An interrupted or aborted run, or one whose target never answered, ends the repetition and
-/// the runs made so far (that one included) are combined.
+/// An interrupted or aborted run, or one in which no request reached the target, ends the
+/// repetition and the runs made so far (that one included) are combined.
 fn measure(
     plan: &Plan,
     addr: std::net::SocketAddr,
@@ -392,7 +396,7 @@ fn measure(
         } else if summary.aborted.is_some() {
             Some("was aborted")
         } else {
-            verdict::never_answered(&summary).map(|_| "got no answer")
+            verdict::never_reached(&summary).map(|_| "reached no target")
         };
         runs.push((summary, verdict));
         if let Some(why) = why {

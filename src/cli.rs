@@ -12,9 +12,9 @@ Exit codes:
      regression against the baseline, unless --regression warn
   2  bad configuration, flags or paths, including a report path that cannot be written
      (checked before anything is sent)
-  3  the run could not be made (target unreachable, or it never answered a single request;
-     interrupted before or during the load: what was measured is still reported), or a
-     report could not be written after the run
+  3  the run could not be made (target unreachable, or it stopped accepting connections
+     before a single request reached it; interrupted before or during the load: what was
+     measured is still reported), or a report could not be written after the run
   4  INCONCLUSIVE under --strict (too few samples to decide a percentile), or the run is
      INVALID: the load generator did not deliver the profile (the service was not at fault)";
 

@@ -20,7 +20,7 @@ pub enum Exit {
     SlaFailed,
     /// Bad configuration, flags, paths or saved files: nothing was sent.
     BadInput,
-    /// The run could not be made (target never answered, interrupted) or, once made, a
+    /// The run could not be made (target unreachable, interrupted) or, once made, a
     /// report could not be written.
     NotRun,
     /// INCONCLUSIVE under `--strict`, or an INVALID run.

@@ -75,6 +75,12 @@ impl FailureKind {
         matches!(self, FailureKind::Status(_) | FailureKind::Timeout)
     }
 
+    /// The connection to the target was never made (refused, unreachable): the request did
+    /// not reach it at all.
+    pub fn is_connect(self) -> bool {
+        matches!(self, FailureKind::ConnectRefused | FailureKind::Connect)
+    }
+
     /// True for failures of the load generator's machine rather than of the target.
     pub fn is_local(self) -> bool {
         matches!(self, FailureKind::LocalResource)

@@ -265,9 +265,10 @@ pub struct Summary {
     pub timeline: Timeline,
     pub load: LoadHealth,
     pub aborted: Option<Abort>,
-    /// Requests of the whole run (ramp-up and drain included) that got an answer, whatever
-    /// its status: zero means the target never answered at all.
-    pub answered: u64,
+    /// Requests of the whole run (ramp-up and drain included) that reached the target: its
+    /// connection was accepted, whatever came of it then (an answer, a timeout, a reset). Zero
+    /// means nothing ever listened there: the run could not be made.
+    pub reached: u64,
 }
 
 impl Summary {
@@ -317,15 +318,15 @@ impl Summary {
                 }
             }
         }
-        let mut answered = 0u64;
+        let mut reached = 0u64;
         for se in rec.slots.iter().flat_map(|slot| &slot.endpoints) {
-            let unanswered: u64 = se
+            let unconnected: u64 = se
                 .failures_by_kind
                 .iter()
-                .filter(|(kind, _)| !matches!(kind, FailureKind::Status(_)))
+                .filter(|(kind, _)| kind.is_connect())
                 .map(|(_, n)| n)
                 .sum();
-            answered += se.requests.saturating_sub(unanswered);
+            reached += se.requests.saturating_sub(unconnected);
         }
         // An example is of the window it describes when one is there (workers take examples
         // afresh when the window starts); a kind seen in the window whose only example came
@@ -391,7 +392,7 @@ impl Summary {
             timeline: timeline(rec),
             load: rec.load.clone(),
             aborted: rec.aborted.clone(),
-            answered,
+            reached,
         }
     }
 }

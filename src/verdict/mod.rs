@@ -310,12 +310,14 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
 }
 
 /// Why nothing of the run can be judged: not one request of the whole run (ramp-up included)
-/// got an answer, so the target went away after the pre-flight check or never served at all.
-/// `None` when anything answered: then the run is measured and judged (a service that
-/// answered during the ramp-up and then died FAILs, it is not "never answered").
-pub fn never_answered(summary: &Summary) -> Option<String> {
+/// reached the target (every connection was refused or failed), so it went away after the
+/// pre-flight check. `None` when any request reached it: then the run is measured and judged.
+/// A service that answered during the ramp-up and then died FAILs, and so does one that
+/// accepts connections and then resets them or never answers: a dead service is a failing
+/// service, not a run that could not be made.
+pub fn never_reached(summary: &Summary) -> Option<String> {
     let requests: u64 = summary.timeline.iter().map(|p| p.total.requests).sum();
-    if summary.answered > 0 || requests == 0 {
+    if summary.reached > 0 || requests == 0 {
         return None;
     }
     let t = &summary.total;
@@ -327,11 +329,11 @@ pub fn never_answered(summary: &Summary) -> Option<String> {
                 .map(|ex| format!(" ({})", ex.text))
                 .unwrap_or_default();
             format!(
-                "{requests} requests, none answered; {} × {}{example}",
+                "{requests} requests, none connected; {} × {}{example}",
                 k.count, k.kind
             )
         }
-        None => format!("{requests} requests, none answered"),
+        None => format!("{requests} requests, none connected"),
     })
 }
 
@@ -342,7 +344,7 @@ pub fn judged(plan: &Plan) -> String {
     let ceiling = plan.error_ceiling();
     let level = match &plan.level {
         Some(l) => format!("level {}", l.name),
-        None => format!("level {} (not in the sla file)", plan.profile.level_name),
+        None => format!("no [level.{}] in the sla file", plan.profile.level_name),
     };
     let mut parts = vec![
         format!(

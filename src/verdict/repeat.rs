@@ -237,7 +237,7 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         // Not merged: each run's validity is judged on its own (see `combine`).
         load: LoadHealth::default(),
         aborted,
-        answered: runs.iter().map(|s| s.answered).sum(),
+        reached: runs.iter().map(|s| s.reached).sum(),
     }
 }
 
@@ -349,7 +349,7 @@ mod tests {
             timeline,
             load: LoadHealth::default(),
             aborted: None,
-            answered: latencies_ms.len() as u64,
+            reached: latencies_ms.len() as u64,
         }
     }
 

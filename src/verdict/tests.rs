@@ -531,3 +531,34 @@ fn a_level_that_judges_some_budgets_shows_the_others_without_passing_them() {
     assert_eq!(v.judgement(), Judgement::Pass);
     assert_eq!((v.judged_count(), v.not_judged_count()), (3, 1));
 }
+
+#[test]
+fn a_run_is_unmade_only_when_no_request_reached_the_target() {
+    let summary_of = |kinds: &[Option<FailureKind>]| {
+        let mut run = RecordedRun::new(1, Duration::from_secs(3));
+        for (i, kind) in kinds.iter().enumerate() {
+            let outcome = kind.map_or(Outcome::Success, Outcome::Failure);
+            run.record(0, ms(1), outcome, 0, ms(1500 + i as u64));
+        }
+        Summary::new(&run.finish(), 1)
+    };
+    let refused = Some(FailureKind::ConnectRefused);
+    let gone = summary_of(&[refused, refused, Some(FailureKind::Connect)]);
+    let why = never_reached(&gone).expect("nothing was ever there");
+    assert!(why.starts_with("3 requests, none connected"), "{why}");
+    // Reached, then failed: a dead service is judged (FAIL), not a run that was not made.
+    for reached in [
+        Some(FailureKind::Reset),
+        Some(FailureKind::Timeout),
+        Some(FailureKind::Status(503)),
+        None,
+    ] {
+        assert_eq!(
+            never_reached(&summary_of(&[refused, reached])),
+            None,
+            "{reached:?}"
+        );
+    }
+    // Nothing at all sent is not "never reached" either: it is an empty window, judged.
+    assert_eq!(never_reached(&summary_of(&[])), None);
+}

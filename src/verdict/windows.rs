@@ -161,7 +161,7 @@ mod tests {
             timeline: vec![],
             load: LoadHealth::default(),
             aborted: None,
-            answered: 0,
+            reached: 0,
         }
     }
 

@@ -8,6 +8,7 @@ mod action;
 mod cli;
 mod compare;
 mod e2e;
+mod edges;
 mod explain;
 mod fixture_server;
 mod generator;
