@@ -1,54 +1,52 @@
 //! The only place that calls every stage in order: config → plan → engine → stats → verdict →
-//! report, with compare beside it. Each subcommand is a short sequence of stage calls; the
-//! stages own their work (files: `report::Outputs`; text: `report::term`; signals:
-//! `engine::signals`). Maps each way a command can end to its `Exit`.
+//! report, with compare beside it. This file is the table of contents: each subcommand is a
+//! short sequence of stage calls, in `check` (a load: `check`, `demo`) and `saved` (what reads
+//! files and sends nothing: `validate`, `profiles`, `report`, `compare`, and the `fixture`
+//! server). The stages own their work (files: `report::Outputs`; text: `report::term`;
+//! signals: `engine::signals`). Maps each way a command can end to its `Exit`.
 //!
 //! A command that ends before anything was measured ends in a [`Stop`]: its reason is printed
 //! once and left in every requested report file, so that no file shows an older run's verdict.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod check;
+mod saved;
 
-use crate::cli::{
-    CheckArgs, Cli, Command, CompareArgs, DemoArgs, LoadArgs, RegressionMode, ReportArgs,
-};
-use crate::compare::ComparisonReport;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, RegressionMode, ReportArgs};
 use crate::engine::signals;
-use crate::fixture::Fixture;
-use crate::plan::{Overrides, Plan};
-use crate::report::{Format, Outputs, Provenance, Reporter, RunReport, outputs, term};
-use crate::stats::Summary;
-use crate::units::{self, Exit};
-use crate::{compare, config, engine, plan, report, verdict};
+use crate::report::{Format, Outputs, Reporter, RunReport, outputs, term};
+use crate::units::Exit;
+use crate::{compare, config, engine, plan, report};
 
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Check(args) => check(args),
-        Command::Demo(args) => demo(args),
-        Command::Validate { sla } => validate(&sla),
-        Command::Profiles { sla } => profiles(&sla),
-        Command::Fixture { port, mode } => fixture(port, mode.into()),
-        Command::Report { run, reports } => rerender(&run, &reports),
-        Command::Compare(args) => compare_runs(args),
+        Command::Check(args) => check::check(args),
+        Command::Demo(args) => check::demo(args),
+        Command::Validate { sla } => saved::validate(&sla),
+        Command::Profiles { sla } => saved::profiles(&sla),
+        Command::Fixture { port, mode } => saved::fixture(port, mode.into()),
+        Command::Report { run, reports } => saved::rerender(&run, &reports),
+        Command::Compare(args) => saved::compare_runs(args),
     }
 }
 
 /// A command that ended before it measured anything: why (already printed), and its exit.
-struct Stop {
-    exit: Exit,
-    reason: String,
+pub(super) struct Stop {
+    pub(super) exit: Exit,
+    pub(super) reason: String,
 }
 
 impl Stop {
     /// Print `reason` and stop with `exit`.
-    fn said(exit: Exit, reason: impl Into<String>) -> Stop {
+    pub(super) fn said(exit: Exit, reason: impl Into<String>) -> Stop {
         let reason = reason.into();
         term::note(&reason);
         Stop { exit, reason }
     }
 
     /// Print a diagnostic and stop with exit 2.
-    fn bad_input(d: impl miette::Diagnostic + Send + Sync + 'static) -> Stop {
+    pub(super) fn bad_input(d: impl miette::Diagnostic + Send + Sync + 'static) -> Stop {
         let reason = d.to_string();
         term::diagnostic(d);
         Stop {
@@ -57,7 +55,7 @@ impl Stop {
         }
     }
 
-    fn engine(e: engine::EngineError) -> Stop {
+    pub(super) fn engine(e: engine::EngineError) -> Stop {
         let exit = match e {
             engine::EngineError::Unsupported(_) => Exit::BadInput,
             _ => Exit::NotRun,
@@ -67,7 +65,7 @@ impl Stop {
 }
 
 /// A Ctrl-C or SIGTERM before the load started ends the command as documented (exit 3).
-fn stop_if_interrupted() -> Result<(), Stop> {
+pub(super) fn stop_if_interrupted() -> Result<(), Stop> {
     if signals::interrupted() {
         return Err(Stop::said(
             Exit::NotRun,
@@ -78,7 +76,7 @@ fn stop_if_interrupted() -> Result<(), Stop> {
 }
 
 /// Run `body`; when it stops before measuring anything, leave the reason in every report.
-fn gate<T>(outputs: &Outputs<T>, body: impl FnOnce() -> Result<Exit, Stop>) -> Exit {
+pub(super) fn gate<T>(outputs: &Outputs<T>, body: impl FnOnce() -> Result<Exit, Stop>) -> Exit {
     let stop = match body() {
         Ok(exit) => return exit,
         Err(stop) => stop,
@@ -92,7 +90,7 @@ fn gate<T>(outputs: &Outputs<T>, body: impl FnOnce() -> Result<Exit, Stop>) -> E
 }
 
 /// Every destination checked before anything else is done: exit 2 at once.
-fn check_outputs<T>(outputs: &Outputs<T>) -> Result<(), Stop> {
+pub(super) fn check_outputs<T>(outputs: &Outputs<T>) -> Result<(), Stop> {
     match outputs
         .check()
         .into_iter()
@@ -104,7 +102,7 @@ fn check_outputs<T>(outputs: &Outputs<T>) -> Result<(), Stop> {
     }
 }
 
-fn report_files(args: &ReportArgs) -> Vec<(Format, PathBuf)> {
+pub(super) fn report_files(args: &ReportArgs) -> Vec<(Format, PathBuf)> {
     [
         (Format::Json, &args.json),
         (Format::Csv, &args.csv),
@@ -118,7 +116,7 @@ fn report_files(args: &ReportArgs) -> Vec<(Format, PathBuf)> {
 }
 
 /// Append to `$GITHUB_STEP_SUMMARY` when it is set.
-fn step_summary(markdown: &str) {
+pub(super) fn step_summary(markdown: &str) {
     if let Some(path) = outputs::step_summary_path()
         && let Err(e) = outputs::append_step_summary(&path, markdown)
     {
@@ -127,442 +125,21 @@ fn step_summary(markdown: &str) {
 }
 
 /// Render to stdout; a rendering error is reported, never fatal.
-fn show<T>(reporter: &dyn Reporter<T>, doc: &T) {
+pub(super) fn show<T>(reporter: &dyn Reporter<T>, doc: &T) {
     match reporter.render(doc) {
         Ok(bytes) => term::out(bytes),
         Err(e) => term::note(format!("could not render the terminal report: {e}")),
     }
 }
 
-fn terminal() -> report::table::Terminal {
+pub(super) fn terminal() -> report::table::Terminal {
     report::table::Terminal {
         color: term::color(),
     }
 }
 
-fn overrides(host: Option<String>, load: &LoadArgs, headers: &[String]) -> Overrides {
-    Overrides {
-        host,
-        users: load.users,
-        spawn_rate: load.spawn_rate,
-        run_time: load.run_time,
-        headers: headers.to_vec(),
-    }
-}
-
-/// Where a check's configuration comes from.
-enum Source<'a> {
-    /// An sla file on disk and a profile name or path beside it.
-    Files { sla: &'a Path, profile: &'a str },
-    /// The Resource Agent SLA and profiles compiled into the binary.
-    BuiltIn { profile: &'a str },
-}
-
-/// Read and validate everything a check needs; on any mistake, print every diagnostic.
-fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), Stop> {
-    let (sla, profile) = match source {
-        Source::Files { sla, profile } => {
-            let sla_file = config::load_sla(sla).map_err(Stop::bad_input)?;
-            let path = config::resolve_profile(sla, profile).map_err(Stop::bad_input)?;
-            (
-                sla_file,
-                config::load_profile(&path).map_err(Stop::bad_input)?,
-            )
-        }
-        Source::BuiltIn { profile } => config::load_builtin(profile).map_err(Stop::bad_input)?,
-    };
-    let plan = plan::build(&sla, &profile, overrides).map_err(Stop::bad_input)?;
-    let provenance = report::provenance::collect(&sla.source.text, &plan, &profile.source.text);
-    Ok((plan, provenance))
-}
-
-/// How a check runs, beyond its plan.
-struct RunOptions {
-    strict: bool,
-    repeat: u32,
-}
-
-fn check(args: CheckArgs) -> Exit {
-    signals::install();
-    let outputs = Outputs::for_run(&report_files(&args.reports));
-    gate(&outputs, || {
-        check_outputs(&outputs)?;
-        let source = Source::Files {
-            sla: &args.sla,
-            profile: &args.profile,
-        };
-        let given = overrides(args.host, &args.load, &args.headers);
-        let (plan, provenance) = load_plan(source, &given)?;
-        let baseline = match &args.baseline {
-            Some(path) => Some(load_baseline(path, &args.sla, args.regression, &plan)?),
-            None => None,
-        };
-        stop_if_interrupted()?;
-        // Last before the load: every input mistake is reported before any waiting.
-        if let Some(timeout) = args.wait_for_ready {
-            term::note(format!(
-                "waiting up to {} for {} to answer",
-                units::length(timeout),
-                plan.target.base_url
-            ));
-            engine::wait_ready(&plan, timeout).map_err(Stop::engine)?;
-        }
-        let options = RunOptions {
-            strict: args.strict,
-            repeat: args.repeat,
-        };
-        execute(&plan, provenance, &outputs, &options, baseline.as_ref())
-    })
-}
-
-fn demo(args: DemoArgs) -> Exit {
-    signals::install();
-    let outputs = Outputs::for_run(&report_files(&args.reports));
-    let mode = args.mode.into();
-    gate(&outputs, || {
-        check_outputs(&outputs)?;
-        let fixture = Fixture::start(0, mode)
-            .map_err(|e| Stop::said(Exit::NotRun, format!("could not start the simulator: {e}")))?;
-        term::note(format!(
-            "demo — Resource Agent simulator ({mode}) on {}",
-            fixture.base_url()
-        ));
-        let local = PathBuf::from("sla.toml");
-        let sla = args.sla.or_else(|| local.exists().then_some(local));
-        let source = match &sla {
-            Some(sla) => Source::Files {
-                sla,
-                profile: &args.profile,
-            },
-            None => Source::BuiltIn {
-                profile: &args.profile,
-            },
-        };
-        let (plan, provenance) = load_plan(
-            source,
-            &overrides(Some(fixture.base_url()), &args.load, &args.headers),
-        )?;
-        let options = RunOptions {
-            strict: args.strict,
-            repeat: args.repeat,
-        };
-        execute(&plan, provenance, &outputs, &options, None)
-    })
-}
-
-/// Run a validated plan and report it.
-fn execute(
-    plan: &Plan,
-    provenance: Provenance,
-    outputs: &Outputs,
-    options: &RunOptions,
-    baseline: Option<&Baseline>,
-) -> Result<Exit, Stop> {
-    if let Some(text) = verdict::explain::capacity_warning(plan) {
-        term::warning_diagnostic(text);
-    }
-    if let Some(text) = engine::descriptor_warning(plan) {
-        term::warning_diagnostic(text);
-    }
-    let addr = engine::preflight(plan).map_err(Stop::engine)?;
-    stop_if_interrupted()?;
-    term::note(profile_line(plan));
-    let (summary, verdict, interrupted) = measure(plan, addr, options, &provenance, outputs)?;
-    let run = RunReport::new(
-        plan,
-        provenance,
-        summary,
-        verdict,
-        interrupted,
-        options.strict,
-    );
-    Ok(report_run(&run, outputs, baseline))
-}
-
-/// "profile smoke — 1 user, 1/s spawn rate, 1m run time, think 100–300 ms — against URL".
-fn profile_line(plan: &Plan) -> String {
-    let p = &plan.profile;
-    format!(
-        "profile {} — {} user{}, {}/s spawn rate, {} run time, think {} — against {}{}",
-        p.name,
-        p.users,
-        if p.users == 1 { "" } else { "s" },
-        units::number(p.spawn_rate),
-        units::length(p.run_time),
-        units::range(p.think_time.min, p.think_time.max),
-        plan.target.base_url,
-        plan.level
-            .as_ref()
-            .map(|l| format!(" (level {})", l.name))
-            .unwrap_or_default()
-    )
-}
-
-/// Files first (an interrupted or failing run must still leave its reports behind), then the
-/// step summary, the terminal, the annotations and the baseline. The exit code.
-fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -> Exit {
-    let failed = outputs.write(run);
-    for e in &failed {
-        term::note(e.to_string());
-    }
-    step_summary(&report::markdown::render(run));
-    show(&terminal(), run);
-    // In a GitHub Actions step, each failing budget also becomes an annotation on its line.
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
-        term::out(report::annotations::render(run, workspace.as_deref()));
-    }
-    // The baseline is judged after the run's own verdict, and gates only a run that passed:
-    // a failed budget or an unusable run says more than a regression does.
-    let regression = baseline.map_or(Exit::Pass, |b| judge_baseline(b, run));
-    match run.exit_code() {
-        _ if !failed.is_empty() => Exit::NotRun,
-        Exit::Pass => regression,
-        code => code,
-    }
-}
-
-/// One run of the plan: its summary, whether it was interrupted, and why nothing of it can be
-/// judged, if so (no request of the whole run reached the target: it went away after the
-/// pre-flight check).
-fn run_once(
-    plan: &Plan,
-    addr: std::net::SocketAddr,
-) -> Result<(Summary, bool, Option<String>), Stop> {
-    let tty = term::stderr_is_terminal();
-    let run = engine::run(plan, addr, &engine::Options::default(), |p| {
-        progress(p, tty)
-    })
-    .map_err(Stop::engine)?;
-    if tty {
-        term::errln("");
-    }
-    let summary = Summary::new(&run.recording, plan.profile.window_start());
-    let never = verdict::never_reached(&summary).map(|why| {
-        format!(
-            "target {} stopped accepting connections: {why}",
-            plan.target.base_url
-        )
-    });
-    Ok((summary, run.interrupted, never))
-}
-
-/// Run the plan `repeat` times back to back and return what gates: the one run, or the runs
-/// combined (`verdict::repeat`). With `--repeat N` > 1 each run is printed under a `run K of N`
-/// banner and its JSON written to `FILE-runK` as it ends; then the combined section's head.
-/// An interrupted or aborted run, or one in which no request reached the target, ends the
-/// repetition and the runs made so far (that one included) are combined.
-fn measure(
-    plan: &Plan,
-    addr: std::net::SocketAddr,
-    options: &RunOptions,
-    provenance: &Provenance,
-    outputs: &Outputs,
-) -> Result<(Summary, verdict::Verdict, bool), Stop> {
-    let n = options.repeat.max(1) as usize;
-    let mut runs = Vec::with_capacity(n);
-    let mut interrupted = false;
-    for k in 1..=n {
-        if n > 1 {
-            term::note(format!("run {k} of {n}"));
-        }
-        let (summary, run_interrupted, never) = run_once(plan, addr)?;
-        match never {
-            // Nothing was measured in the only run, or the first: there is nothing to judge.
-            Some(reason) if runs.is_empty() => return Err(Stop::said(Exit::NotRun, reason)),
-            Some(reason) => term::note(reason),
-            None => {}
-        }
-        let verdict = verdict::judge(plan, &summary);
-        if n == 1 {
-            return Ok((summary, verdict, run_interrupted));
-        }
-        let run = RunReport::new(
-            plan,
-            provenance.clone(),
-            summary.clone(),
-            verdict.clone(),
-            run_interrupted,
-            options.strict,
-        );
-        for e in outputs.per_run(k).write(&run) {
-            term::note(e.to_string());
-        }
-        term::outln(report::repeat::run_banner(k, n));
-        show(&terminal(), &run);
-        term::outln("");
-        let why = if run_interrupted {
-            Some("was interrupted")
-        } else if summary.aborted.is_some() {
-            Some("was aborted")
-        } else {
-            verdict::never_reached(&summary).map(|_| "reached no target")
-        };
-        runs.push((summary, verdict));
-        if let Some(why) = why {
-            interrupted = run_interrupted;
-            term::note(format!(
-                "run {k} of {n} {why}: no further runs; combining the {k} made"
-            ));
-            break;
-        }
-    }
-    let combined = verdict::repeat::combine(plan, &runs);
-    let head = RunReport::new(
-        plan,
-        provenance.clone(),
-        combined.summary.clone(),
-        combined.verdict.clone(),
-        interrupted,
-        options.strict,
-    );
-    term::out(report::repeat::combined_header(&head, &combined.spreads));
-    Ok((combined.summary, combined.verdict, interrupted))
-}
-
-fn progress(p: &engine::Progress, tty: bool) {
-    let secs = p.elapsed.as_secs();
-    // A terminal gets a live line; a CI log gets one line every 10 s.
-    if !tty && !secs.is_multiple_of(10) {
-        return;
-    }
-    let line = format!(
-        "[{} / {}] {}/{} users · {} requests ({}/s) · {} failures{}",
-        units::offset(p.elapsed),
-        units::offset(p.run_time),
-        p.users,
-        p.target_users,
-        p.requests,
-        units::rate(p.recent_rps),
-        p.failures,
-        if p.interrupted {
-            " · interrupted: finishing requests in flight (Ctrl-C again to stop now)"
-        } else {
-            ""
-        }
-    );
-    if tty {
-        term::err(format!("\r\x1b[2K{line}"));
-    } else {
-        term::errln(line);
-    }
-}
-
-fn validate(sla_path: &Path) -> Exit {
-    let sla = config::load_sla(sla_path).map_err(term::diagnostic).ok();
-    let paths = match config::profile_paths(sla_path) {
-        Ok(p) => p,
-        Err(e) => {
-            term::diagnostic(e);
-            return Exit::BadInput;
-        }
-    };
-    let mut valid = sla.is_some();
-    let mut plans = Vec::new();
-    for path in &paths {
-        let built = config::load_profile(path).and_then(|profile| match &sla {
-            Some(sla) => plan::build(sla, &profile, &Overrides::default()).map(Some),
-            None => Ok(None),
-        });
-        match built {
-            Ok(plan) => plans.extend(plan),
-            Err(e) => {
-                term::diagnostic(e);
-                valid = false;
-            }
-        }
-    }
-    for plan in &plans {
-        if let Some(text) = verdict::explain::capacity_warning(plan) {
-            term::warning_diagnostic(text);
-        }
-        term::note(verdict::judged(plan));
-    }
-    if !valid {
-        return Exit::BadInput;
-    }
-    term::note(format!(
-        "{} and {} profile(s) are valid",
-        sla_path.display(),
-        paths.len()
-    ));
-    Exit::Pass
-}
-
-fn profiles(sla_path: &Path) -> Exit {
-    let sla = match config::load_sla(sla_path) {
-        Ok(sla) => sla,
-        Err(e) => {
-            term::diagnostic(e);
-            return Exit::BadInput;
-        }
-    };
-    let paths = match config::profile_paths(sla_path) {
-        Ok(p) => p,
-        Err(e) => {
-            term::diagnostic(e);
-            return Exit::BadInput;
-        }
-    };
-    let mut plans = Vec::new();
-    let mut code = Exit::Pass;
-    for path in &paths {
-        match config::load_profile(path).and_then(|p| plan::build(&sla, &p, &Overrides::default()))
-        {
-            Ok(plan) => plans.push(plan),
-            Err(e) => {
-                term::diagnostic(e);
-                code = Exit::BadInput;
-            }
-        }
-    }
-    term::out(report::table::profiles(&plans));
-    code
-}
-
-fn fixture(port: u16, mode: crate::fixture::Mode) -> Exit {
-    let fixture = match Fixture::start(port, mode) {
-        Ok(f) => f,
-        Err(e) => {
-            term::note(format!("cannot listen on 127.0.0.1:{port}: {e}"));
-            return Exit::BadInput;
-        }
-    };
-    term::note(format!(
-        "Resource Agent simulator ({mode}) on {} — Ctrl-C to stop",
-        fixture.base_url()
-    ));
-    signals::install();
-    while !signals::interrupted() {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    drop(fixture);
-    Exit::Pass
-}
-
-fn rerender(run_path: &Path, args: &ReportArgs) -> Exit {
-    let outputs = Outputs::for_run(&report_files(args));
-    gate(&outputs, || {
-        check_outputs(&outputs)?;
-        let run = load_run(run_path)?;
-        if outputs.is_empty() {
-            show(&terminal(), &run);
-            return Ok(Exit::Pass);
-        }
-        let failed = outputs.write(&run);
-        for e in &failed {
-            term::note(e.to_string());
-        }
-        Ok(if failed.is_empty() {
-            Exit::Pass
-        } else {
-            Exit::NotRun
-        })
-    })
-}
-
 /// Reads a saved run; a problem is exit 2.
-fn load_run(path: &Path) -> Result<RunReport, Stop> {
+pub(super) fn load_run(path: &Path) -> Result<RunReport, Stop> {
     let bytes = std::fs::read(path).map_err(|e| {
         Stop::said(
             Exit::BadInput,
@@ -581,7 +158,7 @@ fn load_run(path: &Path) -> Result<RunReport, Stop> {
 }
 
 /// The tolerances of `--sla FILE`, else of ./sla.toml if there is one, else the defaults.
-fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, Stop> {
+pub(super) fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, Stop> {
     let local = Path::new("sla.toml");
     match sla.or_else(|| local.exists().then_some(local)) {
         None => Ok(plan::Tolerances::default()),
@@ -592,91 +169,10 @@ fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, Stop> {
 }
 
 /// The exit code of a comparison that was made: 1 for a regression unless only warned about.
-fn regression_exit(c: &compare::Comparison, mode: RegressionMode) -> Exit {
+pub(super) fn regression_exit(c: &compare::Comparison, mode: RegressionMode) -> Exit {
     if c.regressions() > 0 && mode == RegressionMode::Fail {
         Exit::SlaFailed
     } else {
         Exit::Pass
     }
-}
-
-fn compare_runs(args: CompareArgs) -> Exit {
-    let outputs = compare::outputs(
-        &[
-            (Format::Json, &args.json),
-            (Format::Markdown, &args.markdown),
-            (Format::Html, &args.html),
-        ]
-        .into_iter()
-        .filter_map(|(format, path)| path.clone().map(|p| (format, p)))
-        .collect::<Vec<_>>(),
-    );
-    gate(&outputs, || {
-        check_outputs(&outputs)?;
-        let tolerances = tolerances(args.sla.as_deref())?;
-        let base = load_run(&args.base)?;
-        let head = load_run(&args.head)?;
-        let comparison = compare::compare(&base, &head, &tolerances)
-            .map_err(|e| Stop::said(Exit::BadInput, e.to_string()))?;
-        term::out(compare::terminal(&comparison));
-        let exit = regression_exit(&comparison, args.regression);
-        let doc = ComparisonReport {
-            comparison,
-            base,
-            head,
-        };
-        let failed = outputs.write(&doc);
-        for e in &failed {
-            term::note(e.to_string());
-        }
-        Ok(if failed.is_empty() {
-            exit
-        } else {
-            Exit::NotRun
-        })
-    })
-}
-
-/// `check --baseline`: the saved base run and what a regression does, loaded and checked
-/// against the plan before any load is sent.
-struct Baseline {
-    run: RunReport,
-    tolerances: plan::Tolerances,
-    mode: RegressionMode,
-}
-
-fn load_baseline(
-    path: &Path,
-    sla: &Path,
-    mode: RegressionMode,
-    plan: &Plan,
-) -> Result<Baseline, Stop> {
-    let run = load_run(path)?;
-    compare::comparable(&run, plan).map_err(|e| {
-        Stop::said(
-            Exit::BadInput,
-            format!("--baseline {}: {e}", path.display()),
-        )
-    })?;
-    Ok(Baseline {
-        run,
-        tolerances: tolerances(Some(sla))?,
-        mode,
-    })
-}
-
-/// Compare a fresh run with its baseline and print the table; the exit code the comparison
-/// adds (0 or 1), which only matters when the run itself passed.
-fn judge_baseline(baseline: &Baseline, head: &RunReport) -> Exit {
-    let comparison = match compare::compare(&baseline.run, head, &baseline.tolerances) {
-        Ok(c) => c,
-        Err(e) => {
-            term::note(e.to_string());
-            return Exit::BadInput;
-        }
-    };
-    term::outln("");
-    term::out(compare::terminal(&comparison));
-    step_summary(&compare::markdown(&comparison));
-    regression_exit(&comparison, baseline.mode)
 }

@@ -1167,7 +1167,7 @@ mod tests {
     use crate::report::markdown::Markdown;
     use crate::report::table;
     use crate::report::testdata::{
-        empty_run, honest_run, inconclusive_run, invalid_run, sample_run,
+        empty_run, honest_run, inconclusive_run, invalid_run, partly_judged_run, sample_run,
     };
 
     fn render(run: &RunReport) -> Vec<u8> {
@@ -1224,6 +1224,7 @@ mod tests {
     fn load_rebuilds_the_run_exactly() {
         for run in [
             sample_run(),
+            partly_judged_run(),
             empty_run(),
             honest_run(),
             inconclusive_run(false),

@@ -145,7 +145,14 @@ pub fn render(run: &RunReport) -> String {
     };
     let (failing, inconclusive, passing) =
         (of(Status::Fail), of(Status::Inconclusive), of(Status::Pass));
-    for c in failing.iter().chain(&inconclusive).chain(&passing) {
+    // Last, greyed by their result: budgets left to longer profiles are shown, never hidden.
+    let not_judged = of(Status::NotJudged);
+    for c in failing
+        .iter()
+        .chain(&inconclusive)
+        .chain(&passing)
+        .chain(&not_judged)
+    {
         let _ = writeln!(out, "{}", row(run, c));
     }
 

@@ -691,4 +691,42 @@ mod tests {
         let text = render(&empty_run());
         assert!(text.contains("SLA FAILED: 12 of 12 checks"), "{text}");
     }
+
+    #[test]
+    fn budgets_left_to_longer_profiles_are_shown_in_every_format_and_never_pass() {
+        use crate::report::testdata::partly_judged_run;
+        use crate::report::{Reporter, html, json, junit, markdown};
+        let run = partly_judged_run();
+        let not_judged = run.verdict.not_judged_count();
+        assert!(not_judged > 0, "the level leaves some budgets");
+        let table = render(&run);
+        assert_eq!(table.matches("not judged").count(), not_judged, "{table}");
+        assert!(
+            verdict_line(&run).contains(&format!("{not_judged} budget")),
+            "{}",
+            verdict_line(&run)
+        );
+        let md = markdown::render(&run);
+        assert_eq!(md.matches("➖ not judged").count(), not_judged, "{md}");
+        let page = html::render(&run).unwrap();
+        assert_eq!(page.matches("badge not-judged").count(), not_judged);
+        let xml = String::from_utf8(junit::Junit.render(&run).unwrap()).unwrap();
+        assert_eq!(
+            xml.matches("type=\"not-judged\"").count(),
+            not_judged,
+            "{xml}"
+        );
+        let doc: serde_json::Value =
+            serde_json::from_slice(&json::Json.render(&run).unwrap()).unwrap();
+        let statuses: Vec<&str> = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == "not_judged").count(),
+            not_judged
+        );
+    }
 }

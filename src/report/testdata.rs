@@ -204,7 +204,10 @@ fn recording(with_requests: bool) -> Recording {
 /// `slagate check` does it: the verdict's wording is the judge's own, so a snapshot shows any
 /// change to it.
 fn build(with_requests: bool) -> RunReport {
-    let plan = plan();
+    build_for(plan(), with_requests)
+}
+
+fn build_for(plan: Plan, with_requests: bool) -> RunReport {
     let summary = Summary::new(&recording(with_requests), WINDOW_START);
     let verdict = verdict::judge(&plan, &summary);
     let mut run = RunReport::new(&plan, provenance(), summary, verdict, false, false);
@@ -216,6 +219,19 @@ fn build(with_requests: bool) -> RunReport {
 /// The realistic run: three endpoints, passing and failing checks, hostile failure text.
 pub fn sample_run() -> RunReport {
     build(true)
+}
+
+/// The sample judged by a level that judges only p50 and max (`budgets = ["p50", "max"]`):
+/// the other budgets are shown as left to longer profiles.
+pub fn partly_judged_run() -> RunReport {
+    let mut plan = plan();
+    if let Some(level) = plan.level.take() {
+        let level = crate::plan::testing::LevelBuilder::from(level)
+            .judges(vec![p(0.5), crate::plan::Metric::Max])
+            .build();
+        plan.level = Some(level);
+    }
+    build_for(plan, true)
 }
 
 /// A run in which nothing completed: empty histograms, zero rates, no measurements.

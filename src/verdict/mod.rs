@@ -340,7 +340,12 @@ pub fn never_reached(summary: &Summary) -> Option<String> {
 /// What a run of `plan` will judge, in one line: for `slagate validate`, so that nobody finds
 /// out from a green run that a profile judged less than they thought.
 pub fn judged(plan: &Plan) -> String {
-    let budgets: usize = plan.endpoints.iter().map(|e| e.budgets.len()).sum();
+    let all = plan.endpoints.iter().flat_map(|e| &e.budgets);
+    let budgets = all
+        .clone()
+        .filter(|b| plan.level.as_ref().is_none_or(|l| l.judges(b.metric)))
+        .count();
+    let left = all.count() - budgets;
     let ceiling = plan.error_ceiling();
     let level = match &plan.level {
         Some(l) => format!("level {}", l.name),
@@ -348,8 +353,13 @@ pub fn judged(plan: &Plan) -> String {
     };
     let mut parts = vec![
         format!(
-            "{budgets} latency budget{} and coverage on {} endpoint{}",
+            "{budgets} latency budget{}{} and coverage on {} endpoint{}",
             if budgets == 1 { "" } else { "s" },
+            if left > 0 {
+                format!(" ({left} more left to longer profiles)")
+            } else {
+                String::new()
+            },
             plan.endpoints.len(),
             if plan.endpoints.len() == 1 { "" } else { "s" }
         ),

@@ -1,0 +1,370 @@
+//! The commands that load a target: `check` and `demo`. Each reads its configuration, checks
+//! every destination and input, waits for the target if asked, runs the profile (once or
+//! `--repeat` times), and reports the run, judging it against a baseline if one was given.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    Stop, check_outputs, gate, load_run, regression_exit, report_files, show, step_summary,
+    stop_if_interrupted, terminal, tolerances,
+};
+use crate::cli::{CheckArgs, DemoArgs, LoadArgs, RegressionMode};
+use crate::engine::signals;
+use crate::fixture::Fixture;
+use crate::plan::{Overrides, Plan};
+use crate::report::{Outputs, Provenance, RunReport, term};
+use crate::stats::Summary;
+use crate::units::{self, Exit};
+use crate::{compare, config, engine, plan, report, verdict};
+
+fn overrides(host: Option<String>, load: &LoadArgs, headers: &[String]) -> Overrides {
+    Overrides {
+        host,
+        users: load.users,
+        spawn_rate: load.spawn_rate,
+        run_time: load.run_time,
+        headers: headers.to_vec(),
+    }
+}
+
+/// Where a check's configuration comes from.
+enum Source<'a> {
+    /// An sla file on disk and a profile name or path beside it.
+    Files { sla: &'a Path, profile: &'a str },
+    /// The Resource Agent SLA and profiles compiled into the binary.
+    BuiltIn { profile: &'a str },
+}
+
+/// Read and validate everything a check needs; on any mistake, print every diagnostic.
+fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), Stop> {
+    let (sla, profile) = match source {
+        Source::Files { sla, profile } => {
+            let sla_file = config::load_sla(sla).map_err(Stop::bad_input)?;
+            let path = config::resolve_profile(sla, profile).map_err(Stop::bad_input)?;
+            (
+                sla_file,
+                config::load_profile(&path).map_err(Stop::bad_input)?,
+            )
+        }
+        Source::BuiltIn { profile } => config::load_builtin(profile).map_err(Stop::bad_input)?,
+    };
+    let plan = plan::build(&sla, &profile, overrides).map_err(Stop::bad_input)?;
+    let provenance = report::provenance::collect(&sla.source.text, &plan, &profile.source.text);
+    Ok((plan, provenance))
+}
+
+/// How a check runs, beyond its plan.
+struct RunOptions {
+    strict: bool,
+    repeat: u32,
+}
+
+pub(super) fn check(args: CheckArgs) -> Exit {
+    signals::install();
+    let outputs = Outputs::for_run(&report_files(&args.reports));
+    gate(&outputs, || {
+        check_outputs(&outputs)?;
+        let source = Source::Files {
+            sla: &args.sla,
+            profile: &args.profile,
+        };
+        let given = overrides(args.host, &args.load, &args.headers);
+        let (plan, provenance) = load_plan(source, &given)?;
+        let baseline = match &args.baseline {
+            Some(path) => Some(load_baseline(path, &args.sla, args.regression, &plan)?),
+            None => None,
+        };
+        stop_if_interrupted()?;
+        // Last before the load: every input mistake is reported before any waiting.
+        if let Some(timeout) = args.wait_for_ready {
+            term::note(format!(
+                "waiting up to {} for {} to answer",
+                units::length(timeout),
+                plan.target.base_url
+            ));
+            engine::wait_ready(&plan, timeout).map_err(Stop::engine)?;
+        }
+        let options = RunOptions {
+            strict: args.strict,
+            repeat: args.repeat,
+        };
+        execute(&plan, provenance, &outputs, &options, baseline.as_ref())
+    })
+}
+
+pub(super) fn demo(args: DemoArgs) -> Exit {
+    signals::install();
+    let outputs = Outputs::for_run(&report_files(&args.reports));
+    let mode = args.mode.into();
+    gate(&outputs, || {
+        check_outputs(&outputs)?;
+        let fixture = Fixture::start(0, mode)
+            .map_err(|e| Stop::said(Exit::NotRun, format!("could not start the simulator: {e}")))?;
+        term::note(format!(
+            "demo — Resource Agent simulator ({mode}) on {}",
+            fixture.base_url()
+        ));
+        let local = PathBuf::from("sla.toml");
+        let sla = args.sla.or_else(|| local.exists().then_some(local));
+        let source = match &sla {
+            Some(sla) => Source::Files {
+                sla,
+                profile: &args.profile,
+            },
+            None => Source::BuiltIn {
+                profile: &args.profile,
+            },
+        };
+        let (plan, provenance) = load_plan(
+            source,
+            &overrides(Some(fixture.base_url()), &args.load, &args.headers),
+        )?;
+        let options = RunOptions {
+            strict: args.strict,
+            repeat: args.repeat,
+        };
+        execute(&plan, provenance, &outputs, &options, None)
+    })
+}
+
+/// Run a validated plan and report it.
+fn execute(
+    plan: &Plan,
+    provenance: Provenance,
+    outputs: &Outputs,
+    options: &RunOptions,
+    baseline: Option<&Baseline>,
+) -> Result<Exit, Stop> {
+    if let Some(text) = verdict::explain::capacity_warning(plan) {
+        term::warning_diagnostic(text);
+    }
+    if let Some(text) = engine::descriptor_warning(plan) {
+        term::warning_diagnostic(text);
+    }
+    let addr = engine::preflight(plan).map_err(Stop::engine)?;
+    stop_if_interrupted()?;
+    term::note(profile_line(plan));
+    let (summary, verdict, interrupted) = measure(plan, addr, options, &provenance, outputs)?;
+    let run = RunReport::new(
+        plan,
+        provenance,
+        summary,
+        verdict,
+        interrupted,
+        options.strict,
+    );
+    Ok(report_run(&run, outputs, baseline))
+}
+
+/// "profile smoke — 1 user, 1/s spawn rate, 1m run time, think 100–300 ms — against URL".
+fn profile_line(plan: &Plan) -> String {
+    let p = &plan.profile;
+    format!(
+        "profile {} — {} user{}, {}/s spawn rate, {} run time, think {} — against {}{}",
+        p.name,
+        p.users,
+        if p.users == 1 { "" } else { "s" },
+        units::number(p.spawn_rate),
+        units::length(p.run_time),
+        units::range(p.think_time.min, p.think_time.max),
+        plan.target.base_url,
+        plan.level
+            .as_ref()
+            .map(|l| format!(" (level {})", l.name))
+            .unwrap_or_default()
+    )
+}
+
+/// Files first (an interrupted or failing run must still leave its reports behind), then the
+/// step summary, the terminal, the annotations and the baseline. The exit code.
+fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -> Exit {
+    let failed = outputs.write(run);
+    for e in &failed {
+        term::note(e.to_string());
+    }
+    step_summary(&report::markdown::render(run));
+    show(&terminal(), run);
+    // In a GitHub Actions step, each failing budget also becomes an annotation on its line.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+        term::out(report::annotations::render(run, workspace.as_deref()));
+    }
+    // The baseline is judged after the run's own verdict, and gates only a run that passed:
+    // a failed budget or an unusable run says more than a regression does.
+    let regression = baseline.map_or(Exit::Pass, |b| judge_baseline(b, run));
+    match run.exit_code() {
+        _ if !failed.is_empty() => Exit::NotRun,
+        Exit::Pass => regression,
+        code => code,
+    }
+}
+
+/// One run of the plan: its summary, whether it was interrupted, and why nothing of it can be
+/// judged, if so (no request of the whole run reached the target: it went away after the
+/// pre-flight check).
+fn run_once(
+    plan: &Plan,
+    addr: std::net::SocketAddr,
+) -> Result<(Summary, bool, Option<String>), Stop> {
+    let tty = term::stderr_is_terminal();
+    let run = engine::run(plan, addr, &engine::Options::default(), |p| {
+        progress(p, tty)
+    })
+    .map_err(Stop::engine)?;
+    if tty {
+        term::errln("");
+    }
+    let summary = Summary::new(&run.recording, plan.profile.window_start());
+    let never = verdict::never_reached(&summary).map(|why| {
+        format!(
+            "target {} stopped accepting connections: {why}",
+            plan.target.base_url
+        )
+    });
+    Ok((summary, run.interrupted, never))
+}
+
+/// Run the plan `repeat` times back to back and return what gates: the one run, or the runs
+/// combined (`verdict::repeat`). With `--repeat N` > 1 each run is printed under a `run K of N`
+/// banner and its JSON written to `FILE-runK` as it ends; then the combined section's head.
+/// An interrupted or aborted run, or one in which no request reached the target, ends the
+/// repetition and the runs made so far (that one included) are combined.
+fn measure(
+    plan: &Plan,
+    addr: std::net::SocketAddr,
+    options: &RunOptions,
+    provenance: &Provenance,
+    outputs: &Outputs,
+) -> Result<(Summary, verdict::Verdict, bool), Stop> {
+    let n = options.repeat.max(1) as usize;
+    let mut runs = Vec::with_capacity(n);
+    let mut interrupted = false;
+    for k in 1..=n {
+        if n > 1 {
+            term::note(format!("run {k} of {n}"));
+        }
+        let (summary, run_interrupted, never) = run_once(plan, addr)?;
+        match never {
+            // Nothing was measured in the only run, or the first: there is nothing to judge.
+            Some(reason) if runs.is_empty() => return Err(Stop::said(Exit::NotRun, reason)),
+            Some(reason) => term::note(reason),
+            None => {}
+        }
+        let verdict = verdict::judge(plan, &summary);
+        if n == 1 {
+            return Ok((summary, verdict, run_interrupted));
+        }
+        let run = RunReport::new(
+            plan,
+            provenance.clone(),
+            summary.clone(),
+            verdict.clone(),
+            run_interrupted,
+            options.strict,
+        );
+        for e in outputs.per_run(k).write(&run) {
+            term::note(e.to_string());
+        }
+        term::outln(report::repeat::run_banner(k, n));
+        show(&terminal(), &run);
+        term::outln("");
+        let why = if run_interrupted {
+            Some("was interrupted")
+        } else if summary.aborted.is_some() {
+            Some("was aborted")
+        } else {
+            verdict::never_reached(&summary).map(|_| "reached no target")
+        };
+        runs.push((summary, verdict));
+        if let Some(why) = why {
+            interrupted = run_interrupted;
+            term::note(format!(
+                "run {k} of {n} {why}: no further runs; combining the {k} made"
+            ));
+            break;
+        }
+    }
+    let combined = verdict::repeat::combine(plan, &runs);
+    let head = RunReport::new(
+        plan,
+        provenance.clone(),
+        combined.summary.clone(),
+        combined.verdict.clone(),
+        interrupted,
+        options.strict,
+    );
+    term::out(report::repeat::combined_header(&head, &combined.spreads));
+    Ok((combined.summary, combined.verdict, interrupted))
+}
+
+fn progress(p: &engine::Progress, tty: bool) {
+    let secs = p.elapsed.as_secs();
+    // A terminal gets a live line; a CI log gets one line every 10 s.
+    if !tty && !secs.is_multiple_of(10) {
+        return;
+    }
+    let line = format!(
+        "[{} / {}] {}/{} users · {} requests ({}/s) · {} failures{}",
+        units::offset(p.elapsed),
+        units::offset(p.run_time),
+        p.users,
+        p.target_users,
+        p.requests,
+        units::rate(p.recent_rps),
+        p.failures,
+        if p.interrupted {
+            " · interrupted: finishing requests in flight (Ctrl-C again to stop now)"
+        } else {
+            ""
+        }
+    );
+    if tty {
+        term::err(format!("\r\x1b[2K{line}"));
+    } else {
+        term::errln(line);
+    }
+}
+
+/// `check --baseline`: the saved base run and what a regression does, loaded and checked
+/// against the plan before any load is sent.
+struct Baseline {
+    run: RunReport,
+    tolerances: plan::Tolerances,
+    mode: RegressionMode,
+}
+
+fn load_baseline(
+    path: &Path,
+    sla: &Path,
+    mode: RegressionMode,
+    plan: &Plan,
+) -> Result<Baseline, Stop> {
+    let run = load_run(path)?;
+    compare::comparable(&run, plan).map_err(|e| {
+        Stop::said(
+            Exit::BadInput,
+            format!("--baseline {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Baseline {
+        run,
+        tolerances: tolerances(Some(sla))?,
+        mode,
+    })
+}
+
+/// Compare a fresh run with its baseline and print the table; the exit code the comparison
+/// adds (0 or 1), which only matters when the run itself passed.
+fn judge_baseline(baseline: &Baseline, head: &RunReport) -> Exit {
+    let comparison = match compare::compare(&baseline.run, head, &baseline.tolerances) {
+        Ok(c) => c,
+        Err(e) => {
+            term::note(e.to_string());
+            return Exit::BadInput;
+        }
+    };
+    term::outln("");
+    term::out(compare::terminal(&comparison));
+    step_summary(&compare::markdown(&comparison));
+    regression_exit(&comparison, baseline.mode)
+}
