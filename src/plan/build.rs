@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(fixed.profile.think_time.max, Duration::from_millis(500));
         assert_eq!(fixed.profile.ramp_up(), Duration::from_secs(4));
 
-        // No [level.burst]: no throughput checks, and no error.
+        // No [level.burst]: no min_rps, the default error ceiling, and no error.
         let burst = good("burst");
         assert_eq!(burst.profile.level_name, "burst");
         assert!(burst.level.is_none());

@@ -32,7 +32,7 @@ pub struct Plan {
     pub target: Target,
     pub endpoints: Vec<Endpoint>,
     pub profile: Profile,
-    /// The throughput level this profile is judged against; `None` means no throughput checks.
+    /// The throughput level this profile is judged against; `None`: no min_rps, and the default error ceiling (see `error_ceiling`).
     pub level: Option<Level>,
     /// Stop the run early when this trips (the level's own rule, else the sla file's global one).
     pub abort_when: Option<AbortWhen>,

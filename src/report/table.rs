@@ -485,7 +485,8 @@ pub fn sla_title(run: &RunReport) -> String {
     match &run.profile.level {
         Some(level) => format!("SLA checks — profile {}, level {level}", run.profile.name),
         None => format!(
-            "SLA checks — profile {} (no [level.{}] in the sla file: no throughput checks)",
+            "SLA checks — profile {} (no [level.{}] in the sla file: no min_rps, the default \
+             error ceiling)",
             run.profile.name, run.profile.name
         ),
     }

@@ -305,7 +305,7 @@ fn details(run: &RunReport) -> Markup {
                 dd {
                     @match &p.level {
                         Some(level) => (level),
-                        None => "none (the sla file defines no level for this profile: no throughput checks)",
+                        None => "none (the sla file defines no level for this profile: no min_rps, the default error ceiling)",
                     }
                 }
                 dt { "Target" }
