@@ -465,15 +465,9 @@ struct ExampleDoc {
 struct PointDoc {
     second: u32,
     users: u32,
-    requests: u64,
-    failures: u64,
-    body_bytes: u64,
-    p50: Option<f64>,
-    p95: Option<f64>,
-    p99: Option<f64>,
-    /// This second's latencies (HdrHistogram V2 + DEFLATE, base64): any run of seconds can be
-    /// merged exactly later.
-    histogram: String,
+    /// The second over all endpoints, its fields inline (as the schema has them).
+    #[serde(flatten)]
+    total: SecondDoc,
     endpoints: Vec<SecondDoc>,
 }
 
@@ -485,6 +479,8 @@ struct SecondDoc {
     p50: Option<f64>,
     p95: Option<f64>,
     p99: Option<f64>,
+    /// This second's latencies (HdrHistogram V2 + DEFLATE, base64): any run of seconds can be
+    /// merged exactly later.
     histogram: String,
 }
 
@@ -845,17 +841,10 @@ impl SecondDoc {
 
 impl PointDoc {
     fn from_point(p: &TimelinePoint) -> Result<PointDoc, RenderError> {
-        let t = SecondDoc::from_second(&p.total)?;
         Ok(PointDoc {
             second: p.second,
             users: p.users,
-            requests: t.requests,
-            failures: t.failures,
-            body_bytes: t.body_bytes,
-            p50: t.p50,
-            p95: t.p95,
-            p99: t.p99,
-            histogram: t.histogram,
+            total: SecondDoc::from_second(&p.total)?,
             endpoints: p
                 .endpoints
                 .iter()
@@ -1013,15 +1002,7 @@ impl SecondDoc {
 impl PointDoc {
     fn into_point(self) -> Result<TimelinePoint, LoadError> {
         let what = format!("timeline second {}", self.second);
-        let total = SecondDoc {
-            requests: self.requests,
-            failures: self.failures,
-            body_bytes: self.body_bytes,
-            p50: self.p50,
-            p95: self.p95,
-            p99: self.p99,
-            histogram: self.histogram,
-        };
+        let total = self.total;
         Ok(TimelinePoint {
             second: self.second,
             users: self.users,

@@ -762,21 +762,9 @@ fn error_rate_check(plan: &Plan, ceiling: &ErrorCeiling, summary: &Summary) -> C
                     " {}: {} of its {} requests failed",
                     plan.endpoints[*i].name, st.failures, st.requests
                 );
-                let kinds: Vec<String> = st
-                    .failures_by_kind
-                    .iter()
-                    .take(3)
-                    .map(|k| format!("{} × {}", k.count, k.kind))
-                    .collect();
-                let _ = write!(d, " ({}).", kinds.join(", "));
+                let _ = write!(d, " ({}).", top_kinds(st));
             }
-            if let Some(ex) = total
-                .failures_by_kind
-                .first()
-                .and_then(|k| k.example.as_ref())
-            {
-                let _ = write!(d, " Example at {}: {}", units::offset(ex.at), ex.text);
-            }
+            append_example(&mut d, total);
             if ceiling.location.is_none() {
                 let _ = write!(
                     d,
@@ -807,18 +795,27 @@ fn append_failures(d: &mut String, st: &EndpointStats) {
     if st.failures_by_kind.is_empty() {
         return;
     }
-    let kinds: Vec<String> = st
-        .failures_by_kind
-        .iter()
-        .take(3)
-        .map(|k| format!("{} × {}", k.count, k.kind))
-        .collect();
     let _ = write!(
         d,
         " {} of its requests failed: {}.",
         st.failures,
-        kinds.join(", ")
+        top_kinds(st)
     );
+    append_example(d, st);
+}
+
+/// "4 × HTTP 503 Service Unavailable, 2 × timeout": the three most frequent kinds.
+fn top_kinds(st: &EndpointStats) -> String {
+    st.failures_by_kind
+        .iter()
+        .take(3)
+        .map(|k| format!("{} × {}", k.count, k.kind))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// " Example at 0:12: …": what the most frequent kind looked like, when one was kept.
+fn append_example(d: &mut String, st: &EndpointStats) {
     if let Some(ex) = st.failures_by_kind.first().and_then(|k| k.example.as_ref()) {
         let _ = write!(d, " Example at {}: {}", units::offset(ex.at), ex.text);
     }
