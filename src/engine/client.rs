@@ -99,6 +99,9 @@ pub(crate) struct Response {
     pub(crate) excerpt: Vec<u8>,
     /// Where a redirect points, kept only when asked: a 302 to a login page must say so.
     pub(crate) location: Option<String>,
+    /// Whether the excerpt and location were asked for: an example is only made of a response
+    /// whose body was kept for it.
+    pub(crate) kept: bool,
 }
 
 const EXCERPT_BYTES: usize = 300;
@@ -179,6 +182,7 @@ pub(crate) async fn exchange(
         body_bytes,
         excerpt,
         location,
+        kept: keep,
     })
 }
 

@@ -581,7 +581,7 @@ async fn user_loop(
                         Outcome::Success
                     } else {
                         let kind = crate::stats::FailureKind::Status(resp.status);
-                        if rec.wants_example(endpoint, kind, done) {
+                        if resp.kept && rec.wants_example(endpoint, kind, done) {
                             let text = client::example_text(&resp);
                             // The excerpt may end inside a secret: mask a cut-off one too.
                             let text = if resp.body_bytes > resp.excerpt.len() as u64 {
