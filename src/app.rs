@@ -13,7 +13,7 @@ mod saved;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, RegressionMode, ReportArgs};
+use crate::cli::{Cli, Command, RegressionMode, ReportArgs, SimulatorMode};
 use crate::engine::signals;
 use crate::report::{Format, Outputs, Reporter, RunReport, outputs, term};
 use crate::units::Exit;
@@ -25,7 +25,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Demo(args) => check::demo(args),
         Command::Validate { sla } => saved::validate(&sla),
         Command::Profiles { sla } => saved::profiles(&sla),
-        Command::Fixture { port, mode } => saved::fixture(port, mode.into()),
+        Command::Fixture { port, mode } => saved::fixture(port, simulator(mode)),
         Command::Report { run, reports } => saved::rerender(&run, &reports),
         Command::Compare(args) => saved::compare_runs(args),
     }
@@ -174,5 +174,17 @@ pub(super) fn regression_exit(c: &compare::Comparison, mode: RegressionMode) -> 
         Exit::SlaFailed
     } else {
         Exit::Pass
+    }
+}
+
+/// The simulator's behaviour as the command line names it (the simulator knows no clap).
+pub(super) fn simulator(mode: SimulatorMode) -> crate::fixture::Mode {
+    use crate::fixture::Mode;
+    match mode {
+        SimulatorMode::Healthy => Mode::Healthy,
+        SimulatorMode::Degraded => Mode::Degraded,
+        SimulatorMode::Slower => Mode::Slower,
+        SimulatorMode::Creeping => Mode::Creeping,
+        SimulatorMode::Burst => Mode::Burst,
     }
 }

@@ -92,19 +92,6 @@ pub enum SimulatorMode {
     Burst,
 }
 
-impl From<SimulatorMode> for crate::fixture::Mode {
-    fn from(m: SimulatorMode) -> Self {
-        use crate::fixture::Mode;
-        match m {
-            SimulatorMode::Healthy => Mode::Healthy,
-            SimulatorMode::Degraded => Mode::Degraded,
-            SimulatorMode::Slower => Mode::Slower,
-            SimulatorMode::Creeping => Mode::Creeping,
-            SimulatorMode::Burst => Mode::Burst,
-        }
-    }
-}
-
 /// What a regression against the baseline does to the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum RegressionMode {

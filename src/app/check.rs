@@ -95,7 +95,7 @@ pub(super) fn check(args: CheckArgs) -> Exit {
 pub(super) fn demo(args: DemoArgs) -> Exit {
     signals::install();
     let outputs = Outputs::for_run(&report_files(&args.reports));
-    let mode = args.mode.into();
+    let mode = super::simulator(args.mode);
     gate(&outputs, || {
         check_outputs(&outputs)?;
         let fixture = Fixture::start(0, mode)

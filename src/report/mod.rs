@@ -17,9 +17,6 @@ pub mod term;
 #[doc(hidden)]
 pub mod testdata;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
 pub use model::{EndpointReport, NotRun, ProfileInfo, Provenance, RunOutcome, RunReport};
 pub use outputs::{Format, OutputError, Outputs};
 
@@ -32,50 +29,4 @@ pub trait Reporter<T = RunReport> {
 pub enum RenderError {
     #[error("{0}")]
     Format(String),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("could not render the {format} report: {source}")]
-    Render {
-        format: &'static str,
-        source: RenderError,
-    },
-    #[error("could not write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-/// Where a rendered format goes.
-pub enum Destination<'a> {
-    Stdout,
-    File(&'a Path),
-}
-
-pub fn write(
-    format: &'static str,
-    reporter: &dyn Reporter,
-    run: &RunReport,
-    to: Destination<'_>,
-) -> Result<(), WriteError> {
-    let bytes = reporter
-        .render(run)
-        .map_err(|source| WriteError::Render { format, source })?;
-    match to {
-        Destination::Stdout => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)
-                .and_then(|_| out.flush())
-                .map_err(|source| WriteError::Io {
-                    path: PathBuf::from("<stdout>"),
-                    source,
-                })
-        }
-        Destination::File(path) => std::fs::write(path, &bytes).map_err(|source| WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
 }
