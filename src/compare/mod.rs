@@ -64,7 +64,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::plan::{LatencyStat, Plan, Tolerances};
-use crate::report::{RunOutcome, RunReport};
+use crate::report::{ProfileInfo, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
 use crate::verdict::confidence;
 
@@ -319,53 +319,36 @@ struct Shape {
 }
 
 impl Shape {
-    fn new(
-        profile: &str,
-        users: u32,
-        spawn_rate: f64,
-        run_time: Duration,
-        think: crate::plan::ThinkTime,
-        endpoints: impl Iterator<Item = String>,
-    ) -> Shape {
+    /// A run's shape: its profile and its endpoints as `METHOD name`.
+    fn of(p: &ProfileInfo, endpoints: impl Iterator<Item = String>) -> Shape {
         Shape {
-            profile: profile.to_string(),
-            users: users.to_string(),
-            spawn_rate: spawn_rate.to_string(),
-            run_time: humantime::format_duration(run_time).to_string(),
+            profile: p.name.clone(),
+            users: p.users.to_string(),
+            spawn_rate: p.spawn_rate.to_string(),
+            run_time: humantime::format_duration(p.run_time).to_string(),
             think_time: format!(
                 "{}–{}",
-                humantime::format_duration(think.min),
-                humantime::format_duration(think.max)
+                humantime::format_duration(p.think_time.min),
+                humantime::format_duration(p.think_time.max)
             ),
             endpoints: endpoints.collect::<Vec<_>>().join(", "),
         }
     }
 
     fn of_run(run: &RunReport) -> Shape {
-        let p = &run.profile;
-        Shape::new(
-            &p.name,
-            p.users,
-            p.spawn_rate,
-            p.run_time,
-            p.think_time,
-            run.endpoints
-                .iter()
-                .map(|e| format!("{} {}", e.method, e.name)),
+        let endpoints = run.endpoints.iter();
+        Shape::of(
+            &run.profile,
+            endpoints.map(|e| format!("{} {}", e.method, e.name)),
         )
     }
 
+    /// The shape a run of `plan` will have (for `check --baseline`, before the run).
     fn of_plan(plan: &Plan) -> Shape {
-        let p = &plan.profile;
-        Shape::new(
-            &p.name,
-            p.users,
-            p.spawn_rate,
-            p.run_time,
-            p.think_time,
-            plan.endpoints
-                .iter()
-                .map(|e| format!("{} {}", e.method, e.name)),
+        let endpoints = plan.endpoints.iter();
+        Shape::of(
+            &ProfileInfo::of(plan),
+            endpoints.map(|e| format!("{} {}", e.method, e.name)),
         )
     }
 }

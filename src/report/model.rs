@@ -66,6 +66,22 @@ pub struct NotRun {
     pub slagate_version: String,
 }
 
+impl ProfileInfo {
+    /// The profile a run of `plan` reports.
+    pub fn of(plan: &Plan) -> ProfileInfo {
+        let p = &plan.profile;
+        ProfileInfo {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            users: p.users,
+            spawn_rate: p.spawn_rate,
+            run_time: p.run_time,
+            think_time: p.think_time,
+            level: plan.level.as_ref().map(|l| l.name.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileInfo {
     pub name: String,
@@ -133,18 +149,9 @@ impl RunReport {
         // Credentials in a URL are secrets; reports get passed around.
         let _ = target.set_username("");
         let _ = target.set_password(None);
-        let p = &plan.profile;
         RunReport {
             slagate_version: env!("CARGO_PKG_VERSION").to_string(),
-            profile: ProfileInfo {
-                name: p.name.clone(),
-                description: p.description.clone(),
-                users: p.users,
-                spawn_rate: p.spawn_rate,
-                run_time: p.run_time,
-                think_time: p.think_time,
-                level: plan.level.as_ref().map(|l| l.name.clone()),
-            },
+            profile: ProfileInfo::of(plan),
             target: target.to_string(),
             provenance,
             started_at: summary.started_at,

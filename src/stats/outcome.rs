@@ -48,6 +48,18 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind but `Status`: the transport failures, where no complete response arrived.
+    pub const TRANSPORT: [FailureKind; 8] = [
+        FailureKind::ConnectRefused,
+        FailureKind::Connect,
+        FailureKind::Timeout,
+        FailureKind::Reset,
+        FailureKind::Closed,
+        FailureKind::Protocol,
+        FailureKind::Io,
+        FailureKind::LocalResource,
+    ];
+
     /// Stable identifier for machine formats (`status_503`, `connect_refused`, …).
     pub fn id(self) -> String {
         match self {
