@@ -199,6 +199,13 @@ fn more_users_than_file_descriptors_is_invalid_for_local_resources() {
     assert_eq!(out.status.code(), Some(4), "{text}\n{}", stderr(&out));
     assert!(text.contains("ran out of resources"), "{text}");
     assert!(text.contains("the service was not at fault"), "{text}");
+    // And it was said before any load was sent.
+    let err = stderr(&out);
+    let warned = err
+        .find("200 users need about 264 open files")
+        .unwrap_or_else(|| panic!("no open-files warning: {err}"));
+    let started = err.find("slagate: profile").expect("the profile line");
+    assert!(warned < started, "{err}");
 }
 
 /// The repository's sla.toml with a top-level rule: stop at 50 % errors for 2 s.
