@@ -166,6 +166,7 @@ pub fn build(
             base_url: BaseUrl::new(base_url, base_url_text, &secrets),
             timeout: sla.target.timeout,
             headers: target_headers,
+            transport: super::Transport::with_timeout(sla.target.timeout),
         },
         endpoints,
         profile: Profile {

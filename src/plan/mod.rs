@@ -94,6 +94,85 @@ pub struct Target {
     /// Sent with every request: the URL's credentials as Basic auth, `[target].headers`, `-H`
     /// (endpoint headers override same-named ones, and `-H` overrides those).
     pub headers: HeaderMap,
+    /// How the connection is made and spoken over.
+    pub transport: Transport,
+}
+
+/// `[target]`'s transport: protocol, connection sharing, connect timeout, TLS, and the budgets
+/// on connection set-up. Resolved: files read, PEM parsed, keys matched to certificates.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// `http = "1.1" | "2" | "auto"` (or `--http1.1`, `--http2`).
+    pub http: HttpVersion,
+    /// HTTP/2: users share connections, at most this many streams (users) on each.
+    pub max_streams: u32,
+    /// TCP connect (and TLS handshake) limit; default: the request timeout.
+    pub connect_timeout: Duration,
+    /// For `https://` targets; ignored (and refused by config when set) for `http://`.
+    pub tls: Tls,
+    /// `connect_budget = { p99 = "50ms" }`: budgets on connection set-up (TCP connect plus TLS
+    /// handshake), judged like latency budgets.
+    pub connect_budgets: Vec<Budget>,
+}
+
+impl Transport {
+    /// HTTP/1.1, 100 streams, connect timeout = `timeout`, default TLS, no connect budgets.
+    pub fn with_timeout(timeout: Duration) -> Transport {
+        Transport {
+            http: HttpVersion::Auto,
+            max_streams: DEFAULT_MAX_STREAMS,
+            connect_timeout: timeout,
+            tls: Tls::default(),
+            connect_budgets: Vec::new(),
+        }
+    }
+}
+
+/// HTTP/2 streams per connection when `max_streams` is not set (what servers commonly allow).
+pub const DEFAULT_MAX_STREAMS: u32 = 100;
+
+/// Which HTTP the engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// On https, ALPN offers h2 and http/1.1 and the server chooses; on http, HTTP/1.1.
+    Auto,
+    /// HTTP/1.1 only (ALPN offers only http/1.1).
+    Http1,
+    /// HTTP/2 only: over TLS by ALPN, on http:// as h2c with prior knowledge.
+    Http2,
+}
+
+/// TLS settings, resolved. The engine adds `ca` to the platform's roots.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// Extra trusted certificates (DER), from `tls.ca` and `--cacert`.
+    pub ca: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The client certificate chain and its key (mTLS), from `tls.cert`/`tls.key` or
+    /// `--cert`/`--key`; the key is known to match the chain's first certificate.
+    pub identity: Option<ClientIdentity>,
+    /// Accept any certificate (`insecure = true`, `-k`): every report says so.
+    pub insecure: bool,
+    /// The name sent as SNI and verified; default: the URL's host.
+    pub server_name: Option<String>,
+}
+
+/// A client certificate chain and its private key.
+#[derive(Debug)]
+pub struct ClientIdentity {
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+    /// Where they came from, for messages ("certs/client.pem").
+    pub source: String,
+}
+
+impl Clone for ClientIdentity {
+    fn clone(&self) -> Self {
+        ClientIdentity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 /// The target's base URL. It dereferences to the [`url::Url`] that is connected to, and it

@@ -87,6 +87,7 @@ impl PlanBuilder {
                     base_url: "http://127.0.0.1:1".parse().expect("a valid URL"),
                     timeout: Duration::from_secs(1),
                     headers: HeaderMap::new(),
+                    transport: super::Transport::with_timeout(Duration::from_secs(1)),
                 },
                 endpoints: Vec::new(),
                 profile: Profile {
@@ -117,8 +118,10 @@ impl PlanBuilder {
         self
     }
 
+    /// The request timeout, and the connect timeout with it (as config defaults it).
     pub fn timeout(mut self, timeout: Duration) -> PlanBuilder {
         self.plan.target.timeout = timeout;
+        self.plan.target.transport.connect_timeout = timeout;
         self
     }
 
