@@ -141,10 +141,10 @@ fn execute(
     if let Some(text) = engine::descriptor_warning(plan) {
         term::warning_diagnostic(text);
     }
-    let addr = engine::preflight(plan).map_err(Stop::engine)?;
+    let reached = engine::preflight(plan).map_err(Stop::engine)?;
     stop_if_interrupted()?;
     term::note(profile_line(plan));
-    let (summary, verdict, interrupted) = measure(plan, addr, options, &provenance, outputs)?;
+    let (summary, verdict, interrupted) = measure(plan, &reached, options, &provenance, outputs)?;
     let run = RunReport::new(
         plan,
         provenance,
@@ -204,10 +204,10 @@ fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -
 /// pre-flight check).
 fn run_once(
     plan: &Plan,
-    addr: std::net::SocketAddr,
+    reached: &engine::Preflight,
 ) -> Result<(Summary, bool, Option<String>), Stop> {
     let tty = term::stderr_is_terminal();
-    let run = engine::run(plan, addr, &engine::Options::default(), |p| {
+    let run = engine::run(plan, reached, &engine::Options::default(), |p| {
         progress(p, tty)
     })
     .map_err(Stop::engine)?;
@@ -231,7 +231,7 @@ fn run_once(
 /// repetition and the runs made so far (that one included) are combined.
 fn measure(
     plan: &Plan,
-    addr: std::net::SocketAddr,
+    reached: &engine::Preflight,
     options: &RunOptions,
     provenance: &Provenance,
     outputs: &Outputs,
@@ -243,7 +243,7 @@ fn measure(
         if n > 1 {
             term::note(format!("run {k} of {n}"));
         }
-        let (summary, run_interrupted, never) = run_once(plan, addr)?;
+        let (summary, run_interrupted, never) = run_once(plan, reached)?;
         match never {
             // Nothing was measured in the only run, or the first: there is nothing to judge.
             Some(reason) if runs.is_empty() => return Err(Stop::said(Exit::NotRun, reason)),

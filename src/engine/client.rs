@@ -1,61 +1,87 @@
-//! One user's HTTP/1.1 connection and one request on it, with failures classified by kind.
+//! One request on an established connection (HTTP/1.1 or HTTP/2), with failures classified by
+//! kind. Connections are made in `transport`; this module never connects.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
+use super::transport::Sender;
 use crate::plan::{Endpoint, StatusSet};
 use crate::stats::FailureKind;
 
-pub(crate) type Sender = SendRequest<Full<Bytes>>;
-
-/// An endpoint's request, built once; each request clones the parts (reference-counted `Bytes`
-/// and `Uri`; the `HeaderMap` clone is the one allocation hyper's by-value API forces on us).
+/// An endpoint's request, built once in both forms: HTTP/1.1 (path and a `Host` header) and
+/// HTTP/2 (an absolute URI, whose authority hyper sends as `:authority`; no `Host`). Each
+/// request clones the parts (reference-counted `Bytes` and `Uri`; the `HeaderMap` clone is the
+/// one allocation hyper's by-value API forces on us).
 pub(crate) struct Template {
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    uri_h1: Uri,
+    headers_h1: HeaderMap,
+    uri_h2: Uri,
+    headers_h2: HeaderMap,
     body: Bytes,
     pub(crate) expect: StatusSet,
 }
 
 impl Template {
-    pub(crate) fn new(ep: &Endpoint, host_header: &HeaderValue) -> Result<Template, String> {
-        let uri: Uri = ep
-            .path_and_query
+    /// `origin` is `scheme://authority` of the target.
+    pub(crate) fn new(
+        ep: &Endpoint,
+        host_header: &HeaderValue,
+        origin: &str,
+    ) -> Result<Template, String> {
+        let bad = |e: http::uri::InvalidUri| format!("endpoint `{}`: bad path: {e}", ep.name);
+        let uri_h1: Uri = ep.path_and_query.parse().map_err(bad)?;
+        let uri_h2: Uri = format!("{origin}{}", ep.path_and_query)
             .parse()
-            .map_err(|e| format!("endpoint `{}`: bad path: {e}", ep.name))?;
+            .map_err(bad)?;
         let mut headers = ep.headers.clone();
-        // hyper's low-level client sends exactly the headers it is given: HTTP/1.1 requires Host.
-        headers
-            .entry(header::HOST)
-            .or_insert_with(|| host_header.clone());
         if !ep.body.is_empty() || ep.method == Method::POST || ep.method == Method::PUT {
             headers
                 .entry(header::CONTENT_LENGTH)
                 .or_insert_with(|| HeaderValue::from(ep.body.len()));
         }
+        // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2): drop them there.
+        let mut headers_h2 = headers.clone();
+        for name in [
+            header::HOST,
+            header::CONNECTION,
+            header::TRANSFER_ENCODING,
+            header::UPGRADE,
+            header::HeaderName::from_static("keep-alive"),
+            header::HeaderName::from_static("proxy-connection"),
+        ] {
+            headers_h2.remove(name);
+        }
+        // hyper's low-level HTTP/1.1 client sends exactly the headers it is given: it requires
+        // Host.
+        headers
+            .entry(header::HOST)
+            .or_insert_with(|| host_header.clone());
         Ok(Template {
             method: ep.method.clone(),
-            uri,
-            headers,
+            uri_h1,
+            headers_h1: headers,
+            uri_h2,
+            headers_h2,
             body: ep.body.clone(),
             expect: ep.expect_status.clone(),
         })
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn request(&self, h2: bool) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
+        if h2 {
+            *req.uri_mut() = self.uri_h2.clone();
+            *req.headers_mut() = self.headers_h2.clone();
+        } else {
+            *req.uri_mut() = self.uri_h1.clone();
+            *req.headers_mut() = self.headers_h1.clone();
+        }
         req
     }
 }
@@ -70,6 +96,8 @@ pub(crate) struct Failure {
 pub(crate) enum FailureDetail {
     Io(io::Error),
     Hyper(hyper::Error),
+    /// Said in slagate's own words (a connect timeout).
+    Text(String),
 }
 
 impl FailureDetail {
@@ -77,10 +105,12 @@ impl FailureDetail {
         let mut text = match self {
             FailureDetail::Io(e) => e.to_string(),
             FailureDetail::Hyper(e) => e.to_string(),
+            FailureDetail::Text(t) => return t.clone(),
         };
         let mut source = match self {
             FailureDetail::Io(e) => std::error::Error::source(e),
             FailureDetail::Hyper(e) => std::error::Error::source(e),
+            FailureDetail::Text(_) => None,
         };
         while let Some(s) = source {
             text.push_str(": ");
@@ -106,53 +136,39 @@ pub(crate) struct Response {
 
 const EXCERPT_BYTES: usize = 300;
 
-pub(crate) async fn connect(addr: SocketAddr) -> Result<Sender, Failure> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| Failure {
-        kind: classify_connect(&e),
-        error: FailureDetail::Io(e),
-    })?;
-    // Requests are small and latency is what we measure: never let Nagle hold them back.
-    stream.set_nodelay(true).map_err(|e| Failure {
-        kind: FailureKind::Connect,
-        error: FailureDetail::Io(e),
-    })?;
-    let (sender, conn) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| Failure {
-            kind: classify_hyper(&e),
-            error: FailureDetail::Hyper(e),
-        })?;
-    // The connection task ends when the sender is dropped or the peer closes; its error, if
-    // any, surfaces on the request in flight, where it is counted.
-    tokio::task::spawn_local(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+/// Why an exchange ended before its response.
+pub(crate) enum Unsent {
+    /// The request was never written: the connection had closed (an idle keep-alive
+    /// connection the server let go, a GOAWAY). Safe to send again on a new connection; not a
+    /// failure of the service.
+    Closed,
+    /// It failed after it was written (or could have been): a failure of the request.
+    Failed(Failure),
 }
 
-/// Send one request on the user's connection (connecting first if it has none) and read the
-/// whole body. `want_excerpt` says whether to keep the body's first bytes for a given status.
+/// Send one request on an established connection and read the whole body. `want_excerpt`
+/// says whether to keep the body's first bytes for a given status.
 pub(crate) async fn exchange(
-    conn: &mut Option<Sender>,
-    addr: SocketAddr,
+    sender: &mut Sender,
     template: &Template,
     want_excerpt: impl Fn(u16) -> bool,
-) -> Result<Response, Failure> {
-    let sender = match conn {
-        Some(s) if !s.is_closed() => s,
-        _ => conn.insert(connect(addr).await?),
+) -> Result<Response, Unsent> {
+    let resp = match sender {
+        Sender::H1(s) => {
+            s.ready().await.map_err(|_| Unsent::Closed)?;
+            match s.try_send_request(template.request(false)).await {
+                Ok(resp) => resp,
+                Err(e) => return Err(unsent(e)),
+            }
+        }
+        Sender::H2(s) => {
+            s.ready().await.map_err(|_| Unsent::Closed)?;
+            match s.try_send_request(template.request(true)).await {
+                Ok(resp) => resp,
+                Err(e) => return Err(unsent(e)),
+            }
+        }
     };
-    if sender.ready().await.is_err() {
-        // The server closed the idle keep-alive connection: that is not a failed request,
-        // just a reconnect.
-        let fresh = conn.insert(connect(addr).await?);
-        fresh.ready().await.map_err(hyper_failure)?;
-    }
-    let sender = conn.as_mut().expect("connected above");
-    let resp = sender
-        .send_request(template.request())
-        .await
-        .map_err(hyper_failure)?;
     let status = resp.status().as_u16();
     let keep = want_excerpt(status);
     let location = keep
@@ -168,7 +184,7 @@ pub(crate) async fn exchange(
     let mut body_bytes = 0u64;
     let mut excerpt = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(hyper_failure)?;
+        let frame = frame.map_err(|e| Unsent::Failed(hyper_failure(e)))?;
         if let Some(data) = frame.data_ref() {
             body_bytes += data.len() as u64;
             if keep && excerpt.len() < EXCERPT_BYTES {
@@ -186,7 +202,16 @@ pub(crate) async fn exchange(
     })
 }
 
-fn hyper_failure(e: hyper::Error) -> Failure {
+/// A request hyper gave back was never written; one it did not was.
+fn unsent<T>(mut e: hyper::client::conn::TrySendError<T>) -> Unsent {
+    if e.take_message().is_some() {
+        Unsent::Closed
+    } else {
+        Unsent::Failed(hyper_failure(e.into_error()))
+    }
+}
+
+pub(crate) fn hyper_failure(e: hyper::Error) -> Failure {
     Failure {
         kind: classify_hyper(&e),
         error: FailureDetail::Hyper(e),
@@ -216,6 +241,9 @@ fn classify_io(e: &io::Error) -> FailureKind {
     if is_local_exhaustion(e) {
         return FailureKind::LocalResource;
     }
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return FailureKind::Tls;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
@@ -227,9 +255,12 @@ fn classify_io(e: &io::Error) -> FailureKind {
 }
 
 pub(crate) fn classify_hyper(e: &hyper::Error) -> FailureKind {
-    // An I/O error underneath says most precisely what happened.
+    // What lies underneath says most precisely what happened: an HTTP/2 frame, or I/O.
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
+        if let Some(kind) = s.downcast_ref::<h2::Error>().and_then(classify_h2) {
+            return kind;
+        }
         if let Some(io) = s.downcast_ref::<io::Error>() {
             return classify_io(io);
         }
@@ -244,6 +275,25 @@ pub(crate) fn classify_hyper(e: &hyper::Error) -> FailureKind {
     } else {
         FailureKind::Io
     }
+}
+
+/// An HTTP/2 stream or connection error by its frame: GOAWAY (the connection ended), a refused
+/// stream (not processed: the server was at its stream limit or going away), RST_STREAM (the
+/// stream was cancelled). `None` for I/O underneath, classified as I/O.
+fn classify_h2(e: &h2::Error) -> Option<FailureKind> {
+    if e.is_io() {
+        return None;
+    }
+    if e.is_go_away() {
+        return Some(FailureKind::GoAway);
+    }
+    if e.reason() == Some(h2::Reason::REFUSED_STREAM) {
+        return Some(FailureKind::StreamRefused);
+    }
+    if e.is_reset() {
+        return Some(FailureKind::StreamReset);
+    }
+    Some(FailureKind::Protocol)
 }
 
 /// Keep a failure example short and on one line: excerpts of bodies are shown in tables. A

@@ -18,6 +18,8 @@ mod abort;
 mod client;
 mod health;
 pub mod signals;
+mod transport;
+mod user;
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -28,21 +30,29 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderValue;
+use rand::Rng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rustls::RootCertStore;
 use tokio::sync::watch;
 
 use crate::plan::{Plan, Secrets, ThinkTime};
-use crate::stats::{Abort, Outcome, Recorder, Recording};
+use crate::stats::{Abort, ConnectionRecorder, Connections, Recorder, Recording};
 use crate::units;
-use client::{Template, exchange};
+use client::Template;
 use health::{CpuMeter, ThreadClock, WorkerHealth};
+pub use transport::Preflight;
+use transport::{Connector, Protocol, Refusal};
+use user::{Pool, Worker};
 
 /// Why a run could not be made at all.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("target {url} is unreachable: {reason}")]
     Unreachable { url: String, reason: String },
+    /// The target answers TCP but its TLS cannot be used (the reason says which certificate
+    /// and why, and what to do).
+    #[error("target {url}: {reason}")]
+    Tls { url: String, reason: String },
     #[error("{0}")]
     Unsupported(String),
     #[error("could not start the load generator: {0}")]
@@ -137,7 +147,10 @@ enum Stop {
 const ABANDON_GRACE: Duration = Duration::from_secs(2);
 
 struct Shared {
-    addr: SocketAddr,
+    plan_transport: crate::plan::Transport,
+    preflight: Preflight,
+    /// Trust roots, loaded once; each worker builds its own TLS configuration from them.
+    roots: Arc<RootCertStore>,
     templates: Vec<Template>,
     /// Cumulative endpoint weights, for a weighted pick with one random number.
     cumulative: Vec<u64>,
@@ -159,10 +172,25 @@ struct Shared {
     secrets: Secrets,
 }
 
-/// Resolve the target and check that something listens there, so a typo or a service that
-/// isn't up fails in milliseconds instead of after a full run of refused connections.
-pub fn preflight(plan: &Plan) -> Result<SocketAddr, EngineError> {
-    probe(plan, plan.target.timeout.min(Duration::from_secs(5)))
+/// Resolve the target and make one real connection to it, TLS handshake included, so that a
+/// typo, a service that isn't up or a certificate slagate cannot trust fails in milliseconds
+/// instead of after a full run of identical errors.
+pub fn preflight(plan: &Plan) -> Result<Preflight, EngineError> {
+    let connect_timeout = plan
+        .target
+        .transport
+        .connect_timeout
+        .min(Duration::from_secs(5));
+    transport::preflight(plan, connect_timeout).map_err(|r| match r {
+        Refusal::Unreachable(reason) => EngineError::Unreachable {
+            url: plan.target.base_url.to_string(),
+            reason,
+        },
+        Refusal::Tls(reason) => EngineError::Tls {
+            url: plan.target.base_url.to_string(),
+            reason,
+        },
+    })
 }
 
 /// How often [`wait_ready`] knocks.
@@ -173,7 +201,7 @@ pub const READY_POLL: Duration = Duration::from_millis(250);
 /// `my-service &`) is given time to come up, and a name that does not resolve yet (a
 /// container still starting) is retried too. A TCP connect is the readiness signal on
 /// purpose: it is what the load needs, and an HTTP probe would have to guess which path and
-/// status mean "ready". A non-http URL fails at once: waiting cannot fix it.
+/// status mean "ready"; the TLS handshake is the pre-flight's to check.
 pub fn wait_ready(plan: &Plan, timeout: Duration) -> Result<SocketAddr, EngineError> {
     let start = Instant::now();
     loop {
@@ -211,11 +239,6 @@ fn probe(plan: &Plan, connect_timeout: Duration) -> Result<SocketAddr, EngineErr
         url: url.to_string(),
         reason,
     };
-    if url.scheme() != "http" {
-        return Err(EngineError::Unsupported(format!(
-            "{url}: only http:// targets are supported by this build (https is planned)"
-        )));
-    }
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
     // Brackets are kept by `host_str` for IPv6; resolution wants them off.
@@ -236,10 +259,11 @@ fn probe(plan: &Plan, connect_timeout: Duration) -> Result<SocketAddr, EngineErr
     Ok(addr)
 }
 
-/// Drive the plan's profile against `addr` and return everything measured.
+/// Drive the plan's profile against the target the pre-flight reached and return everything
+/// measured.
 pub fn run(
     plan: &Plan,
-    addr: SocketAddr,
+    preflight: &Preflight,
     opts: &Options,
     mut progress: impl FnMut(&Progress),
 ) -> Result<Run, EngineError> {
@@ -250,10 +274,11 @@ pub fn run(
     };
     let host_header = HeaderValue::from_str(&authority)
         .map_err(|e| EngineError::Unsupported(format!("host {authority}: {e}")))?;
+    let origin = format!("{}://{authority}", plan.target.base_url.scheme());
     let templates = plan
         .endpoints
         .iter()
-        .map(|ep| Template::new(ep, &host_header))
+        .map(|ep| Template::new(ep, &host_header, &origin))
         .collect::<Result<Vec<_>, _>>()
         .map_err(EngineError::Unsupported)?;
     let mut cumulative = Vec::with_capacity(plan.endpoints.len());
@@ -279,8 +304,14 @@ pub fn run(
 
     let start = Instant::now();
     let started_at = SystemTime::now();
+    let roots = match preflight.server_name {
+        Some(_) => Arc::new(transport::roots(&plan.target.transport)),
+        None => Arc::new(RootCertStore::empty()),
+    };
     let shared = Arc::new(Shared {
-        addr,
+        plan_transport: plan.target.transport.clone(),
+        preflight: preflight.clone(),
+        roots,
         templates,
         cumulative,
         think: profile.think_time,
@@ -404,13 +435,21 @@ pub fn run(
     });
     let cpu = cpu.finish(Instant::now());
     let mut healths = Vec::with_capacity(handles.len());
+    let mut connections = Connections {
+        verified: preflight_verified(plan, preflight),
+        ..Connections::default()
+    };
     for h in handles {
         if h.is_finished() {
             // A worker that panicked would be a bug; its measurements are lost but the run's
             // report is still written from the rest.
-            healths.extend(h.join().ok());
+            if let Ok((health, conns)) = h.join() {
+                healths.push(health);
+                connections.add(&conns);
+            }
         }
     }
+    recording.connections = connections;
     for batch in batch_rx.try_iter() {
         recording.add(batch);
     }
@@ -439,23 +478,34 @@ fn recent_rps(rec: &Recording, now: u32) -> f64 {
     requests as f64 / seconds.len() as f64
 }
 
+/// Whether certificates are verified this run: `None` for cleartext.
+fn preflight_verified(plan: &Plan, preflight: &Preflight) -> Option<bool> {
+    preflight
+        .server_name
+        .as_ref()
+        .map(|_| !plan.target.transport.tls.insecure)
+}
+
 fn worker(
     index: usize,
     workers: usize,
     shared: Arc<Shared>,
     stop: watch::Receiver<Stop>,
     sink: mpsc::Sender<crate::stats::Batch>,
-) -> WorkerHealth {
+) -> (WorkerHealth, Connections) {
+    // A worker that cannot start has no users; the run's load health says so (its users
+    // never started).
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            // Its users never start, and the run's load health says so.
-            eprintln!("slagate: worker {index} could not start: {e}");
-            return WorkerHealth::new();
-        }
+        Err(_) => return (WorkerHealth::new(), Connections::default()),
+    };
+    // Its own TLS configuration, so the session cache is this core's, not a shared lock.
+    let connector = match Connector::new(&shared.plan_transport, &shared.preflight, &shared.roots) {
+        Ok(c) => c,
+        Err(_) => return (WorkerHealth::new(), Connections::default()),
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
@@ -495,9 +545,24 @@ fn worker(
             })
         });
         let health = Rc::new(RefCell::new(WorkerHealth::new()));
+        let verified = shared
+            .preflight
+            .server_name
+            .as_ref()
+            .map(|_| !shared.plan_transport.tls.insecure);
+        let context = Rc::new(Worker {
+            shared: Arc::clone(&shared),
+            connector,
+            recorder: Rc::clone(&recorder),
+            health: Rc::clone(&health),
+            connections: RefCell::new(ConnectionRecorder::new(verified)),
+            pool: (shared.preflight.protocol == Protocol::Http2)
+                .then(|| Pool::new(shared.plan_transport.max_streams)),
+            stop: stop.clone(),
+        });
         let mut users = tokio::task::JoinSet::new();
         let mut stop_spawning = stop.clone();
-        for user in (index..shared.users as usize).step_by(workers) {
+        for (k, user) in (index..shared.users as usize).step_by(workers).enumerate() {
             let at = shared.start + Duration::from_secs_f64(user as f64 / shared.spawn_rate);
             if at >= shared.deadline || *stop_spawning.borrow() != Stop::Run {
                 break;
@@ -506,14 +571,7 @@ fn worker(
                 _ = tokio::time::sleep_until(at.into()) => {}
                 _ = stop_spawning.changed() => break,
             }
-            users.spawn_local(user_loop(
-                user as u64,
-                at,
-                Arc::clone(&shared),
-                Rc::clone(&recorder),
-                Rc::clone(&health),
-                stop.clone(),
-            ));
+            users.spawn_local(user::user_loop(user as u64, k, at, Rc::clone(&context)));
         }
         let mut abandon = stop.clone();
         tokio::select! {
@@ -531,120 +589,9 @@ fn worker(
         }
         recorder.borrow_mut().flush();
         // Every user task has ended: hand the evidence over to the collector.
-        health.replace(WorkerHealth::new())
+        let connections = context.connections.replace(ConnectionRecorder::default());
+        (health.replace(WorkerHealth::new()), connections.finish())
     })
-}
-
-async fn user_loop(
-    id: u64,
-    scheduled: Instant,
-    shared: Arc<Shared>,
-    recorder: Rc<RefCell<Recorder>>,
-    health: Rc<RefCell<WorkerHealth>>,
-    mut stop: watch::Receiver<Stop>,
-) {
-    shared.active.fetch_add(1, Ordering::Relaxed);
-    health
-        .borrow_mut()
-        .user_started(Instant::now().saturating_duration_since(scheduled));
-    let mut rng = SmallRng::seed_from_u64(shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let total_weight = *shared.cumulative.last().unwrap_or(&1);
-    let mut conn = None;
-    loop {
-        if *stop.borrow() != Stop::Run || Instant::now() >= shared.deadline {
-            break;
-        }
-        let pick = rng.random_range(0..total_weight);
-        let endpoint = shared.cumulative.partition_point(|&c| c <= pick);
-        let template = &shared.templates[endpoint];
-
-        let sent = Instant::now();
-        let result = tokio::time::timeout(
-            shared.timeout,
-            exchange(&mut conn, shared.addr, template, |status| {
-                !template.expect.accepts(status)
-                    && recorder.borrow().wants_example(
-                        endpoint,
-                        crate::stats::FailureKind::Status(status),
-                        Instant::now(),
-                    )
-            }),
-        )
-        .await;
-        let done = Instant::now();
-        let latency = done - sent;
-        {
-            let mut rec = recorder.borrow_mut();
-            match result {
-                Ok(Ok(resp)) => {
-                    let outcome = if template.expect.accepts(resp.status) {
-                        Outcome::Success
-                    } else {
-                        let kind = crate::stats::FailureKind::Status(resp.status);
-                        if resp.kept && rec.wants_example(endpoint, kind, done) {
-                            let text = client::example_text(&resp);
-                            // The excerpt may end inside a secret: mask a cut-off one too.
-                            let text = if resp.body_bytes > resp.excerpt.len() as u64 {
-                                shared.secrets.redact_truncated(&text).into_owned()
-                            } else {
-                                shared.secrets.redact_owned(text)
-                            };
-                            rec.add_example(endpoint, kind, done, text);
-                        }
-                        Outcome::Failure(kind)
-                    };
-                    rec.record(endpoint, latency, outcome, resp.body_bytes, done);
-                    rec.count_status(endpoint, resp.status);
-                }
-                Ok(Err(failure)) => {
-                    conn = None;
-                    if rec.wants_example(endpoint, failure.kind, done) {
-                        let text = shared.secrets.redact_owned(failure.error.describe());
-                        rec.add_example(endpoint, failure.kind, done, text);
-                    }
-                    rec.record(endpoint, latency, Outcome::Failure(failure.kind), 0, done);
-                }
-                Err(_elapsed) => {
-                    // The connection is mid-exchange: it cannot be reused.
-                    conn = None;
-                    let kind = crate::stats::FailureKind::Timeout;
-                    if rec.wants_example(endpoint, kind, done) {
-                        let text = shared
-                            .secrets
-                            .redact_owned(client::timeout_text(shared.timeout));
-                        rec.add_example(endpoint, kind, done, text);
-                    }
-                    rec.record(endpoint, latency, Outcome::Failure(kind), 0, done);
-                }
-            }
-        }
-
-        let think = think_time(&mut rng, shared.think);
-        if !think.is_zero() {
-            let wake = done + think;
-            if wake >= shared.deadline {
-                // The next request would start after the run time: the user stays until the
-                // end (it still counts as running) but its wake-up is not the generator's to
-                // answer for. Timing it against the deadline would measure the service: a
-                // response that came after the deadline would count as a late wake-up.
-                tokio::select! {
-                    _ = tokio::time::sleep_until(shared.deadline.into()) => {}
-                    _ = stop.changed() => {}
-                }
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(wake.into()) => {
-                    // The generator's own scheduling latency: how late the timer let us go.
-                    health
-                        .borrow_mut()
-                        .woke(Instant::now().saturating_duration_since(wake));
-                }
-                _ = stop.changed() => break,
-            }
-        }
-    }
-    shared.active.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Each user holds a socket: lift the soft open-files limit to the hard one, as load tools do,

@@ -7,6 +7,7 @@
 //! counters. Once per second (per worker) the second's data is compacted and sent to the
 //! `Collector`; that is the only message and the only allocation that the request rate drives.
 
+mod connections;
 mod health;
 mod outcome;
 mod recorder;
@@ -14,6 +15,7 @@ mod summary;
 #[doc(hidden)]
 pub mod testing;
 
+pub use connections::{ConnectionRecorder, Connections, Opened};
 pub use health::{Abort, LoadHealth};
 pub use outcome::{FailureKind, Outcome};
 pub use recorder::{Batch, Recorder, SlotEndpoint};

@@ -38,8 +38,16 @@ pub enum FailureKind {
     Reset,
     /// The peer closed the connection before the response was complete.
     Closed,
-    /// The response was not valid HTTP/1.1.
+    /// The response was not valid HTTP (or broke the HTTP/2 protocol).
     Protocol,
+    /// The TLS handshake or a TLS record failed (certificate refused mid-run, bad record).
+    Tls,
+    /// The HTTP/2 connection was ended by the server's GOAWAY with this stream on it.
+    GoAway,
+    /// The server reset this HTTP/2 stream (RST_STREAM).
+    StreamReset,
+    /// The server refused this HTTP/2 stream unprocessed (REFUSED_STREAM).
+    StreamRefused,
     /// Any other I/O error.
     Io,
     /// The load generator's own machine ran out of something (file descriptors, ephemeral
@@ -49,13 +57,17 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind but `Status`: the transport failures, where no complete response arrived.
-    pub const TRANSPORT: [FailureKind; 8] = [
+    pub const TRANSPORT: [FailureKind; 12] = [
         FailureKind::ConnectRefused,
         FailureKind::Connect,
         FailureKind::Timeout,
         FailureKind::Reset,
         FailureKind::Closed,
         FailureKind::Protocol,
+        FailureKind::Tls,
+        FailureKind::GoAway,
+        FailureKind::StreamReset,
+        FailureKind::StreamRefused,
         FailureKind::Io,
         FailureKind::LocalResource,
     ];
@@ -77,6 +89,10 @@ impl FailureKind {
             FailureKind::Reset => "connection_reset",
             FailureKind::Closed => "connection_closed",
             FailureKind::Protocol => "protocol_error",
+            FailureKind::Tls => "tls_error",
+            FailureKind::GoAway => "goaway",
+            FailureKind::StreamReset => "stream_reset",
+            FailureKind::StreamRefused => "stream_refused",
             FailureKind::Io => "io_error",
             FailureKind::LocalResource => "local_resource_exhausted",
         }
@@ -115,6 +131,10 @@ impl fmt::Display for FailureKind {
             FailureKind::Reset => f.write_str("connection reset"),
             FailureKind::Closed => f.write_str("connection closed early"),
             FailureKind::Protocol => f.write_str("invalid HTTP response"),
+            FailureKind::Tls => f.write_str("TLS error"),
+            FailureKind::GoAway => f.write_str("HTTP/2 GOAWAY"),
+            FailureKind::StreamReset => f.write_str("HTTP/2 stream reset"),
+            FailureKind::StreamRefused => f.write_str("HTTP/2 stream refused"),
             FailureKind::Io => f.write_str("I/O error"),
             FailureKind::LocalResource => f.write_str("load generator out of resources"),
         }

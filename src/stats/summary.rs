@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 use super::recorder::{Batch, SlotEndpoint, drain_slot};
-use super::{Abort, FailureKind, LoadHealth, Sparse, new_histogram};
+use super::{Abort, Connections, FailureKind, LoadHealth, Sparse, new_histogram};
 
 /// One failure, kept as an example of its kind: when it happened and what was seen.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,8 @@ pub struct Recording {
     pub finished_at: Duration,
     /// How well the generator kept up (filled by the engine).
     pub load: LoadHealth,
+    /// How the connections were made (filled by the engine).
+    pub connections: Connections,
     /// Set when an `abort_when` rule stopped the run early.
     pub aborted: Option<Abort>,
 }
@@ -55,6 +57,7 @@ impl Recording {
             stopped_at: run_time,
             finished_at: run_time,
             load: LoadHealth::default(),
+            connections: Connections::default(),
             aborted: None,
         }
     }
@@ -264,6 +267,7 @@ pub struct Summary {
     pub total: EndpointStats,
     pub timeline: Timeline,
     pub load: LoadHealth,
+    pub connections: Connections,
     pub aborted: Option<Abort>,
     /// Requests of the whole run (ramp-up and drain included) that reached the target: its
     /// connection was accepted, whatever came of it then (an answer, a timeout, a reset). Zero
@@ -391,6 +395,7 @@ impl Summary {
             total,
             timeline: timeline(rec),
             load: rec.load.clone(),
+            connections: rec.connections.clone(),
             aborted: rec.aborted.clone(),
             reached,
         }

@@ -1047,13 +1047,17 @@ fn pick_hint(e: &Evidence) -> Option<Hint> {
             FailureKind::Reset
             | FailureKind::Closed
             | FailureKind::ConnectRefused
-            | FailureKind::Connect => Some(Hint::ConnectionLimits),
+            | FailureKind::Connect
+            | FailureKind::GoAway
+            | FailureKind::StreamRefused => Some(Hint::ConnectionLimits),
             FailureKind::Timeout => Some(Hint::Timeouts),
             FailureKind::Status(429 | 503) => Some(Hint::RateLimited),
-            FailureKind::Status(500..=599) | FailureKind::Protocol | FailureKind::Io => {
-                Some(Hint::ServerErrors)
-            }
-            FailureKind::Status(_) | FailureKind::LocalResource => None,
+            FailureKind::Status(500..=599)
+            | FailureKind::Protocol
+            | FailureKind::Io
+            | FailureKind::StreamReset => Some(Hint::ServerErrors),
+            // The guide has no TLS row: the failure's own line says what was refused.
+            FailureKind::Status(_) | FailureKind::LocalResource | FailureKind::Tls => None,
         };
     }
     if e.latency_rising {

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crate::plan::Plan;
 use crate::stats::{
-    EndpointStats, KindStats, LoadHealth, SecondStats, Summary, TimelinePoint, Window,
+    Connections, EndpointStats, KindStats, LoadHealth, SecondStats, Summary, TimelinePoint, Window,
     new_histogram,
 };
 
@@ -236,6 +236,10 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         timeline: points,
         // Not merged: each run's validity is judged on its own (see `combine`).
         load: LoadHealth::default(),
+        connections: runs.iter().fold(Connections::default(), |mut all, s| {
+            all.add(&s.connections);
+            all
+        }),
         aborted,
         reached: runs.iter().map(|s| s.reached).sum(),
     }
@@ -348,6 +352,7 @@ mod tests {
             endpoints: vec![st],
             timeline,
             load: LoadHealth::default(),
+            connections: Default::default(),
             aborted: None,
             reached: latencies_ms.len() as u64,
         }

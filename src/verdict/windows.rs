@@ -160,6 +160,7 @@ mod tests {
             total: empty(),
             timeline: vec![],
             load: LoadHealth::default(),
+            connections: Default::default(),
             aborted: None,
             reached: 0,
         }

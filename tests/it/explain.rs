@@ -41,7 +41,7 @@ fn repo_plan(profile: &str, url: &str, users: u32, run_time: Duration) -> Plan {
 /// Run the plan against its target and summarise the measured window as `slagate check` does.
 fn run(plan: &Plan) -> Summary {
     let addr = engine::preflight(plan).expect("the fixture is up");
-    let run = engine::run(plan, addr, &engine::Options::default(), |_| {}).expect("run");
+    let run = engine::run(plan, &addr, &engine::Options::default(), |_| {}).expect("run");
     let ramp_up = plan.profile.ramp_up();
     let window_start = ramp_up.as_secs() + u64::from(ramp_up.subsec_nanos() > 0);
     Summary::new(&run.recording, window_start as u32)

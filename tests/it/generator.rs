@@ -40,7 +40,7 @@ fn run(plan: &Plan, starve: Option<Duration>) -> Summary {
         starve,
         ..engine::Options::default()
     };
-    let run = engine::run(plan, addr, &opts, |_| {}).expect("run");
+    let run = engine::run(plan, &addr, &opts, |_| {}).expect("run");
     assert!(!run.interrupted);
     Summary::new(&run.recording, plan.profile.window_start())
 }
@@ -241,7 +241,7 @@ fn abort_when_stops_a_failing_run_with_the_reason() {
     );
 
     let addr = engine::preflight(&plan).unwrap();
-    let run = engine::run(&plan, addr, &engine::Options::default(), |_| {}).unwrap();
+    let run = engine::run(&plan, &addr, &engine::Options::default(), |_| {}).unwrap();
     assert!(!run.interrupted, "an abort is not an interruption");
     let rec = &run.recording;
     let abort = rec.aborted.as_ref().expect("the run was aborted");

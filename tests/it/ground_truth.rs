@@ -25,7 +25,7 @@ fn plan(url: &str, users: u32, run_time: Duration, timeout: Duration) -> Plan {
 fn measure(server: &TestServer, users: u32, secs: u64, timeout: Duration) -> Summary {
     let plan = plan(&server.url(), users, Duration::from_secs(secs), timeout);
     let addr = engine::preflight(&plan).expect("server is up");
-    let run = engine::run(&plan, addr, &engine::Options::default(), |_| {}).expect("run");
+    let run = engine::run(&plan, &addr, &engine::Options::default(), |_| {}).expect("run");
     assert!(!run.interrupted);
     Summary::new(&run.recording, 1)
 }
@@ -110,7 +110,7 @@ fn requests_in_flight_at_the_deadline_are_finished_and_counted() {
         Duration::from_secs(5),
     );
     let addr = engine::preflight(&plan).unwrap();
-    let run = engine::run(&plan, addr, &engine::Options::default(), |_| {}).unwrap();
+    let run = engine::run(&plan, &addr, &engine::Options::default(), |_| {}).unwrap();
     let s = Summary::new(&run.recording, 0);
     assert_eq!(
         s.endpoints[0].requests,

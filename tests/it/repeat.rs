@@ -71,7 +71,9 @@ fn repeat_3_reports_three_runs_and_gates_on_their_combination() {
     assert_eq!(combined.total.requests, requests);
     assert_eq!(
         combined.window.length(),
-        runs.iter().map(|r| r.window.length()).sum()
+        runs.iter()
+            .map(|r| r.window.length())
+            .sum::<std::time::Duration>()
     );
     for (e, ep) in combined.endpoints.iter().enumerate() {
         let mut merged = runs[0].endpoints[e].stats.latency.clone();
