@@ -40,8 +40,8 @@ use super::{
 };
 use crate::plan::{Location, Metric, Quantile, ThinkTime};
 use crate::stats::{
-    EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse, TimelinePoint,
-    Window, new_histogram,
+    Connections, EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse,
+    TimelinePoint, Window, new_histogram,
 };
 use crate::units;
 use crate::verdict::{
@@ -245,6 +245,9 @@ struct RunDoc {
     measured_window: WindowDoc,
     profile: ProfileDoc,
     target: TargetDoc,
+    /// Absent in v2 documents (which measured no connections).
+    #[serde(default)]
+    connections: ConnectionsDoc,
     provenance: ProvenanceDoc,
     checks: Vec<CheckDoc>,
     endpoints: Vec<EndpointDoc>,
@@ -322,6 +325,114 @@ struct ThinkTimeDoc {
 #[derive(Serialize, Deserialize)]
 struct TargetDoc {
     base_url: String,
+}
+
+/// How the run's connections were made (`stats::Connections`).
+#[derive(Serialize, Deserialize, Default)]
+struct ConnectionsDoc {
+    opened: u64,
+    reconnects: u64,
+    failed: u64,
+    resumed: u64,
+    retried: u64,
+    goaways: u64,
+    /// Connections per negotiated protocol, most first.
+    protocols: Vec<NamedCount>,
+    tls_versions: Vec<NamedCount>,
+    ciphers: Vec<NamedCount>,
+    /// Whether server certificates were verified (false under --insecure); null for cleartext.
+    verified: Option<bool>,
+    /// TCP connect, TLS handshake and their sum per connection, in ms: p50, p99, max (derived
+    /// from the histograms below, ignored on load).
+    #[serde(skip_deserializing)]
+    summary_ms: BTreeMap<&'static str, SetupSummary>,
+    tcp_histogram: String,
+    tls_histogram: String,
+    setup_histogram: String,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct NamedCount {
+    name: String,
+    count: u64,
+}
+
+#[derive(Serialize, Default)]
+struct SetupSummary {
+    p50: Option<f64>,
+    p99: Option<f64>,
+    max: Option<f64>,
+}
+
+impl ConnectionsDoc {
+    fn of(c: &Connections) -> Result<ConnectionsDoc, RenderError> {
+        let named = |list: &[(String, u64)]| {
+            list.iter()
+                .map(|(name, count)| NamedCount {
+                    name: name.clone(),
+                    count: *count,
+                })
+                .collect()
+        };
+        let mut summary_ms = BTreeMap::new();
+        let mut encoded = Vec::new();
+        for (name, sparse) in [("tcp", &c.tcp), ("tls", &c.tls), ("setup", &c.setup)] {
+            let mut h = new_histogram();
+            sparse.add_to(&mut h);
+            let q = |q: f64| (!h.is_empty()).then(|| units::us_to_ms(h.value_at_quantile(q)));
+            summary_ms.insert(
+                name,
+                SetupSummary {
+                    p50: q(0.5),
+                    p99: q(0.99),
+                    max: q(1.0),
+                },
+            );
+            encoded.push(encode_histogram(&h)?);
+        }
+        let [tcp, tls, setup]: [String; 3] = encoded.try_into().expect("three histograms");
+        Ok(ConnectionsDoc {
+            opened: c.opened,
+            reconnects: c.reconnects,
+            failed: c.failed,
+            resumed: c.resumed,
+            retried: c.retried,
+            goaways: c.goaways,
+            protocols: named(&c.protocols),
+            tls_versions: named(&c.tls_versions),
+            ciphers: named(&c.ciphers),
+            verified: c.verified,
+            summary_ms,
+            tcp_histogram: tcp,
+            tls_histogram: tls,
+            setup_histogram: setup,
+        })
+    }
+
+    fn into_connections(self) -> Result<Connections, LoadError> {
+        let sparse = |text: &str, what: &str| -> Result<Sparse, LoadError> {
+            if text.is_empty() {
+                return Ok(Sparse::default());
+            }
+            Ok(Sparse::from_histogram(&decode_histogram(text, what)?))
+        };
+        let named = |list: Vec<NamedCount>| list.into_iter().map(|n| (n.name, n.count)).collect();
+        Ok(Connections {
+            tcp: sparse(&self.tcp_histogram, "connections tcp")?,
+            tls: sparse(&self.tls_histogram, "connections tls")?,
+            setup: sparse(&self.setup_histogram, "connections setup")?,
+            opened: self.opened,
+            reconnects: self.reconnects,
+            failed: self.failed,
+            resumed: self.resumed,
+            retried: self.retried,
+            goaways: self.goaways,
+            protocols: named(self.protocols),
+            tls_versions: named(self.tls_versions),
+            ciphers: named(self.ciphers),
+            verified: self.verified,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -638,6 +749,7 @@ impl RunDoc {
             target: TargetDoc {
                 base_url: run.target.clone(),
             },
+            connections: ConnectionsDoc::of(&run.connections)?,
             provenance: ProvenanceDoc {
                 sla_file: run.provenance.sla_file.clone(),
                 sla_sha256: run.provenance.sla_sha256.clone(),
@@ -881,6 +993,7 @@ impl RunDoc {
                 level: p.level,
             },
             target: self.target.base_url,
+            connections: self.connections.into_connections()?,
             provenance: Provenance {
                 sla_file: self.provenance.sla_file,
                 sla_sha256: self.provenance.sla_sha256,
@@ -1041,11 +1154,11 @@ impl CheckDoc {
         // Level checks are about all endpoints, whatever an endpoint happens to be called.
         let subject = match metric {
             CheckMetric::MinRps | CheckMetric::MaxErrorRate | CheckMetric::Abort => Subject::All,
-            _ => endpoints
-                .iter()
-                .position(|e| e.name == self.endpoint)
-                .map(Subject::Endpoint)
-                .ok_or_else(|| invalid(format!("{what}: no endpoint of that name")))?,
+            _ => match endpoints.iter().position(|e| e.name == self.endpoint) {
+                Some(i) => Subject::Endpoint(i),
+                None if self.endpoint == super::model::CONNECTIONS => Subject::Connections,
+                None => return Err(invalid(format!("{what}: no endpoint of that name"))),
+            },
         };
         let value =
             |n: &serde_json::Number| -> Result<Value, LoadError> {

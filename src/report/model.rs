@@ -3,9 +3,12 @@
 use std::time::{Duration, SystemTime};
 
 use crate::plan::{Plan, ThinkTime};
-use crate::stats::{EndpointStats, Summary, Timeline, Window};
+use crate::stats::{Connections, EndpointStats, Summary, Timeline, Window};
 use crate::units::Exit;
 use crate::verdict::{Judgement, Verdict};
+
+/// The subject name of `connect_budget` checks in every format.
+pub const CONNECTIONS: &str = "connection set-up";
 
 /// How the run ended, which decides the exit code.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +132,8 @@ pub struct RunReport {
     pub endpoints: Vec<EndpointReport>,
     pub total: EndpointStats,
     pub timeline: Timeline,
+    /// How the connections were made: set-up times, reconnects, what was negotiated.
+    pub connections: Connections,
     pub verdict: Verdict,
     pub outcome: RunOutcome,
     /// Run with `--strict`: an INCONCLUSIVE verdict exits 4 instead of 0.
@@ -169,6 +174,7 @@ impl RunReport {
                 .collect(),
             total: summary.total,
             timeline: summary.timeline,
+            connections: summary.connections,
             verdict,
             outcome,
             strict,
@@ -187,6 +193,7 @@ impl RunReport {
                 self.endpoints.get(*i).map_or("?", |e| e.name.as_str())
             }
             crate::verdict::Subject::All => "all endpoints",
+            crate::verdict::Subject::Connections => CONNECTIONS,
         }
     }
 }

@@ -207,8 +207,30 @@ fn build(with_requests: bool) -> RunReport {
     build_for(plan(), with_requests)
 }
 
+/// The sample's connections: one per user over cleartext HTTP/1.1, and one reconnect after
+/// the server let an idle connection go (whose request was written again).
+fn connections(with_requests: bool) -> crate::stats::Connections {
+    let mut conns = crate::stats::ConnectionRecorder::new(None);
+    if with_requests {
+        for user in 0..11u64 {
+            conns.opened(crate::stats::Opened {
+                tcp: Duration::from_micros(180 + 40 * user),
+                tls: None,
+                resumed: false,
+                reconnect: user == 10,
+                protocol: "HTTP/1.1",
+                tls_version: None,
+                cipher: None,
+            });
+        }
+        conns.retried();
+    }
+    conns.finish()
+}
+
 fn build_for(plan: Plan, with_requests: bool) -> RunReport {
-    let summary = Summary::new(&recording(with_requests), WINDOW_START);
+    let mut summary = Summary::new(&recording(with_requests), WINDOW_START);
+    summary.connections = connections(with_requests);
     let verdict = verdict::judge(&plan, &summary);
     let mut run = RunReport::new(&plan, provenance(), summary, verdict, false, false);
     // Pinned, so that a version bump does not churn every snapshot.
@@ -248,6 +270,7 @@ fn check_mut<'a>(run: &'a mut RunReport, who: &str, metric: &str) -> &'a mut Che
             let name = match c.subject {
                 Subject::Endpoint(i) => NAMES[i].1,
                 Subject::All => "all endpoints",
+                Subject::Connections => crate::report::model::CONNECTIONS,
             };
             name == who && c.metric.to_string() == metric
         })

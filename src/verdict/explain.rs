@@ -160,6 +160,8 @@ impl<'a> View<'a> {
                 Some(i),
             ),
             Subject::All => (&summary.total, "all endpoints".to_string(), None),
+            // Set-up times have no timeline to explain them by: the headline says it all.
+            Subject::Connections => return None,
         };
         let start = summary.window.start.as_secs();
         // The drain slot (completions after the run time) is not a second of the window.

@@ -43,6 +43,8 @@ pub enum Subject {
     Endpoint(usize),
     /// All endpoints together (level checks).
     All,
+    /// Connection set-up, TCP connect plus TLS handshake (`connect_budget`).
+    Connections,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -266,7 +268,8 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
         for (b, budget) in ep.budgets.iter().enumerate() {
-            let mut c = latency_check(i, budget.metric, budget.limit, st, &budget.location);
+            let subject = Subject::Endpoint(i);
+            let mut c = latency_check(subject, budget.metric, budget.limit, st, &budget.location);
             match level.and_then(|l| l.judges.as_ref().filter(|_| !l.judges(budget.metric))) {
                 Some(judged) => leave_to_longer_profiles(&mut c, plan, &judged.value),
                 None => {
@@ -280,6 +283,24 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
             checks.push(c);
         }
         checks.push(coverage_check(i, &ep.name, st, &ep.location));
+    }
+    // Connection set-up, judged over every connection of the run (most are made during the
+    // ramp-up, which the measured window leaves out).
+    if !plan.target.transport.connect_budgets.is_empty() {
+        let setup = EndpointStats {
+            requests: summary.connections.opened,
+            latency: summary.connections.setup_histogram(),
+            ..EndpointStats::empty()
+        };
+        for budget in &plan.target.transport.connect_budgets {
+            checks.push(latency_check(
+                Subject::Connections,
+                budget.metric,
+                budget.limit,
+                &setup,
+                &budget.location,
+            ));
+        }
     }
     if let Some(min) = level.and_then(|l| l.min_rps.as_ref()) {
         checks.push(rps_check(
@@ -403,7 +424,7 @@ pub fn fmt_estimate(measured: Duration, interval: Option<Interval>) -> String {
 }
 
 fn latency_check(
-    endpoint: usize,
+    subject: Subject,
     metric: Metric,
     limit: Duration,
     st: &EndpointStats,
@@ -411,7 +432,7 @@ fn latency_check(
 ) -> Check {
     let samples = st.latency.len();
     let mut c = Check::new(
-        Subject::Endpoint(endpoint),
+        subject,
         CheckMetric::Latency(metric),
         Value::Latency(limit),
         samples,

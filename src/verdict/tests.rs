@@ -64,6 +64,7 @@ fn statuses(v: &Verdict) -> Vec<(String, Status)> {
             let who = match c.subject {
                 Subject::Endpoint(i) => format!("e{i}"),
                 Subject::All => "all".into(),
+                Subject::Connections => "connections".into(),
             };
             (format!("{who} {}", c.metric), c.status)
         })
@@ -561,4 +562,47 @@ fn a_run_is_unmade_only_when_no_request_reached_the_target() {
     }
     // Nothing at all sent is not "never reached" either: it is an empty window, judged.
     assert_eq!(never_reached(&summary_of(&[])), None);
+}
+
+#[test]
+fn connect_budgets_judge_every_connection_set_up() {
+    use crate::stats::{ConnectionRecorder, Opened};
+    let mut plan = plan(vec![vec![]], None);
+    plan.target.transport.connect_budgets = vec![
+        budget_of(p(0.5), ms(50)),
+        budget_of(crate::plan::Metric::Max, ms(100)),
+    ];
+    let mut s = summary(1, &[(0, 5, false)]);
+    let mut conns = ConnectionRecorder::new(Some(true));
+    for tcp in [2, 3, 4, 5, 150] {
+        conns.opened(Opened {
+            tcp: ms(tcp),
+            tls: Some(ms(10)),
+            resumed: false,
+            reconnect: false,
+            protocol: "HTTP/1.1",
+            tls_version: Some("TLSv1.3"),
+            cipher: None,
+        });
+    }
+    s.connections = conns.finish();
+    let v = judge(&plan, &s);
+    let set_up: Vec<(String, Status)> = statuses(&v)
+        .into_iter()
+        .filter(|(who, _)| who.starts_with("connections"))
+        .collect();
+    // Median 14 ms is within 50 ms; the slowest set-up (160 ms) breaks the 100 ms max.
+    assert_eq!(
+        set_up,
+        [
+            ("connections p50".to_string(), Status::Pass),
+            ("connections max".to_string(), Status::Fail),
+        ]
+    );
+    let max = v
+        .checks
+        .iter()
+        .find(|c| c.subject == Subject::Connections && c.status == Status::Fail)
+        .unwrap();
+    assert_eq!(max.samples, 5);
 }
