@@ -3,6 +3,8 @@
 
 #[path = "../support/server.rs"]
 mod server;
+#[path = "../support/tls.rs"]
+mod tls;
 
 mod action;
 mod cli;
@@ -18,6 +20,7 @@ mod html_browser;
 mod repeat;
 mod reports;
 mod secrets;
+mod tls_server;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};

@@ -69,12 +69,8 @@ fn repeat_3_reports_three_runs_and_gates_on_their_combination() {
     let requests: u64 = runs.iter().map(|r| r.total.requests).sum();
     assert!(requests > 0);
     assert_eq!(combined.total.requests, requests);
-    assert_eq!(
-        combined.window.length(),
-        runs.iter()
-            .map(|r| r.window.length())
-            .sum::<std::time::Duration>()
-    );
+    let windows: std::time::Duration = runs.iter().map(|r| r.window.length()).sum();
+    assert_eq!(combined.window.length(), windows);
     for (e, ep) in combined.endpoints.iter().enumerate() {
         let mut merged = runs[0].endpoints[e].stats.latency.clone();
         for r in &runs[1..] {

@@ -379,7 +379,7 @@ fn content_length(head: &[u8]) -> usize {
 /// Sends FIN now, then discards whatever the client still sends until it closes too. Dropping a
 /// socket with unread input makes the kernel send RST instead of FIN, which would turn "closed"
 /// and "garbage" into "reset" on the client, depending on timing.
-async fn close_gracefully(mut stream: TcpStream) {
+pub(crate) async fn close_gracefully(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let drain = async {
@@ -467,7 +467,9 @@ fn echo_headers(req: &Request<Incoming>) -> Response<TestBody> {
     response
 }
 
-fn small(status: StatusCode) -> Response<TestBody> {
+/// `status` with the small JSON body every behaviour answers with (`{"status":200}`); the TLS
+/// and HTTP/2 servers of tls.rs answer with it too.
+pub(crate) fn small(status: StatusCode) -> Response<TestBody> {
     let body = format!("{{\"status\":{}}}", status.as_u16());
     let mut response = Response::new(TestBody::full(body.into_bytes()));
     *response.status_mut() = status;
