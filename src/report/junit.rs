@@ -56,6 +56,16 @@ impl Reporter for Junit {
         if let Some(level) = &run.profile.level {
             props.push(("level", level.clone()));
         }
+        let c = &run.connections;
+        if let Some((protocol, _)) = c.protocols.first() {
+            props.push(("protocol", protocol.clone()));
+        }
+        if let Some((version, _)) = c.tls_versions.first() {
+            props.push(("tls_version", version.clone()));
+        }
+        if let Some(verified) = c.verified {
+            props.push(("tls_verified", verified.to_string()));
+        }
         if let Some(commit) = &run.provenance.git_commit {
             props.push(("git_commit", commit.clone()));
         }
@@ -65,7 +75,11 @@ impl Reporter for Junit {
         if run.outcome == RunOutcome::Interrupted {
             suite.add_test_case(interrupted_case(run));
         }
-        suite.set_system_out(verdict_line(run));
+        let mut out = verdict_line(run);
+        if let Some(warning) = super::table::insecure_warning(run) {
+            out = format!("{warning}\n{out}");
+        }
+        suite.set_system_out(out);
 
         let mut report = Report::new(SUITE);
         report

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use super::table::{
     INVALID_TITLE, MEASURED_HEADER, budget_text, headroom_text, inconclusive_warning,
-    measured_text, result_text, verdict_line,
+    insecure_warning, measured_text, result_text, verdict_line,
 };
 use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::units;
@@ -127,6 +127,9 @@ pub fn render(run: &RunReport) -> String {
         let _ = writeln!(out);
     }
     if let Some(warning) = inconclusive_warning(run) {
+        let _ = writeln!(out, "> {}\n", escape(&warning));
+    }
+    if let Some(warning) = insecure_warning(run) {
         let _ = writeln!(out, "> {}\n", escape(&warning));
     }
 

@@ -179,6 +179,10 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     }
     t.add_row(answers_row("", "Aggregated", &run.total));
     let _ = writeln!(out, "{t}\n");
+    let connections = connection_lines(run);
+    if !connections.is_empty() {
+        let _ = writeln!(out, "{}\n", connections.join("\n"));
+    }
 
     let _ = writeln!(
         out,
@@ -275,8 +279,100 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     if let Some(warning) = inconclusive_warning(run) {
         let _ = writeln!(out, "\n{warning}");
     }
+    if let Some(warning) = insecure_warning(run) {
+        let _ = writeln!(out, "\n{warning}");
+    }
     let _ = writeln!(out, "\n{}", verdict_line(run));
     out
+}
+
+/// The run's connections in three plain lines (empty when no connection was attempted):
+/// counts, what was negotiated, and what set-up took. Shared by every format.
+pub fn connection_lines(run: &RunReport) -> Vec<String> {
+    let c = &run.connections;
+    if c.opened == 0 && c.failed == 0 {
+        return Vec::new();
+    }
+    let mut counts = format!(
+        "{} opened ({})",
+        c.opened,
+        units::plural(c.reconnects, "reconnect", "reconnects")
+    );
+    if c.failed > 0 {
+        counts.push_str(&format!(
+            ", {}",
+            units::plural(c.failed, "failed attempt", "failed attempts")
+        ));
+    }
+    if c.resumed > 0 {
+        counts.push_str(&format!(
+            ", {}",
+            units::plural(c.resumed, "resumed TLS session", "resumed TLS sessions")
+        ));
+    }
+    if c.retried > 0 {
+        counts.push_str(&format!(
+            ", {} again on a new connection after the server closed the idle one",
+            units::plural(c.retried, "request written", "requests written")
+        ));
+    }
+    if c.goaways > 0 {
+        counts.push_str(&format!(
+            ", {} ended by the server (GOAWAY)",
+            units::plural(c.goaways, "HTTP/2 connection", "HTTP/2 connections")
+        ));
+    }
+    let listed = |list: &[(String, u64)]| {
+        list.iter()
+            .map(|(name, n)| format!("{name} × {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut negotiated = listed(&c.protocols);
+    match c.verified {
+        None => negotiated.push_str(", cleartext"),
+        Some(verified) => {
+            negotiated.push_str(&format!(" over {}", listed(&c.tls_versions)));
+            if !c.ciphers.is_empty() {
+                negotiated.push_str(&format!(" ({})", listed(&c.ciphers)));
+            }
+            negotiated.push_str(if verified {
+                ", certificates verified"
+            } else {
+                ", certificates NOT verified (--insecure)"
+            });
+        }
+    }
+    let summary = |s: &crate::stats::Sparse| {
+        let mut h = crate::stats::new_histogram();
+        s.add_to(&mut h);
+        (!h.is_empty()).then(|| {
+            let at = |q: f64| units::duration(Duration::from_micros(h.value_at_quantile(q)));
+            format!("p50 {} · p99 {} · max {}", at(0.5), at(0.99), at(1.0))
+        })
+    };
+    let mut setup = match summary(&c.setup) {
+        Some(s) => format!("set-up {s}"),
+        None => "no connection was set up".to_string(),
+    };
+    if let (Some(tcp), Some(tls)) = (summary(&c.tcp), summary(&c.tls)) {
+        setup.push_str(&format!(" (TCP {tcp}; TLS {tls})"));
+    }
+    vec![
+        format!("Connections: {counts}"),
+        format!("Protocol: {negotiated}"),
+        format!("Connection {setup}; not in any request's latency"),
+    ]
+}
+
+/// The warning every format carries when certificates were not verified.
+pub fn insecure_warning(run: &RunReport) -> Option<String> {
+    (run.connections.verified == Some(false)).then(|| {
+        "⚠ WARNING: TLS certificates were NOT verified (--insecure / tls.insecure): the run \
+         cannot tell the service from anything else answering at that address; do not sign a \
+         release off on it"
+            .to_string()
+    })
 }
 
 /// The SLA table's measurement column: the bracket is the 95 % confidence interval.
@@ -729,5 +825,40 @@ mod tests {
             statuses.iter().filter(|s| **s == "not_judged").count(),
             not_judged
         );
+    }
+
+    #[test]
+    fn an_unverified_tls_run_says_so_in_every_format() {
+        use crate::report::testdata::sample_run;
+        use crate::report::{Reporter, html, junit, markdown};
+        use crate::stats::{ConnectionRecorder, Opened};
+        let mut run = sample_run();
+        let mut conns = ConnectionRecorder::new(Some(false));
+        conns.opened(Opened {
+            tcp: Duration::from_micros(300),
+            tls: Some(Duration::from_millis(4)),
+            resumed: true,
+            reconnect: false,
+            protocol: "HTTP/2",
+            tls_version: Some("TLSv1.3"),
+            cipher: Some("TLS13_AES_128_GCM_SHA256"),
+        });
+        run.connections = conns.finish();
+        let lines = connection_lines(&run);
+        assert_eq!(
+            lines[1],
+            "Protocol: HTTP/2 × 1 over TLSv1.3 × 1 (TLS13_AES_128_GCM_SHA256 × 1), certificates \
+             NOT verified (--insecure)"
+        );
+        assert!(lines[0].contains("1 resumed TLS session"), "{}", lines[0]);
+        assert!(lines[2].contains("(TCP p50 300 µs"), "{}", lines[2]);
+        let warning = "TLS certificates were NOT verified";
+        assert!(render(&run).contains(warning));
+        assert!(html::render(&run).unwrap().contains(warning));
+        assert!(markdown::render(&run).contains(warning));
+        let xml = String::from_utf8(junit::Junit.render(&run).unwrap()).unwrap();
+        assert!(xml.contains(warning) && xml.contains(r#"name="tls_verified" value="false""#));
+        run.connections.verified = Some(true);
+        assert!(!render(&run).contains(warning));
     }
 }

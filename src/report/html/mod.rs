@@ -24,8 +24,8 @@ use maud::{Markup, PreEscaped, html};
 
 use super::table::{
     ANSWERS_HEADER, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, TIMED_HEADER, answers_row,
-    budget_text, inconclusive_warning, measured_text, percentile_row, request_row, result_text,
-    sla_title, verdict_line,
+    budget_text, connection_lines, inconclusive_warning, insecure_warning, measured_text,
+    percentile_row, request_row, result_text, sla_title, verdict_line,
 };
 use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
@@ -112,10 +112,6 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// What must be read before any figure: why an INVALID run proves nothing about the service,
 /// and the INCONCLUSIVE warning.
 fn alerts(run: &RunReport) -> Markup {
@@ -133,6 +129,9 @@ fn alerts(run: &RunReport) -> Markup {
         @if let Some(warning) = inconclusive_warning(run) {
             section #inconclusive .alert.warn { p { (warning) } }
         }
+        @if let Some(warning) = insecure_warning(run) {
+            section #insecure .alert.invalid { p { (warning) } }
+        }
     }
 }
 
@@ -143,7 +142,7 @@ fn figures(run: &RunReport) -> Markup {
     let inconclusive = run.verdict.count(Status::Inconclusive);
     let t = &run.total;
     let p95 = t.quantile(0.95).map_or_else(|| "—".into(), units::duration);
-    let mut note = plural(run.verdict.failed_count() as u64, "failing", "failing");
+    let mut note = units::plural(run.verdict.failed_count() as u64, "failing", "failing");
     if inconclusive > 0 {
         note.push_str(&format!(", {inconclusive} inconclusive"));
     }
@@ -169,7 +168,7 @@ fn figures(run: &RunReport) -> Markup {
         (
             "Error rate",
             units::percent(t.error_rate()),
-            plural(t.failures, "failure", "failures"),
+            units::plural(t.failures, "failure", "failures"),
             t.failures > 0,
         ),
         ("p95 latency", p95, "all endpoints".into(), false),
@@ -296,7 +295,7 @@ fn details(run: &RunReport) -> Markup {
                 }
                 dt { "Load shape" }
                 dd {
-                    (plural(u64::from(p.users), "user", "users"))
+                    (units::plural(u64::from(p.users), "user", "users"))
                     ", spawn rate " (format!("{}/s", p.spawn_rate))
                     ", run time " (units::length(p.run_time))
                     ", think time " (units::range(p.think_time.min, p.think_time.max))
@@ -310,6 +309,11 @@ fn details(run: &RunReport) -> Markup {
                 }
                 dt { "Target" }
                 dd { code { (run.target) } }
+                @let connections = connection_lines(run);
+                @if !connections.is_empty() {
+                    dt { "Connections" }
+                    dd { @for line in &connections { (line) br; } }
+                }
                 dt { "Measured window" }
                 dd {
                     (units::offset(w.start)) "–" (units::offset(w.end))
