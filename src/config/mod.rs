@@ -43,6 +43,8 @@ mod transport;
 mod walk;
 
 #[cfg(test)]
+pub(crate) mod test_pki;
+#[cfg(test)]
 mod tests;
 
 use std::ops::Range;
@@ -355,9 +357,7 @@ pub(crate) fn parse_sla_with(
     };
     // Paths in the file (the PEM files of `tls`) are relative to its folder.
     let dir = path.parent().unwrap_or(Path::new(""));
-    let (source, sla, secrets) = parse(path, bytes, &kind, env, |p, root| {
-        sla::read(p, root, dir)
-    })?;
+    let (source, sla, secrets) = parse(path, bytes, &kind, env, |p, root| sla::read(p, root, dir))?;
     Ok(SlaFile {
         source,
         target: sla.target,

@@ -143,11 +143,11 @@ pub(crate) fn check_key_matches(
     key_path: &Path,
 ) -> Result<(), PemError> {
     let provider = rustls::crypto::ring::default_provider();
-    let error = match rustls::sign::CertifiedKey::from_der(chain.to_vec(), key.clone_key(), &provider)
-    {
-        Ok(_) => return Ok(()),
-        Err(e) => e,
-    };
+    let error =
+        match rustls::sign::CertifiedKey::from_der(chain.to_vec(), key.clone_key(), &provider) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
     let (message, label, help) = match error {
         rustls::Error::InconsistentKeys(_) => (
             format!(
@@ -178,7 +178,12 @@ pub(crate) fn check_key_matches(
             "slagate signs with RSA, ECDSA (P-256, P-384) and Ed25519 keys",
         ),
     };
-    Err(PemError::new(ProblemKind::KeyMismatch, message, label, help))
+    Err(PemError::new(
+        ProblemKind::KeyMismatch,
+        message,
+        label,
+        help,
+    ))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, PemError> {
@@ -197,7 +202,10 @@ fn read_file(path: &Path) -> Result<Vec<u8>, PemError> {
                 "it is a directory".to_string(),
                 "name a PEM file, not the folder that holds it",
             ),
-            _ => (e.to_string(), "check that the path names a readable PEM file"),
+            _ => (
+                e.to_string(),
+                "check that the path names a readable PEM file",
+            ),
         };
         PemError::new(
             ProblemKind::UnreadableFile,

@@ -237,11 +237,10 @@ fn read_tls(p: &mut Problems, value: &Value<'_>, dir: &Path) -> Option<TlsSpec> 
             p.push(
                 Problem::new(
                     ProblemKind::MissingKey,
-                    value.span(),
+                    cert.span(),
                     "`tls` has a `cert` but no `key`",
                 )
-                .label("this table has no `key`")
-                .also(cert.span(), "`cert` here")
+                .label("a certificate without its key")
                 .help(
                     "a client certificate is presented with its private key: add \
                      key = \"certs/client.key\", or remove `cert`",
@@ -252,11 +251,10 @@ fn read_tls(p: &mut Problems, value: &Value<'_>, dir: &Path) -> Option<TlsSpec> 
             p.push(
                 Problem::new(
                     ProblemKind::MissingKey,
-                    value.span(),
+                    key.span(),
                     "`tls` has a `key` but no `cert`",
                 )
-                .label("this table has no `cert`")
-                .also(key.span(), "`key` here")
+                .label("a key without its certificate")
                 .help(
                     "a private key is presented with its certificate: add \
                      cert = \"certs/client.pem\", or remove `key`",
@@ -354,6 +352,17 @@ fn read_server_name(p: &mut Problems, value: &Value<'_>) -> Option<String> {
     if ServerName::try_from(text).is_ok() {
         return Some(text.to_string());
     }
+    // A URL where a name belongs: suggest its host.
+    let host = url::Url::parse(text)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .filter(|h| ServerName::try_from(h.as_str()).is_ok());
+    let help = match host {
+        Some(host) => format!("write the host alone: server_name = \"{host}\""),
+        None => "write the name the server's certificate is issued for, without scheme, port \
+                 or path: server_name = \"api.internal\""
+            .to_string(),
+    };
     p.push(
         Problem::new(
             ProblemKind::InvalidServerName,
@@ -361,10 +370,7 @@ fn read_server_name(p: &mut Problems, value: &Value<'_>) -> Option<String> {
             format!("`server_name` = \"{text}\" is not a DNS name or an IP address"),
         )
         .label("not a server name")
-        .help(
-            "write the name the server's certificate is issued for, without scheme, port or \
-             path: server_name = \"api.internal\"",
-        ),
+        .help(help),
     );
     None
 }
