@@ -156,8 +156,8 @@ pub(crate) fn check_key_matches(
                 cert_path.display()
             ),
             "not the certificate's key",
-            "the key must be the private key of the first certificate in `cert` (the client's \
-             own, before any intermediates): check that both files come from the same issuance",
+            "the key must be the private key of the client certificate (the first in its \
+             file, before any intermediates): check that both files come from the same issuance",
         ),
         rustls::Error::InvalidCertificate(_) => (
             format!(
@@ -165,8 +165,8 @@ pub(crate) fn check_key_matches(
                 cert_path.display()
             ),
             "not a usable certificate",
-            "the first block of `cert` must be the client's own certificate: export it again \
-             from its source",
+            "the first block of the certificate file must be the client's own certificate: \
+             export it again from its source",
         ),
         _ => (
             format!(

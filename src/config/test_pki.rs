@@ -1,12 +1,14 @@
 //! Certificates and keys for tests, made with rcgen inside the test (no private key is checked
-//! in) and written as PEM into a fresh folder under `target/`, named by a relative path of fixed
-//! length: diagnostics that quote it wrap the same way on every run, and [`Pki::normalise`]
-//! turns it into `[dir]` for snapshots.
+//! in) and written as PEM into a fresh temporary folder under `target/`, named by a relative path
+//! of fixed length: diagnostics that quote it wrap the same way on every run, and
+//! [`Pki::render`] writes it as `[dir]` for snapshots.
 
 use std::path::PathBuf;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::CertificateDer;
+
+use super::ConfigError;
 
 /// A test CA, a client certificate it issued with its key, and damaged files, under `certs/`.
 ///
@@ -17,6 +19,7 @@ use rustls::pki_types::CertificateDer;
 /// | `certs/client.pem` | the client certificate, then the CA's (a chain) |
 /// | `certs/client.key` | the client certificate's private key (PKCS#8) |
 /// | `certs/other.key` | an unrelated private key |
+/// | `certs/other.pem` | a second client certificate, whose key is `other.key` |
 /// | `certs/truncated.pem` | a certificate block without its END line |
 /// | `certs/not-a-cert.pem` | a CERTIFICATE block whose bytes are no certificate |
 /// | `certs/encrypted.key` | an ENCRYPTED PRIVATE KEY block |
@@ -29,6 +32,8 @@ pub(crate) struct Pki {
     pub(crate) client: CertificateDer<'static>,
     /// The client key's PKCS#8 DER.
     pub(crate) client_key: Vec<u8>,
+    pub(crate) other_client: CertificateDer<'static>,
+    pub(crate) other_key: Vec<u8>,
     /// Every PEM text of a private key written, to check that no message quotes one.
     pub(crate) key_pems: Vec<String>,
 }
@@ -56,6 +61,10 @@ impl Pki {
             .signed_by(&client_key, &ca)
             .expect("a client certificate");
         let other_key = KeyPair::generate().expect("a key");
+        let other_client = CertificateParams::new(vec!["other.test".to_string()])
+            .expect("params")
+            .signed_by(&other_key, &ca)
+            .expect("a second client certificate");
 
         let write = |name: &str, text: &str| {
             std::fs::write(dir.join("certs").join(name), text).expect("a test file");
@@ -65,6 +74,7 @@ impl Pki {
         write("client.pem", &format!("{}{}", client.pem(), ca.pem()));
         write("client.key", &client_key.serialize_pem());
         write("other.key", &other_key.serialize_pem());
+        write("other.pem", &other_client.pem());
         let pem = ca.pem();
         write("truncated.pem", &pem[..pem.len() / 2]);
         write(
@@ -82,6 +92,8 @@ impl Pki {
             other_ca: other_ca.der().clone(),
             client: client.der().clone(),
             client_key: client_key.serialize_der(),
+            other_client: other_client.der().clone(),
+            other_key: other_key.serialize_der(),
             key_pems: vec![client_key.serialize_pem(), other_key.serialize_pem()],
         }
     }
@@ -102,14 +114,26 @@ impl Pki {
         path
     }
 
-    /// `rendered` with the folder written as `[dir]`; asserts that no key's PEM shows in it.
-    pub(crate) fn normalise(&self, rendered: &str) -> String {
+    /// The diagnostic as users see it (no colour, fixed width) with the folder written as
+    /// `[dir]`; asserts that no key's PEM shows in it. Wider than other snapshots' 100 columns:
+    /// a message that quotes the folder's random name must not wrap inside it.
+    pub(crate) fn render(&self, e: &ConfigError) -> String {
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(160)
+            .render_report(&mut out, e)
+            .expect("a diagnostic renders");
         for pem in &self.key_pems {
             for line in pem.lines().filter(|l| !l.starts_with("-----")) {
-                assert!(!rendered.contains(line), "a private key shows:\n{rendered}");
+                assert!(!out.contains(line), "a private key shows:\n{out}");
             }
         }
-        rendered.replace(&self.dir.display().to_string(), "[dir]")
+        let rendered = out.replace(&self.dir.display().to_string(), "[dir]");
+        assert!(
+            !rendered.contains("target/"),
+            "the folder wraps:\n{rendered}"
+        );
+        rendered
     }
 }
 

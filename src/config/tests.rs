@@ -1296,30 +1296,17 @@ fn redact_lists_header_names() {
 use super::HttpSpec;
 use super::test_pki::Pki;
 
-/// Loads `pki`'s sla.toml with this `[target]` body and renders its diagnostic, the folder
-/// normalised (and no key's PEM in it).
+/// Loads `pki`'s sla.toml with this `[target]` body and renders its diagnostic (see
+/// [`Pki::render`]).
 fn tls_error(pki: &Pki, target: &str) -> (ConfigError, String) {
     let e = load_sla(&pki.sla(target)).expect_err("refused");
-    let rendered = render_tls(pki, &e);
+    let rendered = pki.render(&e);
     assert_eq!(
         rendered.matches("help:").count(),
         e.problems().len(),
         "a problem without help:\n{rendered}"
     );
     (e, rendered)
-}
-
-/// [`render`], wider: messages that quote the folder's random name must not wrap inside it, or
-/// it could not be normalised.
-fn render_tls(pki: &Pki, e: &ConfigError) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(160)
-        .render_report(&mut out, e)
-        .expect("a diagnostic renders");
-    let rendered = pki.normalise(&out);
-    assert!(!rendered.contains("target/"), "{rendered}");
-    rendered
 }
 
 const HTTPS: &str = "base_url = \"https://staging.example.com\"";
@@ -1412,7 +1399,7 @@ fn tls_paths_may_come_from_the_environment_and_are_then_masked() {
 
     const MISSING: &[(&str, &str)] = &[("CA_FILE", "certs/nope.pem"), ("CERT_NAME", "client.pem")];
     let e = parse_sla_with(&path, &text, &env(MISSING)).expect_err("missing");
-    let rendered = render_tls(&pki, &e);
+    let rendered = pki.render(&e);
     assert!(
         rendered.contains("cannot read [dir]/***: no such file"),
         "{rendered}"

@@ -121,13 +121,8 @@ pub fn build(
         None => profile.run_time,
     };
     check_ramp_up(profile, overrides, users, spawn_rate, run_time)?;
-    let transport = super::transport::resolve(
-        sla,
-        overrides,
-        &base_url,
-        sla.target.timeout,
-        &sla.secrets,
-    )?;
+    let transport =
+        super::transport::resolve(sla, overrides, &base_url, sla.target.timeout, &sla.secrets)?;
 
     let level_spec = match &profile.level {
         Some(explicit) => match sla.level(explicit.get_ref()) {
@@ -453,7 +448,7 @@ pub(super) fn budgets_of(sla: &SlaFile, specs: &[BudgetSpec]) -> Result<Vec<Budg
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::time::Duration;
 
     use proptest::prelude::*;
@@ -462,7 +457,7 @@ mod tests {
     use crate::config::{
         ConfigError, load_profile, load_sla, parse_profile, parse_profile_with, parse_sla_with,
     };
-    use crate::plan::{Metric, Plan, StatusSet};
+    use crate::plan::{HttpVersion, Metric, Plan, StatusSet};
 
     fn render(e: &ConfigError) -> String {
         let mut out = String::new();
@@ -1062,12 +1057,19 @@ budget = { p95 = "1s" }
             profile_users in any::<i64>(),
             profile_rate in prop_oneof![any::<f64>(), 0.0..100.0f64],
             headers in proptest::collection::vec("[ -~\t\n]{0,24}", 0..3),
+            http in proptest::option::of(prop_oneof![Just(HttpVersion::Http1), Just(HttpVersion::Http2)]),
+            insecure in any::<bool>(),
+            cacert in proptest::collection::vec("[a-z./]{0,8}", 0..2),
         ) {
             let sla = load_sla(Path::new("sla.toml")).expect("sla loads");
             let text = REAL_PROFILE
                 .replace("users = 10", &format!("users = {profile_users}"))
                 .replace("spawn_rate = 2", &format!("spawn_rate = {profile_rate:?}"));
-            let overrides = Overrides { host, users, spawn_rate, run_time, headers, ..Overrides::default() };
+            let cacert = cacert.into_iter().map(PathBuf::from).collect();
+            let overrides = Overrides {
+                host, users, spawn_rate, run_time, headers, http, insecure, cacert,
+                ..Overrides::default()
+            };
             let result = parse_profile(Path::new("profiles/light.toml"), text.as_bytes())
                 .and_then(|profile| build(&sla, &profile, &overrides));
             match result {
