@@ -30,6 +30,11 @@
 //!   (see `expand.rs`). Every expanded value is a secret ([`Secrets`]): no diagnostic quotes one.
 //! - `[target] redact = ["x-session"]` names more headers whose values are secrets, besides
 //!   authorization, proxy-authorization, cookie and x-api-key (applied by `plan::build`).
+//! - `[target]`'s transport (`transport.rs`): `http = "1.1" | "2" | "auto"`, `max_streams`,
+//!   `connect_timeout`, `connect_budget` (a `budget` on connection set-up) and `tls`. The PEM files
+//!   `tls` names are relative to the sla file's folder and are read and checked (with rustls,
+//!   `pem.rs`) as the file is loaded, so that a missing file or a key that is not its
+//!   certificate's is reported with the file's other mistakes; loading an sla file reads them.
 
 mod builtin;
 mod error;

@@ -1357,7 +1357,7 @@ fn tls_files_are_read_relative_to_the_sla_file() {
     )))
     .expect("valid");
     let tls = sla.target.tls.as_ref().expect("tls");
-    assert_eq!(tls.ca, [pki.ca.clone()]);
+    assert_eq!(tls.ca, std::slice::from_ref(&pki.ca));
     assert!(!tls.insecure);
     assert_eq!(tls.server_name.as_deref(), Some("api.internal"));
     let identity = tls.identity.as_ref().expect("identity");
@@ -1395,7 +1395,10 @@ fn tls_paths_may_come_from_the_environment_and_are_then_masked() {
     let text = std::fs::read(&path).expect("written");
     const PATHS: &[(&str, &str)] = &[("CA_FILE", "certs/ca.pem"), ("CERT_NAME", "client.pem")];
     let sla = parse_sla_with(&path, &text, &env(PATHS)).expect("valid");
-    assert_eq!(sla.target.tls.expect("tls").ca, [pki.ca.clone()]);
+    assert_eq!(
+        sla.target.tls.expect("tls").ca,
+        std::slice::from_ref(&pki.ca)
+    );
 
     const MISSING: &[(&str, &str)] = &[("CA_FILE", "certs/nope.pem"), ("CERT_NAME", "client.pem")];
     let e = parse_sla_with(&path, &text, &env(MISSING)).expect_err("missing");

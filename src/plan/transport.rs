@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(t.http, HttpVersion::Http2);
         assert_eq!(t.max_streams, 50);
         assert_eq!(t.connect_timeout, Duration::from_secs(3));
-        assert_eq!(t.tls.ca, [pki.ca.clone()]);
+        assert_eq!(t.tls.ca, std::slice::from_ref(&pki.ca));
         assert!(!t.tls.insecure);
         assert_eq!(t.tls.server_name.as_deref(), Some("api.internal"));
         let identity = t.tls.identity.as_ref().expect("identity");
@@ -277,7 +277,7 @@ mod tests {
             [pki.ca.clone(), pki.other_ca.clone(), pki.ca.clone()]
         );
         let identity = t.tls.identity.as_ref().expect("identity");
-        assert_eq!(identity.chain, [pki.other_client.clone()]);
+        assert_eq!(identity.chain, std::slice::from_ref(&pki.other_client));
         assert_eq!(identity.key.secret_der(), &pki.other_key[..]);
         assert_eq!(
             identity.source,
@@ -308,7 +308,7 @@ mod tests {
         assert!(transport(&insecure, &Overrides::default()).tls.insecure);
         let t = transport(&insecure, &flags(&pki, &["certs/ca.pem"], None));
         assert!(!t.tls.insecure);
-        assert_eq!(t.tls.ca, [pki.ca.clone()]);
+        assert_eq!(t.tls.ca, std::slice::from_ref(&pki.ca));
 
         // A --host with http:// drops the file's tls; --http2 there is h2c.
         let host = Overrides {
