@@ -167,6 +167,32 @@ pub struct LoadArgs {
     pub run_time: Option<Duration>,
 }
 
+/// How to connect: TLS and HTTP version, over `[target]` in the sla file. Files are PEM,
+/// relative to the current directory, and checked before any load is sent.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TransportArgs {
+    /// Trust the certificate authorities in this PEM file besides the platform's roots (added
+    /// to [target] tls.ca). Repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Vec<PathBuf>,
+    /// Present this client certificate (PEM; the client's own first, then any intermediates)
+    /// for mutual TLS, over [target] tls.cert. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM, unencrypted), over [target] tls.key. Needs --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Accept any server certificate, unverified (every report says so).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Speak HTTP/2 only (by ALPN over TLS, h2c on http://), as [target] http = "2".
+    #[arg(long = "http2", conflicts_with = "http1_1")]
+    pub http2: bool,
+    /// Speak HTTP/1.1 only, as [target] http = "1.1".
+    #[arg(long = "http1.1")]
+    pub http1_1: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A profile name (profiles/NAME.toml beside the SLA file) or a path to a .toml file.
@@ -175,8 +201,7 @@ pub struct CheckArgs {
     /// The SLA file.
     #[arg(long, default_value = "sla.toml", value_name = "FILE")]
     pub sla: PathBuf,
-    /// Target base URL, overriding [target].base_url (e.g. http://127.0.0.1:8003; this build
-    /// speaks plain http only).
+    /// Target base URL, overriding [target].base_url (e.g. http://127.0.0.1:8003).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
     /// Send this header with every request, over any header of that name in the sla file (the
@@ -211,6 +236,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
+    pub transport: TransportArgs,
+    #[command(flatten)]
     pub reports: ReportArgs,
 }
 
@@ -243,6 +270,8 @@ pub struct DemoArgs {
     pub repeat: u32,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     #[command(flatten)]
     pub reports: ReportArgs,
 }

@@ -8,7 +8,7 @@ use super::{
     Stop, check_outputs, gate, load_run, regression_exit, report_files, show, step_summary,
     stop_if_interrupted, terminal, tolerances,
 };
-use crate::cli::{CheckArgs, DemoArgs, LoadArgs, RegressionMode};
+use crate::cli::{CheckArgs, DemoArgs, LoadArgs, RegressionMode, TransportArgs};
 use crate::engine::signals;
 use crate::fixture::Fixture;
 use crate::plan::{Overrides, Plan};
@@ -17,13 +17,28 @@ use crate::stats::Summary;
 use crate::units::{self, Exit};
 use crate::{compare, config, engine, plan, report, verdict};
 
-fn overrides(host: Option<String>, load: &LoadArgs, headers: &[String]) -> Overrides {
+fn overrides(
+    host: Option<String>,
+    load: &LoadArgs,
+    headers: &[String],
+    transport: &TransportArgs,
+) -> Overrides {
+    let http = match (transport.http2, transport.http1_1) {
+        (true, _) => Some(plan::HttpVersion::Http2),
+        (_, true) => Some(plan::HttpVersion::Http1),
+        _ => None,
+    };
     Overrides {
         host,
         users: load.users,
         spawn_rate: load.spawn_rate,
         run_time: load.run_time,
         headers: headers.to_vec(),
+        http,
+        cacert: transport.cacert.clone(),
+        cert: transport.cert.clone(),
+        key: transport.key.clone(),
+        insecure: transport.insecure,
     }
 }
 
@@ -68,7 +83,7 @@ pub(super) fn check(args: CheckArgs) -> Exit {
             sla: &args.sla,
             profile: &args.profile,
         };
-        let given = overrides(args.host, &args.load, &args.headers);
+        let given = overrides(args.host, &args.load, &args.headers, &args.transport);
         let (plan, provenance) = load_plan(source, &given)?;
         let baseline = match &args.baseline {
             Some(path) => Some(load_baseline(path, &args.sla, args.regression, &plan)?),
@@ -117,7 +132,12 @@ pub(super) fn demo(args: DemoArgs) -> Exit {
         };
         let (plan, provenance) = load_plan(
             source,
-            &overrides(Some(fixture.base_url()), &args.load, &args.headers),
+            &overrides(
+                Some(fixture.base_url()),
+                &args.load,
+                &args.headers,
+                &args.transport,
+            ),
         )?;
         let options = RunOptions {
             strict: args.strict,

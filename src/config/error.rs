@@ -115,6 +115,16 @@ pub enum ProblemKind {
     UnsetVariable,
     /// A `${` that is not a well-formed `${NAME}`.
     InvalidVariable,
+    /// `http = "…"` is not one of "1.1", "2", "auto".
+    InvalidHttpVersion,
+    /// `tls.server_name` is neither a DNS name nor an IP address.
+    InvalidServerName,
+    /// A file named by a value (a PEM file of `tls`, `--cacert`…) cannot be read.
+    UnreadableFile,
+    /// A PEM file that is malformed or lacks what it is named for (a certificate, a key).
+    InvalidPem,
+    /// A private key that is not the key of its certificate.
+    KeyMismatch,
 }
 
 impl ProblemKind {
@@ -142,6 +152,11 @@ impl ProblemKind {
             ProblemKind::UnknownLevel => "unknown_level",
             ProblemKind::UnsetVariable => "unset_variable",
             ProblemKind::InvalidVariable => "invalid_variable",
+            ProblemKind::InvalidHttpVersion => "invalid_http_version",
+            ProblemKind::InvalidServerName => "invalid_server_name",
+            ProblemKind::UnreadableFile => "unreadable_file",
+            ProblemKind::InvalidPem => "invalid_pem",
+            ProblemKind::KeyMismatch => "key_mismatch",
         }
     }
 }

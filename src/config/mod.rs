@@ -30,16 +30,25 @@
 //!   (see `expand.rs`). Every expanded value is a secret ([`Secrets`]): no diagnostic quotes one.
 //! - `[target] redact = ["x-session"]` names more headers whose values are secrets, besides
 //!   authorization, proxy-authorization, cookie and x-api-key (applied by `plan::build`).
+//! - `[target]`'s transport (`transport.rs`): `http = "1.1" | "2" | "auto"`, `max_streams`,
+//!   `connect_timeout`, `connect_budget` (a `budget` on connection set-up) and `tls`. The PEM files
+//!   `tls` names are relative to the sla file's folder and are read and checked (with rustls,
+//!   `pem.rs`) as the file is loaded, so that a missing file or a key that is not its
+//!   certificate's is reported with the file's other mistakes; loading an sla file reads them.
 
 mod builtin;
 mod error;
 mod expand;
+mod pem;
 mod profile;
 mod regression;
 mod secrets;
 mod sla;
+mod transport;
 mod walk;
 
+#[cfg(test)]
+pub(crate) mod test_pki;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +65,7 @@ pub use builtin::load_builtin;
 pub(crate) use error::Problems;
 pub use error::{ConfigError, Problem, ProblemKind};
 pub(crate) use expand::Lookup;
+pub(crate) use pem::{PemError, check_key_matches, read_certificates, read_private_key};
 pub use secrets::{MASK, Secrets};
 pub(crate) use sla::parse_base_url;
 pub(crate) use walk::did_you_mean;
@@ -152,6 +162,62 @@ pub struct TargetSpec {
     pub headers: HeaderMap,
     /// `redact = [...]`: more header names whose values are secrets, wherever they are set.
     pub redact: Vec<http::HeaderName>,
+    /// `http = "1.1" | "2" | "auto"`; default auto.
+    pub http: HttpSpec,
+    /// HTTP/2 streams per shared connection, 1 ..= 10 000; `None` when not written.
+    pub max_streams: Option<u32>,
+    /// TCP connect and TLS handshake limit; above zero; `None` when not written.
+    pub connect_timeout: Option<Duration>,
+    /// `tls = {…}` or `[target.tls]`, files read and checked; only with an https base URL.
+    pub tls: Option<TlsSpec>,
+    /// `connect_budget = { p99 = "50ms" }`: limits on connection set-up, with `budget`'s keys
+    /// and rules (non-decreasing); empty when not written.
+    pub connect_budgets: Vec<BudgetSpec>,
+}
+
+/// `http = "…"` in `[target]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpSpec {
+    /// `"auto"`: over TLS, ALPN offers h2 and http/1.1; on http://, HTTP/1.1.
+    Auto,
+    /// `"1.1"`.
+    Http1,
+    /// `"2"`: by ALPN over TLS, h2c (prior knowledge) on http://.
+    Http2,
+}
+
+/// `[target] tls`, with its PEM files read, parsed and checked. Paths are resolved against the
+/// sla file's folder.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSpec {
+    /// Every certificate of every `ca` file, in order (DER).
+    pub ca: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// `cert` and `key`, the key known to match the chain's first certificate.
+    pub identity: Option<IdentitySpec>,
+    /// `insecure = true` (never together with `ca`).
+    pub insecure: bool,
+    /// A valid DNS name or IP address.
+    pub server_name: Option<String>,
+}
+
+/// `tls.cert` and `tls.key`: a client certificate chain and its private key. Its `Debug` shows
+/// no key material (rustls' key types print none).
+#[derive(Debug)]
+pub struct IdentitySpec {
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+    /// The certificate file, as resolved (the sla file's folder joined with `cert`).
+    pub cert_path: PathBuf,
+}
+
+impl Clone for IdentitySpec {
+    fn clone(&self) -> Self {
+        IdentitySpec {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            cert_path: self.cert_path.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -294,7 +360,9 @@ pub(crate) fn parse_sla_with(
         start: "start with:\n[target]\nbase_url = \"http://localhost:8003\"\n\n[[endpoint]]\n\
                 name = \"/health\"\nbudget = { p95 = \"200ms\" }",
     };
-    let (source, sla, secrets) = parse(path, bytes, &kind, env, sla::read)?;
+    // Paths in the file (the PEM files of `tls`) are relative to its folder.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let (source, sla, secrets) = parse(path, bytes, &kind, env, |p, root| sla::read(p, root, dir))?;
     Ok(SlaFile {
         source,
         target: sla.target,

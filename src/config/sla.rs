@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,11 +12,22 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use super::error::{Problem, ProblemKind, Problems};
+use super::transport;
 use super::walk::{self, Value};
 use super::{AbortWhenSpec, Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
 
 const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when", "regression"];
-const TARGET_KEYS: &[&str] = &["base_url", "timeout", "headers", "redact"];
+const TARGET_KEYS: &[&str] = &[
+    "base_url",
+    "timeout",
+    "headers",
+    "redact",
+    "http",
+    "max_streams",
+    "connect_timeout",
+    "tls",
+    "connect_budget",
+];
 const ENDPOINT_KEYS: &[&str] = &[
     "name",
     "method",
@@ -58,9 +70,10 @@ pub(crate) struct Sla {
     pub(crate) regression: Option<super::RegressionSpec>,
 }
 
-pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Sla> {
+/// Reads an sla file's tree; `dir` is the file's folder, which paths in it are relative to.
+pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<Sla> {
     walk::check_keys(p, root, TOP_KEYS, "the sla file");
-    let target = read_target(p, root);
+    let target = read_target(p, root, dir);
     let endpoints = read_endpoints(p, root);
     let levels = read_levels(p, root);
     let abort_when = match root.get("abort_when") {
@@ -96,7 +109,7 @@ fn misplaced(key: &str) -> Option<String> {
     }
 }
 
-fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
+fn read_target(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<TargetSpec> {
     let Some(value) = root.get("target") else {
         walk::missing(
             p,
@@ -156,13 +169,23 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>) -> Option<TargetSpec> {
         None => Some(Vec::new()),
         Some(v) => read_redact(p, v),
     };
+    let url = base_url
+        .as_ref()
+        .map(|(url, _)| (url.get_ref(), url.span()));
+    let transport = transport::read(p, table, url, dir);
     let (base_url, base_url_text) = base_url?;
+    let transport = transport?;
     Some(TargetSpec {
         base_url,
         base_url_text,
         timeout: timeout?,
         headers: headers?,
         redact: redact?,
+        http: transport.http,
+        max_streams: transport.max_streams,
+        connect_timeout: transport.connect_timeout,
+        tls: transport.tls,
+        connect_budgets: transport.connect_budgets,
     })
 }
 
@@ -443,7 +466,12 @@ fn read_endpoint(p: &mut Problems, item: &Value<'_>) -> Option<EndpointSpec> {
             );
             None
         }
-        Some(v) => read_budget(p, v),
+        Some(v) => read_budget(
+            p,
+            "budget",
+            v,
+            "budget = { p50 = \"100ms\", p95 = \"200ms\", max = \"1s\" }",
+        ),
     };
     let expect_status = match table.get("expect_status") {
         None => Some(None),
@@ -550,15 +578,21 @@ fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool)
     }
 }
 
-fn read_budget(p: &mut Problems, value: &Value<'_>) -> Option<Vec<BudgetSpec>> {
-    let example = "budget = { p50 = \"100ms\", p95 = \"200ms\", max = \"1s\" }";
-    let table = walk::table(p, "budget", value, format!("write {example}").as_str())?;
+/// A table of latency limits (`budget`, `connect_budget`): `max` and `pN` keys, each a duration
+/// above zero, non-decreasing as the metric rises. `example` is a whole `key = {…}` line.
+pub(super) fn read_budget(
+    p: &mut Problems,
+    key: &str,
+    value: &Value<'_>,
+    example: &str,
+) -> Option<Vec<BudgetSpec>> {
+    let table = walk::table(p, key, value, format!("write {example}").as_str())?;
     if table.is_empty() {
         p.push(
             Problem::new(
                 ProblemKind::MissingKey,
                 value.span(),
-                "`budget` has no limits",
+                format!("`{key}` has no limits"),
             )
             .label("empty budget")
             .help(format!("give at least one limit: {example}")),

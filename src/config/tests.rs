@@ -415,6 +415,64 @@ const BAD_FILES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "transport_values.toml",
+        &[
+            "7 problems",
+            "transport_values.toml:4:8]",
+            "`http` = \"h2\" is not one of \"1.1\", \"2\", \"auto\"",
+            "did you mean http = \"2\"?",
+            "transport_values.toml:5:15]",
+            "a whole number from 1 to 10000",
+            "transport_values.toml:6:19]",
+            "`connect_timeout` = \"3\" is not a duration",
+            "transport_values.toml:7:40]",
+            "budget `p99` = \"50ms\" is below `p50` = \"80ms\"",
+            "transport_values.toml:8:23]",
+            "server_name = \"api.internal\"",
+            "transport_values.toml:8:58]",
+            "`insecure` expects a boolean",
+            "transport_values.toml:8:65]",
+            "unknown key `verify` in [target] tls",
+        ],
+    ),
+    (
+        "transport_types.toml",
+        &[
+            "4 problems",
+            "transport_types.toml:4:8]",
+            "write the version in quotes: http = \"1.1\"",
+            "transport_types.toml:5:15]",
+            "`max_streams` = 20000 is out of range",
+            "transport_types.toml:6:18]",
+            "`connect_budget` has no limits",
+            "transport_types.toml:7:7]",
+            "or a [target.tls] table",
+        ],
+    ),
+    (
+        "tls_on_http.toml",
+        &[
+            "1 problem",
+            "tls_on_http.toml:6:9]",
+            "`tls` is set, but the base URL is http://",
+            "an http:// target",
+            "TLS applies to https:// targets only",
+        ],
+    ),
+    (
+        "tls_unreadable.toml",
+        &[
+            "3 problems",
+            "tls_unreadable.toml:4:15]",
+            "cannot read fixtures/config/bad/certs/missing-ca.pem: no such file",
+            "tls_unreadable.toml:4:47]",
+            "cannot read fixtures/config/bad/certs/missing.pem",
+            "tls_unreadable.toml:4:74]",
+            "cannot read fixtures/config/bad/certs/missing.key",
+            "relative to the sla file's folder",
+        ],
+    ),
+    (
         "profile_users_zero.toml",
         &[
             "profile_users_zero.toml:2:9]",
@@ -1231,4 +1289,217 @@ fn redact_lists_header_names() {
         assert_eq!(e.problems()[0].kind(), kind, "{value}");
         assert!(render(&e).contains("help:"), "{value}");
     }
+}
+
+// ---- [target]'s transport and TLS -----------------------------------------------------------
+
+use super::HttpSpec;
+use super::test_pki::Pki;
+
+/// Loads `pki`'s sla.toml with this `[target]` body and renders its diagnostic (see
+/// [`Pki::render`]).
+fn tls_error(pki: &Pki, target: &str) -> (ConfigError, String) {
+    let e = load_sla(&pki.sla(target)).expect_err("refused");
+    let rendered = pki.render(&e);
+    assert_eq!(
+        rendered.matches("help:").count(),
+        e.problems().len(),
+        "a problem without help:\n{rendered}"
+    );
+    (e, rendered)
+}
+
+const HTTPS: &str = "base_url = \"https://staging.example.com\"";
+
+#[test]
+fn transport_keys_default_and_resolve() {
+    let sla = load_sla(Path::new("sla.toml")).expect("sla.toml is valid");
+    assert_eq!(sla.target.http, HttpSpec::Auto);
+    assert_eq!(sla.target.max_streams, None);
+    assert_eq!(sla.target.connect_timeout, None);
+    assert!(sla.target.tls.is_none());
+    assert!(sla.target.connect_budgets.is_empty());
+
+    for (written, http) in [
+        ("\"1.1\"", HttpSpec::Http1),
+        ("\"2\"", HttpSpec::Http2),
+        ("\"auto\"", HttpSpec::Auto),
+    ] {
+        let text = format!(
+            "[target]\nbase_url = \"http://h\"\nhttp = {written}\nmax_streams = 250\n\
+             connect_timeout = \"3s\"\nconnect_budget = {{ p50 = \"10ms\", p99 = \"50ms\" }}\n\
+             [[endpoint]]\nname = \"/a\"\nbudget = {{ p95 = \"1s\" }}\n"
+        );
+        // `http = "2"` on http:// is h2c: fine.
+        let sla = parse_sla(Path::new("t.toml"), text.as_bytes()).expect("valid");
+        assert_eq!(sla.target.http, http);
+        assert_eq!(sla.target.max_streams, Some(250));
+        assert_eq!(sla.target.connect_timeout, Some(Duration::from_secs(3)));
+        let budgets = &sla.target.connect_budgets;
+        assert_eq!(budgets.len(), 2);
+        assert_eq!(
+            budgets[1].metric,
+            BudgetMetric::Percentile { quantile: 0.99 }
+        );
+        assert_eq!(*budgets[1].limit.get_ref(), Duration::from_millis(50));
+        assert_eq!(&sla.source.text[budgets[1].limit.span()], "\"50ms\"");
+    }
+}
+
+#[test]
+fn tls_files_are_read_relative_to_the_sla_file() {
+    let pki = Pki::new();
+    // The working directory is the crate's root: `certs/` only exists beside the sla file.
+    assert!(!Path::new("certs/ca.pem").exists());
+    let sla = load_sla(&pki.sla(&format!(
+        "{HTTPS}\ntls = {{ ca = \"certs/ca.pem\", cert = \"certs/client.pem\", \
+         key = \"certs/client.key\", server_name = \"api.internal\" }}"
+    )))
+    .expect("valid");
+    let tls = sla.target.tls.as_ref().expect("tls");
+    assert_eq!(tls.ca, std::slice::from_ref(&pki.ca));
+    assert!(!tls.insecure);
+    assert_eq!(tls.server_name.as_deref(), Some("api.internal"));
+    let identity = tls.identity.as_ref().expect("identity");
+    // The chain as written: the client's certificate, then its CA.
+    assert_eq!(identity.chain, [pki.client.clone(), pki.ca.clone()]);
+    assert_eq!(identity.key.secret_der(), &pki.client_key[..]);
+    assert_eq!(identity.cert_path, pki.file("certs/client.pem"));
+    // Nothing prints the key.
+    assert!(!format!("{sla:?}").contains(&format!("{:?}", &pki.client_key[..8])));
+
+    // A list of files, one with two certificates, in order; a [target.tls] table; an IP.
+    let sla = load_sla(&pki.sla(&format!(
+        "{HTTPS}\n[target.tls]\nca = [\"certs/cas.pem\", \"certs/ca.pem\"]\nserver_name = \"10.0.0.7\""
+    )))
+    .expect("valid");
+    let tls = sla.target.tls.expect("tls");
+    assert_eq!(
+        tls.ca,
+        [pki.other_ca.clone(), pki.ca.clone(), pki.ca.clone()]
+    );
+    assert!(tls.identity.is_none());
+    assert_eq!(tls.server_name.as_deref(), Some("10.0.0.7"));
+
+    // insecure without ca is fine.
+    let sla = load_sla(&pki.sla(&format!("{HTTPS}\ntls = {{ insecure = true }}"))).expect("valid");
+    assert!(sla.target.tls.expect("tls").insecure);
+}
+
+#[test]
+fn tls_paths_may_come_from_the_environment_and_are_then_masked() {
+    let pki = Pki::new();
+    let path = pki.sla(&format!(
+        "{HTTPS}\ntls = {{ ca = \"${{CA_FILE}}\", cert = \"certs/${{CERT_NAME}}\", key = \"certs/client.key\" }}"
+    ));
+    let text = std::fs::read(&path).expect("written");
+    const PATHS: &[(&str, &str)] = &[("CA_FILE", "certs/ca.pem"), ("CERT_NAME", "client.pem")];
+    let sla = parse_sla_with(&path, &text, &env(PATHS)).expect("valid");
+    assert_eq!(
+        sla.target.tls.expect("tls").ca,
+        std::slice::from_ref(&pki.ca)
+    );
+
+    const MISSING: &[(&str, &str)] = &[("CA_FILE", "certs/nope.pem"), ("CERT_NAME", "client.pem")];
+    let e = parse_sla_with(&path, &text, &env(MISSING)).expect_err("missing");
+    let rendered = pki.render(&e);
+    assert!(
+        rendered.contains("cannot read [dir]/***: no such file"),
+        "{rendered}"
+    );
+    assert!(!rendered.contains("nope"), "{rendered}");
+}
+
+#[test]
+fn bad_pem_files_are_each_reported_at_their_value() {
+    let pki = Pki::new();
+    let (e, rendered) = tls_error(
+        &pki,
+        &format!(
+            "{HTTPS}\n[target.tls]\nca = [\"certs/client.key\", \"certs/truncated.pem\", \
+             \"certs/not-a-cert.pem\"]\ncert = \"certs/client.pem\"\nkey = \"certs/ca.pem\""
+        ),
+    );
+    let kinds: Vec<ProblemKind> = e.problems().iter().map(|p| p.kind()).collect();
+    assert_eq!(kinds, [ProblemKind::InvalidPem; 4], "{rendered}");
+    for needle in [
+        "sla.toml:4:7]",
+        "[dir]/certs/client.key holds no certificate",
+        "this file holds a private key: `ca` takes certificates",
+        "sla.toml:4:27]",
+        "[dir]/certs/truncated.pem is not valid PEM: a -----BEGIN CERTIFICATE----- block has no \
+         -----END CERTIFICATE----- line",
+        "sla.toml:4:50]",
+        "certificate 1 of 1 in [dir]/certs/not-a-cert.pem is not a valid X.509 certificate",
+        "sla.toml:6:7]",
+        "[dir]/certs/ca.pem holds no private key",
+        "`key` takes the private key",
+    ] {
+        assert!(rendered.contains(needle), "lacks {needle:?}:\n{rendered}");
+    }
+    insta::assert_snapshot!("tls_bad_pem", rendered);
+
+    let (_, rendered) = tls_error(
+        &pki,
+        &format!("{HTTPS}\ntls = {{ cert = \"certs/client.pem\", key = \"certs/encrypted.key\" }}"),
+    );
+    assert!(rendered.contains("the key is encrypted"), "{rendered}");
+}
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_refused() {
+    let pki = Pki::new();
+    let (e, rendered) = tls_error(
+        &pki,
+        &format!("{HTTPS}\ntls = {{ cert = \"certs/client.pem\", key = \"certs/other.key\" }}"),
+    );
+    assert_eq!(e.problems()[0].kind(), ProblemKind::KeyMismatch);
+    assert!(
+        rendered.contains(
+            "the private key in [dir]/certs/other.key does not match the certificate in \
+             [dir]/certs/client.pem"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("`cert` here"), "{rendered}");
+    insta::assert_snapshot!("tls_key_mismatch", rendered);
+}
+
+#[test]
+fn cert_and_key_come_together_and_insecure_refuses_ca() {
+    let pki = Pki::new();
+    let (_, rendered) = tls_error(
+        &pki,
+        &format!("{HTTPS}\ntls = {{ cert = \"certs/client.pem\" }}"),
+    );
+    assert!(
+        rendered.contains("`tls` has a `cert` but no `key`"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("sla.toml:3:16]"), "{rendered}");
+    insta::assert_snapshot!("tls_cert_without_key", rendered);
+
+    let (_, rendered) = tls_error(
+        &pki,
+        &format!("{HTTPS}\n[target.tls]\nkey = \"certs/client.key\""),
+    );
+    assert!(
+        rendered.contains("`tls` has a `key` but no `cert`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("add cert = \"certs/client.pem\""),
+        "{rendered}"
+    );
+
+    let (e, rendered) = tls_error(
+        &pki,
+        &format!("{HTTPS}\ntls = {{ ca = \"certs/ca.pem\", insecure = true }}"),
+    );
+    assert_eq!(e.problems()[0].kind(), ProblemKind::Conflict);
+    assert!(
+        rendered.contains("`insecure = true` and `ca` contradict each other"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!("tls_insecure_with_ca", rendered);
 }

@@ -177,6 +177,33 @@ pub(crate) fn string<'a>(
     }
 }
 
+/// `true` or `false`.
+pub(crate) fn boolean(p: &mut Problems, key: &str, value: &Value<'_>) -> Option<bool> {
+    match value.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        DeValue::String(s) if matches!(s.trim(), "true" | "false") => {
+            wrong_type(
+                p,
+                key,
+                value,
+                "a boolean",
+                format!("remove the quotes: {key} = {}", s.trim()),
+            );
+            None
+        }
+        _ => {
+            wrong_type(
+                p,
+                key,
+                value,
+                "a boolean",
+                format!("write {key} = true or {key} = false"),
+            );
+            None
+        }
+    }
+}
+
 /// An integer as written. `None` (and a problem) for other types; integers beyond `i128`
 /// cannot come out of TOML's 64-bit grammar, but are reported as out of range all the same.
 pub(crate) fn integer(
@@ -445,7 +472,7 @@ pub(crate) fn percentage(p: &mut Problems, key: &str, value: &Value<'_>) -> Opti
 }
 
 /// A number's text as written (for quoting it back in a help line).
-fn value_text(value: &Value<'_>) -> String {
+pub(crate) fn value_text(value: &Value<'_>) -> String {
     match value.get_ref() {
         DeValue::Integer(i) => i.to_string(),
         DeValue::Float(f) => f.to_string(),

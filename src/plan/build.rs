@@ -1,10 +1,12 @@
 //! Resolves a checked sla file, a checked profile and the command line's overrides into a
 //! [`Plan`]: applies the overrides (validating them like the files), picks the profile's level,
 //! joins paths onto the base URL, merges headers (the URL's credentials as Basic auth, then the
-//! target's, the endpoint's, `-H`) and encodes bodies; then collects the secrets and masks the
-//! plan's display strings with them. Rules that need more than one file live here; rules about
+//! target's, the endpoint's, `-H`) and encodes bodies; resolves the transport with the TLS and
+//! HTTP flags over the file (`transport.rs`); then collects the secrets and masks the plan's
+//! display strings with them. Rules that need more than one file live here; rules about
 //! one file live in `config`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,12 +15,12 @@ use http::{HeaderMap, HeaderValue};
 
 use super::secrets::{self, HeaderFlag};
 use super::{
-    AbortWhen, BaseUrl, Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile,
-    Quantile, StatusSet, Target, ThinkTime,
+    AbortWhen, BaseUrl, Budget, Endpoint, HttpVersion, Level, LevelLimit, Location, Metric, Plan,
+    Profile, Quantile, StatusSet, Target, ThinkTime,
 };
 use crate::config::{
-    AbortWhenSpec, Body, BudgetMetric, ConfigError, EndpointSpec, LevelSpec, Problem, ProblemKind,
-    ProfileFile, SlaFile, SourceFile, parse_base_url,
+    AbortWhenSpec, Body, BudgetMetric, BudgetSpec, ConfigError, EndpointSpec, LevelSpec, Problem,
+    ProblemKind, ProfileFile, SlaFile, SourceFile, parse_base_url,
 };
 
 /// Command-line values that override the profile and the sla file.
@@ -31,6 +33,17 @@ pub struct Overrides {
     /// `-H 'Name: value'`, in order: sent with every request, over every header of the sla
     /// file (the target's and each endpoint's); an empty value removes that header. Secrets.
     pub headers: Vec<String>,
+    /// `--http2` / `--http1.1`: over `[target] http`.
+    pub http: Option<HttpVersion>,
+    /// `--cacert FILE`, in order (relative to the working directory): trusted besides the
+    /// platform's roots, added to `tls.ca`.
+    pub cacert: Vec<PathBuf>,
+    /// `--cert FILE --key FILE` (each requires the other): the client identity, over
+    /// `tls.cert` and `tls.key`.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// `-k/--insecure`: accept any certificate, over `tls.insecure` (and `tls.ca`).
+    pub insecure: bool,
 }
 
 /// Same bound as for durations in the files: later stages add it to an `Instant`.
@@ -108,6 +121,8 @@ pub fn build(
         None => profile.run_time,
     };
     check_ramp_up(profile, overrides, users, spawn_rate, run_time)?;
+    let transport =
+        super::transport::resolve(sla, overrides, &base_url, sla.target.timeout, &sla.secrets)?;
 
     let level_spec = match &profile.level {
         Some(explicit) => match sla.level(explicit.get_ref()) {
@@ -166,7 +181,7 @@ pub fn build(
             base_url: BaseUrl::new(base_url, base_url_text, &secrets),
             timeout: sla.target.timeout,
             headers: target_headers,
-            transport: super::Transport::with_timeout(sla.target.timeout),
+            transport,
         },
         endpoints,
         profile: Profile {
@@ -388,8 +403,26 @@ fn endpoint(
     };
     // -H wins over everything, as with curl.
     secrets::apply_flags(&mut headers, flags);
-    let budgets = spec
-        .budgets
+    let budgets = budgets_of(sla, &spec.budgets)?;
+    Ok(Endpoint {
+        name: spec.name.get_ref().clone(),
+        method: spec.method.clone(),
+        path_and_query: format!("{base_path}{}", spec.path),
+        headers,
+        body,
+        weight: spec.weight,
+        expect_status: match &spec.expect_status {
+            None => StatusSet::Success,
+            Some(codes) => StatusSet::Exactly(codes.clone()),
+        },
+        budgets,
+        location: location(&sla.source, spec.span.start),
+    })
+}
+
+/// Budgets as the plan speaks them, each located in the sla file (`budget`, `connect_budget`).
+pub(super) fn budgets_of(sla: &SlaFile, specs: &[BudgetSpec]) -> Result<Vec<Budget>, ConfigError> {
+    specs
         .iter()
         .map(|b| {
             let metric = match b.metric {
@@ -410,26 +443,12 @@ fn endpoint(
                 location: location(&sla.source, b.limit.span().start),
             })
         })
-        .collect::<Result<Vec<_>, ConfigError>>()?;
-    Ok(Endpoint {
-        name: spec.name.get_ref().clone(),
-        method: spec.method.clone(),
-        path_and_query: format!("{base_path}{}", spec.path),
-        headers,
-        body,
-        weight: spec.weight,
-        expect_status: match &spec.expect_status {
-            None => StatusSet::Success,
-            Some(codes) => StatusSet::Exactly(codes.clone()),
-        },
-        budgets,
-        location: location(&sla.source, spec.span.start),
-    })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::time::Duration;
 
     use proptest::prelude::*;
@@ -438,7 +457,7 @@ mod tests {
     use crate::config::{
         ConfigError, load_profile, load_sla, parse_profile, parse_profile_with, parse_sla_with,
     };
-    use crate::plan::{Metric, Plan, StatusSet};
+    use crate::plan::{HttpVersion, Metric, Plan, StatusSet};
 
     fn render(e: &ConfigError) -> String {
         let mut out = String::new();
@@ -650,7 +669,7 @@ mod tests {
             users: Some(7),
             spawn_rate: Some(3.5),
             run_time: Some(Duration::from_secs(10)),
-            headers: Vec::new(),
+            ..Overrides::default()
         };
         let plan = build_files("sla.toml", "profiles/medium.toml", &overrides).expect("builds");
         assert_eq!(plan.target.base_url.as_str(), "http://127.0.0.1:9000/api/");
@@ -1038,12 +1057,19 @@ budget = { p95 = "1s" }
             profile_users in any::<i64>(),
             profile_rate in prop_oneof![any::<f64>(), 0.0..100.0f64],
             headers in proptest::collection::vec("[ -~\t\n]{0,24}", 0..3),
+            http in proptest::option::of(prop_oneof![Just(HttpVersion::Http1), Just(HttpVersion::Http2)]),
+            insecure in any::<bool>(),
+            cacert in proptest::collection::vec("[a-z./]{0,8}", 0..2),
         ) {
             let sla = load_sla(Path::new("sla.toml")).expect("sla loads");
             let text = REAL_PROFILE
                 .replace("users = 10", &format!("users = {profile_users}"))
                 .replace("spawn_rate = 2", &format!("spawn_rate = {profile_rate:?}"));
-            let overrides = Overrides { host, users, spawn_rate, run_time, headers };
+            let cacert = cacert.into_iter().map(PathBuf::from).collect();
+            let overrides = Overrides {
+                host, users, spawn_rate, run_time, headers, http, insecure, cacert,
+                ..Overrides::default()
+            };
             let result = parse_profile(Path::new("profiles/light.toml"), text.as_bytes())
                 .and_then(|profile| build(&sla, &profile, &overrides));
             match result {

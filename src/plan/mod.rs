@@ -12,6 +12,7 @@ mod regression;
 mod secrets;
 #[doc(hidden)]
 pub mod testing;
+mod transport;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -52,3 +52,39 @@ fn help_documents_exit_codes() {
     assert!(text.contains("4  INCONCLUSIVE under --strict"), "{text}");
     assert!(text.contains("--strict"), "{text}");
 }
+
+#[test]
+fn tls_and_http_flags_are_checked_before_anything_is_sent() {
+    let https = ["--profile", "smoke", "--host", "https://127.0.0.1:9"];
+    for (flags, said) in [
+        (vec!["--cert", "c.pem"], "--key"),
+        (vec!["--key", "k.pem"], "--cert"),
+        (vec!["--cacert", "ca.pem", "-k"], "cannot be used with"),
+        (vec!["--http2", "--http1.1"], "cannot be used with"),
+        (vec!["--cacert", "no-such-ca.pem"], "[--cacert:1:1]"),
+        (
+            vec!["--cert", "Cargo.toml", "--key", "Cargo.toml"],
+            "[--cert:1:1]",
+        ),
+    ] {
+        for command in ["check", "demo"] {
+            let mut args = vec![command];
+            // demo has no --host: its target is the simulator, on http://.
+            args.extend(if command == "check" {
+                &https[..]
+            } else {
+                &https[..2]
+            });
+            args.extend(&flags);
+            let out = slagate(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            let said = if command == "demo" && said.starts_with("[--") {
+                "is for https:// targets"
+            } else {
+                said
+            };
+            assert!(err.contains(said), "{args:?}: {err}");
+        }
+    }
+}
