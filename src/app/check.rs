@@ -163,7 +163,7 @@ fn execute(
     }
     let reached = engine::preflight(plan).map_err(Stop::engine)?;
     stop_if_interrupted()?;
-    term::note(profile_line(plan));
+    term::note(format!("{} — {}", profile_line(plan), reached.describe()));
     let (summary, verdict, interrupted) = measure(plan, &reached, options, &provenance, outputs)?;
     let run = RunReport::new(
         plan,

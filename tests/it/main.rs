@@ -21,6 +21,7 @@ mod repeat;
 mod reports;
 mod secrets;
 mod tls_server;
+mod transport;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
