@@ -117,7 +117,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// HTTP/1.1, 100 streams, connect timeout = `timeout`, default TLS, no connect budgets.
+    /// `http = "auto"`, 100 streams, connect timeout = `timeout`, default TLS, no connect
+    /// budgets: what `[target]` means when it sets none of them.
     pub fn with_timeout(timeout: Duration) -> Transport {
         Transport {
             http: HttpVersion::Auto,

@@ -396,6 +396,17 @@ pub fn judged(plan: &Plan) -> String {
         Some(min) => parts.push(format!("min_rps {}", units::number(min.value))),
         None => parts.push("no min_rps".into()),
     }
+    let connect = &plan.target.transport.connect_budgets;
+    if !connect.is_empty() {
+        parts.push(format!(
+            "connection set-up {}",
+            connect
+                .iter()
+                .map(|b| format!("{} < {}", b.metric, units::duration(b.limit)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     format!(
         "profile {} ({level}) judges {}",
         plan.profile.name,
