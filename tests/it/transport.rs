@@ -132,6 +132,21 @@ fn a_private_ca_server_is_trusted_through_tls_ca_and_cacert() {
         stats.http1_requests > 0 && stats.http2_requests == 0,
         "{stats:?}"
     );
+
+    // `http = "2"` in the file: HTTP/2 only, even where the server would speak both.
+    let server = TlsServer::start(TlsOptions::new(&pki.server).alpn(&[H2, HTTP_1_1]));
+    let s = Setup::new(
+        &pki,
+        &server.url(),
+        "http = \"2\"\ntls = { ca = \"ca.pem\" }",
+        SHORT,
+    );
+    passed(&s.check().run());
+    let stats = server.stats();
+    assert!(
+        stats.http2_requests > 0 && stats.http1_requests == 0,
+        "{stats:?}"
+    );
 }
 
 /// Certificates slagate must not trust fail the pre-flight in one line that says which and
