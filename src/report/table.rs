@@ -298,29 +298,27 @@ pub fn connection_lines(run: &RunReport) -> Vec<String> {
         c.opened,
         units::plural(c.reconnects, "reconnect", "reconnects")
     );
-    if c.failed > 0 {
-        counts.push_str(&format!(
-            ", {}",
-            units::plural(c.failed, "failed attempt", "failed attempts")
-        ));
-    }
-    if c.resumed > 0 {
-        counts.push_str(&format!(
-            ", {}",
-            units::plural(c.resumed, "resumed TLS session", "resumed TLS sessions")
-        ));
-    }
-    if c.retried > 0 {
-        counts.push_str(&format!(
-            ", {} again on a new connection after the server closed the idle one",
-            units::plural(c.retried, "request written", "requests written")
-        ));
-    }
-    if c.goaways > 0 {
-        counts.push_str(&format!(
-            ", {} ended by the server (GOAWAY)",
-            units::plural(c.goaways, "HTTP/2 connection", "HTTP/2 connections")
-        ));
+    // Only what happened: a clean run's line stays short.
+    let events = [
+        (c.failed, "failed attempt", "failed attempts", ""),
+        (c.resumed, "resumed TLS session", "resumed TLS sessions", ""),
+        (
+            c.retried,
+            "request written",
+            "requests written",
+            " again on a new connection after the server closed the idle one",
+        ),
+        (
+            c.goaways,
+            "HTTP/2 connection",
+            "HTTP/2 connections",
+            " ended by the server (GOAWAY)",
+        ),
+    ];
+    for (n, one, many, rest) in events {
+        if n > 0 {
+            counts.push_str(&format!(", {}{rest}", units::plural(n, one, many)));
+        }
     }
     let listed = |list: &[(String, u64)]| {
         list.iter()
