@@ -335,3 +335,42 @@ fn tls_reconnects_resume_their_session() {
     assert!(c["resumed"].as_u64().unwrap() >= 1, "{c}");
     assert!(server.stats().resumed >= 1, "{:?}", server.stats());
 }
+
+/// The shipped smoke profile and sla.toml, pointed with `--host` at a private-CA HTTPS server
+/// (trusted with `--cacert`) and at one that requires a client certificate (`--cert/--key`).
+#[test]
+fn the_smoke_profile_gates_an_https_service_behind_a_private_ca_and_mutual_tls() {
+    let pki = TestPki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let files = pki.write_to(dir.path());
+    let smoke = |url: &str, extra: &[&str]| {
+        check("smoke")
+            .sla(crate::repo_sla())
+            .host(url)
+            .users(8)
+            .spawn_rate(100)
+            .run_time("5s")
+            .args(["--cacert", path(&files.ca)])
+            .args(extra)
+            .run()
+    };
+    let server = TlsServer::start(TlsOptions::new(&pki.server));
+    let out = smoke(&server.url(), &[]);
+    passed(&out);
+    assert!(stdout(&out).contains("SLA PASSED"), "{}", stdout(&out));
+
+    let mtls = TlsServer::start(
+        TlsOptions::new(&pki.server).client_auth(ClientAuth::Required(pki.client_ca.clone())),
+    );
+    let out = smoke(
+        &mtls.url(),
+        &[
+            "--cert",
+            path(&files.client_cert),
+            "--key",
+            path(&files.client_key),
+        ],
+    );
+    passed(&out);
+    assert!(mtls.stats().client_certs > 0);
+}
