@@ -157,6 +157,55 @@ pub(super) fn load_run(path: &Path) -> Result<RunReport, Stop> {
     })
 }
 
+/// Base runs from paths that are runs or folders of runs (every `*.json` directly inside,
+/// by name; a file in a folder that is not a run is skipped with a note), oldest first by
+/// start time; with `history`, only that many of the most recent.
+pub(super) fn load_runs(paths: &[PathBuf], history: Option<usize>) -> Result<Vec<RunReport>, Stop> {
+    let mut runs = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            runs.push(load_run(path)?);
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            Stop::said(
+                Exit::BadInput,
+                format!("cannot read the folder {}: {e}", path.display()),
+            )
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let before = runs.len();
+        for file in files {
+            let loaded = std::fs::read(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| report::json::load(&bytes).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(run) => runs.push(run),
+                Err(e) => term::note(format!("{}: not a run, skipped ({e})", file.display())),
+            }
+        }
+        if runs.len() == before {
+            return Err(Stop::said(
+                Exit::BadInput,
+                format!("{}: the folder holds no saved run (*.json)", path.display()),
+            ));
+        }
+    }
+    runs.sort_by_key(|r| r.started_at);
+    if let Some(n) = history {
+        if n == 0 {
+            return Err(Stop::said(Exit::BadInput, "--history must be at least 1"));
+        }
+        let skip = runs.len().saturating_sub(n);
+        runs.drain(..skip);
+    }
+    Ok(runs)
+}
+
 /// The tolerances of `--sla FILE`, else of ./sla.toml if there is one, else the defaults.
 pub(super) fn tolerances(sla: Option<&Path>) -> Result<plan::Tolerances, Stop> {
     let local = Path::new("sla.toml");
@@ -184,6 +233,7 @@ pub(super) fn simulator(mode: SimulatorMode) -> crate::fixture::Mode {
         SimulatorMode::Healthy => Mode::Healthy,
         SimulatorMode::Degraded => Mode::Degraded,
         SimulatorMode::Slower => Mode::Slower,
+        SimulatorMode::SlightlySlower => Mode::SlightlySlower,
         SimulatorMode::Creeping => Mode::Creeping,
         SimulatorMode::Burst => Mode::Burst,
     }

@@ -86,6 +86,8 @@ pub enum SimulatorMode {
     Degraded,
     /// Every latency 1.3× healthy: a 30 % regression that still meets every budget.
     Slower,
+    /// Every latency 1.15× healthy: the smaller regression the gate's power is measured at.
+    SlightlySlower,
     /// Latency grows from 1× at start to 8× at 30 s, then stays there; no errors.
     Creeping,
     /// Healthy, except every endpoint answers 503 from 4 s to 7 s after the server started.
@@ -104,20 +106,27 @@ pub enum RegressionMode {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline run (e.g. from the main branch), written by `slagate check --json FILE`.
-    #[arg(value_name = "BASE.json")]
-    pub base: PathBuf,
-    /// The run to judge against it.
-    #[arg(value_name = "HEAD.json")]
-    pub head: PathBuf,
+    /// The base runs (e.g. of the main branch, written by `slagate check --json FILE`), then
+    /// the head run to judge against them, last. A base may be a folder of runs. With two or
+    /// more base runs the comparison also estimates how much runs vary between themselves
+    /// (a head is a regression only beyond that and the tolerance).
+    #[arg(value_name = "BASE.json... HEAD.json", num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Of the base runs given, use only the N most recent (by start time).
+    #[arg(long, value_name = "N")]
+    pub history: Option<usize>,
+    /// The last N runs given are the head's (e.g. the FILE-runK files of `check --repeat N`),
+    /// so the spread between the head's runs is estimated too.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub heads: usize,
     /// The sla file whose [regression] table sets the tolerances (default: ./sla.toml if
-    /// present, else p50/p95/p99 +10 %, error rate +0.1 %, rps −10 %).
+    /// present, else shift +5 %, p95/p99 +10 %, error rate +0.1 pp, rps −10 %).
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
     /// fail: a regression exits 1; warn: it is reported and exits 0.
     #[arg(long, value_enum, default_value_t = RegressionMode::Fail)]
     pub regression: RegressionMode,
-    /// The comparison as JSON (schema slagate.compare/v1).
+    /// The comparison as JSON (schema slagate.compare/v2).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// The comparison as a Markdown table for a pull-request comment.
@@ -225,11 +234,16 @@ pub struct CheckArgs {
     /// With --json FILE each run is also saved as FILE-runK.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: u32,
-    /// After judging, compare the run with this saved run (`check --json` of the base
-    /// branch) as `slagate compare` does; a regression exits 1 even when every budget passes.
-    /// Tolerances come from the [regression] table of --sla.
-    #[arg(long, value_name = "BASE.json")]
-    pub baseline: Option<PathBuf>,
+    /// After judging, compare the run with these saved runs of the base branch (`check
+    /// --json`) as `slagate compare` does; a regression exits 1 even when every budget passes.
+    /// Each value is a run or a folder of runs; give several (a history of the base branch)
+    /// and the comparison also estimates how much runs on this machine vary, and with
+    /// --repeat N so does the head. Tolerances come from the [regression] table of --sla.
+    #[arg(long, value_name = "BASE.json", num_args = 1..)]
+    pub baseline: Vec<PathBuf>,
+    /// With --baseline: of the base runs given, use only the N most recent (by start time).
+    #[arg(long, value_name = "N", requires = "baseline")]
+    pub history: Option<usize>,
     /// With --baseline: fail (exit 1) or only warn on a regression.
     #[arg(long, value_enum, default_value_t = RegressionMode::Fail)]
     pub regression: RegressionMode,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    Stop, check_outputs, gate, load_run, regression_exit, report_files, show, step_summary,
+    Stop, check_outputs, gate, load_runs, regression_exit, report_files, show, step_summary,
     stop_if_interrupted, terminal, tolerances,
 };
 use crate::cli::{CheckArgs, DemoArgs, LoadArgs, RegressionMode, TransportArgs};
@@ -85,9 +85,16 @@ pub(super) fn check(args: CheckArgs) -> Exit {
         };
         let given = overrides(args.host, &args.load, &args.headers, &args.transport);
         let (plan, provenance) = load_plan(source, &given)?;
-        let baseline = match &args.baseline {
-            Some(path) => Some(load_baseline(path, &args.sla, args.regression, &plan)?),
-            None => None,
+        let baseline = if args.baseline.is_empty() {
+            None
+        } else {
+            Some(load_baseline(
+                &args.baseline,
+                args.history,
+                &args.sla,
+                args.regression,
+                &plan,
+            )?)
         };
         stop_if_interrupted()?;
         // Last before the load: every input mistake is reported before any waiting.
@@ -164,7 +171,8 @@ fn execute(
     let reached = engine::preflight(plan).map_err(Stop::engine)?;
     stop_if_interrupted()?;
     term::note(format!("{} — {}", profile_line(plan), reached.describe()));
-    let (summary, verdict, interrupted) = measure(plan, &reached, options, &provenance, outputs)?;
+    let (summary, verdict, interrupted, runs) =
+        measure(plan, &reached, options, &provenance, outputs)?;
     let run = RunReport::new(
         plan,
         provenance,
@@ -173,7 +181,7 @@ fn execute(
         interrupted,
         options.strict,
     );
-    Ok(report_run(&run, outputs, baseline))
+    Ok(report_run(&run, &runs, outputs, baseline))
 }
 
 /// "profile smoke — 1 user, 1/s spawn rate, 1m run time, think 100–300 ms — against URL".
@@ -196,8 +204,14 @@ fn profile_line(plan: &Plan) -> String {
 }
 
 /// Files first (an interrupted or failing run must still leave its reports behind), then the
-/// step summary, the terminal, the annotations and the baseline. The exit code.
-fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -> Exit {
+/// step summary, the terminal, the annotations and the baseline (against `runs`, each run of
+/// a `--repeat`, or the run itself when empty). The exit code.
+fn report_run(
+    run: &RunReport,
+    runs: &[RunReport],
+    outputs: &Outputs,
+    baseline: Option<&Baseline>,
+) -> Exit {
     let failed = outputs.write(run);
     for e in &failed {
         term::note(e.to_string());
@@ -211,7 +225,12 @@ fn report_run(run: &RunReport, outputs: &Outputs, baseline: Option<&Baseline>) -
     }
     // The baseline is judged after the run's own verdict, and gates only a run that passed:
     // a failed budget or an unusable run says more than a regression does.
-    let regression = baseline.map_or(Exit::Pass, |b| judge_baseline(b, run));
+    let heads = if runs.is_empty() {
+        std::slice::from_ref(run)
+    } else {
+        runs
+    };
+    let regression = baseline.map_or(Exit::Pass, |b| judge_baseline(b, heads));
     match run.exit_code() {
         _ if !failed.is_empty() => Exit::NotRun,
         Exit::Pass => regression,
@@ -255,9 +274,10 @@ fn measure(
     options: &RunOptions,
     provenance: &Provenance,
     outputs: &Outputs,
-) -> Result<(Summary, verdict::Verdict, bool), Stop> {
+) -> Result<(Summary, verdict::Verdict, bool, Vec<RunReport>), Stop> {
     let n = options.repeat.max(1) as usize;
     let mut runs = Vec::with_capacity(n);
+    let mut reports = Vec::with_capacity(n);
     let mut interrupted = false;
     for k in 1..=n {
         if n > 1 {
@@ -272,7 +292,7 @@ fn measure(
         }
         let verdict = verdict::judge(plan, &summary);
         if n == 1 {
-            return Ok((summary, verdict, run_interrupted));
+            return Ok((summary, verdict, run_interrupted, Vec::new()));
         }
         let run = RunReport::new(
             plan,
@@ -296,6 +316,7 @@ fn measure(
             verdict::never_reached(&summary).map(|_| "reached no target")
         };
         runs.push((summary, verdict));
+        reports.push(run);
         if let Some(why) = why {
             interrupted = run_interrupted;
             term::note(format!(
@@ -314,7 +335,7 @@ fn measure(
         options.strict,
     );
     term::out(report::repeat::combined_header(&head, &combined.spreads));
-    Ok((combined.summary, combined.verdict, interrupted))
+    Ok((combined.summary, combined.verdict, interrupted, reports))
 }
 
 fn progress(p: &engine::Progress, tty: bool) {
@@ -345,29 +366,35 @@ fn progress(p: &engine::Progress, tty: bool) {
     }
 }
 
-/// `check --baseline`: the saved base run and what a regression does, loaded and checked
+/// `check --baseline`: the saved base runs and what a regression does, loaded and checked
 /// against the plan before any load is sent.
 struct Baseline {
-    run: RunReport,
+    runs: Vec<RunReport>,
     tolerances: plan::Tolerances,
     mode: RegressionMode,
 }
 
 fn load_baseline(
-    path: &Path,
+    paths: &[PathBuf],
+    history: Option<usize>,
     sla: &Path,
     mode: RegressionMode,
     plan: &Plan,
 ) -> Result<Baseline, Stop> {
-    let run = load_run(path)?;
-    compare::comparable(&run, plan).map_err(|e| {
-        Stop::said(
-            Exit::BadInput,
-            format!("--baseline {}: {e}", path.display()),
-        )
-    })?;
+    let runs = load_runs(paths, history)?;
+    for run in &runs {
+        compare::comparable(run, plan).map_err(|e| {
+            Stop::said(
+                Exit::BadInput,
+                format!(
+                    "--baseline (the run of {}): {e}",
+                    humantime::format_rfc3339_seconds(run.started_at)
+                ),
+            )
+        })?;
+    }
     Ok(Baseline {
-        run,
+        runs,
         tolerances: tolerances(Some(sla))?,
         mode,
     })
@@ -375,8 +402,8 @@ fn load_baseline(
 
 /// Compare a fresh run with its baseline and print the table; the exit code the comparison
 /// adds (0 or 1), which only matters when the run itself passed.
-fn judge_baseline(baseline: &Baseline, head: &RunReport) -> Exit {
-    let comparison = match compare::compare(&baseline.run, head, &baseline.tolerances) {
+fn judge_baseline(baseline: &Baseline, heads: &[RunReport]) -> Exit {
+    let comparison = match compare::compare(&baseline.runs, heads, &baseline.tolerances) {
         Ok(c) => c,
         Err(e) => {
             term::note(e.to_string());

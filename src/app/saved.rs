@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    Stop, check_outputs, gate, load_run, regression_exit, report_files, show, terminal, tolerances,
+    Stop, check_outputs, gate, load_run, load_runs, regression_exit, report_files, show, terminal,
+    tolerances,
 };
 use crate::cli::{CompareArgs, ReportArgs};
 use crate::compare::ComparisonReport;
@@ -144,10 +145,30 @@ pub(super) fn compare_runs(args: CompareArgs) -> Exit {
     gate(&outputs, || {
         check_outputs(&outputs)?;
         let tolerances = tolerances(args.sla.as_deref())?;
-        let base = load_run(&args.base)?;
-        let head = load_run(&args.head)?;
-        let comparison = compare::compare(&base, &head, &tolerances)
+        if args.heads == 0 || args.heads >= args.runs.len() {
+            return Err(Stop::said(
+                Exit::BadInput,
+                format!(
+                    "--heads {} leaves no base run among the {} runs given",
+                    args.heads,
+                    args.runs.len()
+                ),
+            ));
+        }
+        let (bases, heads) = args.runs.split_at(args.runs.len() - args.heads);
+        let bases = load_runs(bases, args.history)?;
+        let heads = heads
+            .iter()
+            .map(|h| load_run(h))
+            .collect::<Result<Vec<_>, Stop>>()?;
+        let comparison = compare::compare(&bases, &heads, &tolerances)
             .map_err(|e| Stop::said(Exit::BadInput, e.to_string()))?;
+        // The page charts the most recent base run against the first head run.
+        let base = bases
+            .into_iter()
+            .next_back()
+            .expect("load_runs returns at least one");
+        let head = heads.into_iter().next().expect("at least one head run");
         term::out(compare::terminal(&comparison));
         let exit = regression_exit(&comparison, args.regression);
         let doc = ComparisonReport {

@@ -1,57 +1,74 @@
-//! Baseline comparison: is a head run worse than its base run, beyond a tolerance and beyond
-//! what chance explains? A stage beside the pipeline: it takes two finished `RunReport`s (from
-//! `report::json::load` or a fresh run) and returns a `Comparison`. Owns the statistics of that
-//! question (`significance`) and the comparison's renderings: terminal table, `slagate.compare/v1`
-//! JSON and Markdown for a pull-request comment (`render`), and an HTML page (`html`) with its
-//! base-against-head charts (`charts`), built in the run report's page shell and chart frame.
+//! Baseline comparison: is a head run worse than its base, beyond a tolerance and beyond what
+//! chance and the machine's run-to-run noise explain? A stage beside the pipeline: it takes
+//! finished `RunReport`s (one or more base runs, one or more head runs, from
+//! `report::json::load` or fresh) and returns a `Comparison`. Owns the statistics of that
+//! question (`estimate`, `noise`, `family`, `significance`) and the comparison's renderings:
+//! terminal table, `slagate.compare/v2` JSON and Markdown for a pull-request comment
+//! (`render`), and an HTML page (`html`) with its base-against-head charts (`charts`).
 //!
 //! Imports plan, stats, verdict, report and units; nothing but `app` imports it. It never runs
 //! load or writes files itself: `app` decides where the bytes go.
 //!
 //! # Method
 //!
-//! Every endpoint, and the total, is compared statistic by statistic, from the full latency
-//! histograms and per-second counts of the two runs' measured windows (never from rounded
-//! figures). A row is a **regression** when the head is worse than the base by more than the
-//! tolerance of `[regression]` *and* the data show it at 95 % confidence; an **improvement**
-//! when it is better by more than the tolerance at the same confidence; otherwise **ok**.
-//! "Significant" in the table says whether the two runs differ at all (tolerance 0). The
-//! delta compares point estimates, the verdict confidence bounds: a row that is ok though its
-//! delta is beyond the tolerance carries a note saying why (the runs differ, but at 95 % the
-//! head is not shown worse by more than the tolerance; too few samples; a maximum).
+//! Every row estimates one change, head against base, with an interval, from the full
+//! latency histograms and per-second counts of the runs' measured windows (never from rounded
+//! figures). A row is a **regression** when its whole interval lies beyond the tolerance of
+//! `[regression]` in the worse direction, an **improvement** when it lies beyond it in the
+//! better one, otherwise **ok**; "n/a" when the runs have too few samples to say, with the
+//! count that would.
 //!
-//! - **Percentiles** (pN): the distribution-free 95 % confidence intervals of
-//!   `verdict::confidence` (order statistics; no assumption about the latency distribution).
-//!   Regression when the head's lower bound exceeds the base's upper bound × (1 + tolerance).
-//!   If the head's true percentile is at most the base's × (1 + tolerance), this can only
-//!   happen when the head's interval misses above or the base's misses below, so the chance of
-//!   a false regression is at most the sum of those two tails: ≤ 5 % (≤ 7.5 % at the smallest
-//!   samples, where the base's upper end is its largest sample). It is conservative: with equal
-//!   runs both intervals must miss, in opposite directions, and by the tolerance. Too few
-//!   samples for an interval (fewer than 59 for p95, 299 for p99) → the row is ok, "n/a".
-//! - **Mean**: a one-sided Welch z-test (means and variances from the histograms; the sample
-//!   sizes are hundreds) of H₀: μ_head ≤ μ_base × (1 + tolerance), rejected at p < 0.025.
-//! - **Max**: shown, never significant: a single sample is no evidence of a shift.
-//! - **Error rate**: a one-sided two-proportion z-test (unpooled, since H₀ is not equality) of
-//!   H₀: p_head − p_base ≤ tolerance (in percentage points), rejected at p < 0.025.
-//! - **Requests per second**: a one-sided Welch t-test on the requests completed in each whole
-//!   second of the two measured windows, H₀: μ_head ≥ μ_base × (1 − tolerance), rejected at
-//!   p < 0.025 (Student's t with Welch–Satterthwaite degrees of freedom).
+//! - **Latency** rows compare on the log scale, so a change is a ratio: `p95 +28 % [+19, +37]`
+//!   means the head's p95 is 1.28× the base's. Percentiles (pN): the difference of the two
+//!   runs' log quantiles, each with the standard error read off its distribution-free
+//!   order-statistic interval (`verdict::confidence`; Price and Bonett's method for a ratio of
+//!   medians). **shift**: the Hodges–Lehmann estimate (the median of every head/base latency
+//!   ratio: how much slower the typical request is) with its Mann–Whitney interval, computed
+//!   exactly over the histograms' buckets; distribution-free and, for a log-normal service,
+//!   about 1.5× as efficient as comparing medians. **mean**: the ratio of means (delta
+//!   method). **max**: shown, never judged: a single request is no evidence of a shift.
+//! - **One row per statistic for the whole service** ("All endpoints"): the endpoints' changes
+//!   combined with inverse-variance weights, stratified by endpoint (each endpoint is compared
+//!   with itself, so a change in the mix or a heavy endpoint's level does not move it). It
+//!   catches "slower everywhere" when no single endpoint has the samples to show it.
+//! - **Error rate**: per endpoint and in total, the difference of the two failure rates in
+//!   percentage points with Newcombe's hybrid score interval (good at a few failures in
+//!   hundreds, where a z-interval is far too narrow). A row with no failure in either run
+//!   cannot show a regression and is not counted (Tarone's rule for discrete tests).
+//! - **Requests per second**: under the closed model an endpoint's rate follows from the
+//!   weights and the total, so only the total is judged (log ratio of the mean per-second
+//!   counts); per-endpoint rates are shown as information.
 //!
-//! So every row has a false-positive rate of at most 5 % (2.5 % for the z- and t-tests). The
-//! rows of one comparison are not corrected for multiplicity: with the default tolerances two
-//! equal runs almost never show one (the tests measure 20 pairs of equal runs), but a run with
-//! many endpoints gets many chances.
+//! **One false-alarm rate per comparison.** The rows that can be judged form one family, and
+//! its error rate is controlled by weighted Bonferroni: half of 5 % is shared by the
+//! "All endpoints" rows, half by the others (per endpoint, error rates, total rps), so the
+//! chance that an unchanged build shows *any* regression is at most 5 %. Each interval is drawn
+//! at its row's share (`alpha` in the JSON): the intervals hold simultaneously with 95 %
+//! confidence ("95 % per comparison"). For the gate (any regression or none) Holm's step-down
+//! procedure would decide exactly the same: its first step is this one.
+//!
+//! **Noise across runs** (`noise`). With one base and one head run only the sampling noise
+//! within each run is known ("within-run"): a machine that is a few percent slower on another
+//! day is absorbed by the tolerance, not by the test. With two or more base runs (a history of
+//! the base branch), or a head made with `--repeat`, the spread of each statistic between runs
+//! is estimated (pooled over endpoints, beyond what the runs' own sampling noise explains: a
+//! random-effects model) and added to every row's variance, with Student's t at the
+//! Welch–Satterthwaite degrees of freedom, so a head is a regression only when it lies beyond
+//! that variation plus the tolerance ("between runs"). The "All endpoints" rows take the spread
+//! as shared by every endpoint (a slow machine slows them all), the conservative choice.
 //!
 //! Runs are comparable only when they ran the same profile with the same load shape (users,
 //! spawn rate, run time, think time) against the same endpoints: anything else is refused with
 //! the difference named. What may explain a surprise without making the runs incomparable is a
 //! warning: a different slagate version, a different load generator machine (each run records
 //! it, `Provenance::machine`; runs saved before it was recorded cannot be told apart), or a
-//! base or head whose own verdict was INVALID or INTERRUPTED.
+//! run whose own verdict was INVALID or INTERRUPTED.
 
 mod charts;
+mod estimate;
+mod family;
 mod html;
+mod noise;
 mod render;
 mod reporters;
 mod significance;
@@ -66,17 +83,30 @@ use hdrhistogram::Histogram;
 use crate::plan::{LatencyStat, Plan, Tolerances};
 use crate::report::{ProfileInfo, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
-use crate::verdict::confidence;
+
+use self::estimate::{Estimate, LogSample};
+use self::family::Test;
+use self::noise::Between;
 
 pub use html::html;
-pub use render::{json, markdown, terminal};
+pub use render::{explanation, json, markdown, terminal};
 pub use reporters::{ComparisonReport, outputs};
 
 /// The document version of `--json` output.
-pub const SCHEMA: &str = "slagate.compare/v1";
+pub const SCHEMA: &str = "slagate.compare/v2";
 
-/// The one-sided significance level of the z- and t-tests.
-pub const ALPHA: f64 = 0.025;
+/// The chance, per comparison, that an unchanged build shows a regression (or an improvement).
+pub const FAMILY_ALPHA: f64 = 0.05;
+
+/// The share of [`FAMILY_ALPHA`] the "All endpoints" rows divide among them; the other rows
+/// share the rest.
+pub const OMNIBUS_SHARE: f64 = 0.5;
+
+/// The endpoint name of the rows that combine every endpoint (stratified).
+pub const ALL_ENDPOINTS: &str = "All endpoints";
+/// The endpoint name of the rows over every request pooled (error rate, rps), as Locust names
+/// its total.
+pub const AGGREGATED: &str = "Aggregated";
 
 /// What one row measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +132,10 @@ pub enum RowVerdict {
     Ok,
     Regression,
     Improvement,
+    /// Too few samples to judge (the row's `reason` says how many would do).
+    Undecided,
+    /// Shown, never judged (a maximum, a per-endpoint rate).
+    Info,
 }
 
 impl RowVerdict {
@@ -110,12 +144,14 @@ impl RowVerdict {
             RowVerdict::Ok => "ok",
             RowVerdict::Regression => "regression",
             RowVerdict::Improvement => "improvement",
+            RowVerdict::Undecided => "n/a",
+            RowVerdict::Info => "info",
         }
     }
 }
 
 /// A latency in microseconds, as the histograms count it. Not a `Duration`: a mean falls
-/// between whole nanoseconds, and the `slagate.compare/v1` document writes it unrounded.
+/// between whole nanoseconds, and the `slagate.compare/v2` document writes it unrounded.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Micros(pub f64);
 
@@ -153,47 +189,59 @@ impl Figure {
     }
 }
 
-/// A 95 % interval of a percentile.
+/// Head against base: relative for latency and rps (0.28 = 28 % more), in percentage points
+/// as a fraction for the error rate; with the row's interval when it was judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bounds {
-    pub low: Micros,
-    pub high: Micros,
+pub struct Change {
+    pub estimate: f64,
+    /// The interval at the row's share of the family's 5 %; `None` for rows shown only.
+    pub interval: Option<(f64, f64)>,
 }
 
-/// One endpoint's (or the total's) one statistic, base against head.
+/// Which noise a row's interval accounts for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Noise {
+    /// The sampling noise within each run, nothing between runs (one base and one head run),
+    /// or pooled counts (error rates).
+    WithinRun,
+    /// The sampling noise plus the spread between runs estimated from them.
+    BetweenRuns {
+        base_runs: usize,
+        head_runs: usize,
+        /// The estimated spread of the statistic between runs, as a relative standard
+        /// deviation (0.04 = runs differ by about ±4 % beyond their sampling noise).
+        spread: f64,
+        /// The degrees of freedom of the interval (Welch–Satterthwaite).
+        df: f64,
+    },
+}
+
+/// One endpoint's (or all endpoints', or the total's) one statistic, base against head.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    /// The endpoint's name, or "Aggregated".
+    /// The endpoint's name, [`ALL_ENDPOINTS`] or [`AGGREGATED`].
     pub endpoint: String,
     pub metric: Metric,
-    /// `None` without data.
+    /// Over the runs of each side pooled; `None` without data, and for statistics of the pair
+    /// (the shift, the "All endpoints" rows).
     pub base: Option<Figure>,
     pub head: Option<Figure>,
     /// The allowed worsening: relative for latency and rps, absolute (a fraction of requests)
     /// for the error rate.
     pub tolerance: f64,
-    /// Whether the two runs differ at 95 % (ignoring the tolerance); `None` when the sample
-    /// cannot say (too few samples for an interval, or a max).
-    pub significant: Option<bool>,
-    /// The one-sided p-value of "worse by more than the tolerance", for the z- and t-tests.
+    pub change: Option<Change>,
+    /// The one-sided p-value of "worse by more than the tolerance" (unadjusted: compare it
+    /// with `alpha`).
     pub p_value: Option<f64>,
-    /// The percentiles' 95 % intervals.
-    pub base_interval: Option<Bounds>,
-    pub head_interval: Option<Bounds>,
+    /// The row's share of the family's false-alarm rate; `None` for rows not judged.
+    pub alpha: Option<f64>,
+    /// For latency rows: the smallest worsening (relative) that this row would catch 95 % of
+    /// the time with samples like these: what "no regression" can vouch for.
+    pub detectable: Option<f64>,
+    pub noise: Noise,
     pub verdict: RowVerdict,
-}
-
-impl Row {
-    /// Head against base: relative for latency and rps, in percentage points (as a fraction)
-    /// for the error rate.
-    pub fn delta(&self) -> Option<f64> {
-        let (b, h) = (self.base?.number(), self.head?.number());
-        match self.metric {
-            Metric::ErrorRate => Some(h - b),
-            _ if b > 0.0 => Some(h / b - 1.0),
-            _ => None,
-        }
-    }
+    /// Why a row is n/a, info or not counted, in a sentence.
+    pub reason: Option<String>,
 }
 
 /// Who made a run and when, for the comparison's header.
@@ -205,14 +253,17 @@ pub struct RunInfo {
     pub profile: String,
 }
 
-/// Two runs compared.
+/// Runs compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
-    pub base: RunInfo,
-    pub head: RunInfo,
+    /// The base runs, oldest first as given; at least one.
+    pub base: Vec<RunInfo>,
+    /// The head runs (several with `check --repeat`); at least one.
+    pub head: Vec<RunInfo>,
     pub tolerances: Tolerances,
-    /// Endpoints in the base's order, the total last; within each, latency statistics in
-    /// tolerance order, then error rate, then rps.
+    /// Endpoints in the base's order, each with its latency statistics in tolerance order,
+    /// error rate and rps; then "All endpoints" (latency); then "Aggregated" (error rate,
+    /// rps).
     pub rows: Vec<Row>,
     /// Things that do not stop the comparison but may explain a surprise (another version).
     pub warnings: Vec<String>,
@@ -220,14 +271,29 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn regressions(&self) -> usize {
+        self.count(RowVerdict::Regression)
+    }
+
+    pub fn count(&self, verdict: RowVerdict) -> usize {
+        self.rows.iter().filter(|r| r.verdict == verdict).count()
+    }
+
+    /// How many rows were judged together (the family the 5 % is shared by).
+    pub fn judged(&self) -> usize {
+        self.rows.iter().filter(|r| r.alpha.is_some()).count()
+    }
+
+    /// The noise model of the comparison: between runs when any row had it.
+    pub fn noise(&self) -> Noise {
         self.rows
             .iter()
-            .filter(|r| r.verdict == RowVerdict::Regression)
-            .count()
+            .map(|r| r.noise)
+            .find(|n| matches!(n, Noise::BetweenRuns { .. }))
+            .unwrap_or(Noise::WithinRun)
     }
 }
 
-/// Why two runs cannot be compared: every difference in what was run, one per line.
+/// Why runs cannot be compared: every difference in what was run, one per line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
     "the runs cannot be compared: {}\n  (a baseline must run the same profile with the same load shape against the same endpoints)",
@@ -235,77 +301,567 @@ impl Comparison {
 )]
 pub struct Mismatch(pub Vec<String>);
 
-/// Compare `head` to `base` under `tolerances`; refuses runs of different shape.
+/// Compare the `head` runs to the `base` runs under `tolerances`; refuses runs of different
+/// shape. Both slices must hold at least one run.
 pub fn compare(
-    base: &RunReport,
-    head: &RunReport,
+    base: &[RunReport],
+    head: &[RunReport],
     tolerances: &Tolerances,
 ) -> Result<Comparison, Mismatch> {
-    let differences = shape_differences(base, head);
+    let (Some(first), Some(last)) = (base.first(), head.first()) else {
+        return Err(Mismatch(vec!["no base or no head run".to_string()]));
+    };
+    let mut differences = Vec::new();
+    let several = base.len() > 1 || head.len() > 1;
+    for (b, run) in base.iter().enumerate() {
+        for (h, other) in head.iter().enumerate() {
+            for d in shape_differences(run, other) {
+                differences.push(if several {
+                    format!("base run {} against head run {}: {d}", b + 1, h + 1)
+                } else {
+                    d
+                });
+            }
+        }
+    }
     if !differences.is_empty() {
+        differences.dedup();
         return Err(Mismatch(differences));
     }
-    let mut warnings = Vec::new();
-    if base.slagate_version != head.slagate_version {
-        warnings.push(format!(
-            "the base was run by slagate {} and the head by slagate {}: a change in the load \
-             generator can look like a change in the service",
-            base.slagate_version, head.slagate_version
-        ));
-    }
-    if let (Some(b), Some(h)) = (&base.provenance.machine, &head.provenance.machine)
-        && b != h
-    {
-        warnings.push(format!(
-            "the base ran on {b} and the head on {h}: a different load generator machine can \
-             look like a change in the service"
-        ));
-    }
-    for (which, run) in [("base", base), ("head", head)] {
-        let why = match run.outcome {
-            RunOutcome::Pass | RunOutcome::Fail | RunOutcome::Inconclusive => continue,
-            RunOutcome::Invalid => "was INVALID: the load generator did not deliver its profile",
-            RunOutcome::Interrupted => "was INTERRUPTED before its run time was over",
-        };
-        warnings.push(format!(
-            "the {which} run {why}, so its figures may not show the service"
-        ));
-    }
-    let mut rows = Vec::new();
-    let subjects = base
-        .endpoints
-        .iter()
-        .zip(&head.endpoints)
-        .enumerate()
-        .map(|(i, (b, h))| (b.name.as_str(), &b.stats, &h.stats, Some(i)))
-        .chain(std::iter::once((
-            "Aggregated",
-            &base.total,
-            &head.total,
-            None,
-        )));
-    for (name, b, h, index) in subjects {
-        for &(stat, tol) in &tolerances.latency {
-            rows.push(latency_row(name, stat, &b.latency, &h.latency, tol));
+    let warnings = warnings(base, head);
+    let sides = Sides::of(base, head);
+    let mut rows: Vec<Pending> = Vec::new();
+    let mut all_endpoints: Vec<Pending> = Vec::new();
+    let names: Vec<&str> = first.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let mut per_endpoint: Vec<Vec<Pending>> = names.iter().map(|_| Vec::new()).collect();
+    for &(stat, tol) in &tolerances.latency {
+        let (endpoint_rows, omnibus) = latency_rows(&sides, &names, stat, tol);
+        for (list, row) in per_endpoint.iter_mut().zip(endpoint_rows) {
+            list.push(row);
         }
-        rows.push(error_rate_row(name, b, h, tolerances.error_rate));
-        let base_counts = per_second(base, index);
-        let head_counts = per_second(head, index);
-        rows.push(rps_row(name, &base_counts, &head_counts, tolerances.rps));
+        if let Some(o) = omnibus {
+            all_endpoints.push(o);
+        }
     }
+    for (i, list) in per_endpoint.iter_mut().enumerate() {
+        list.push(error_rate_row(
+            names[i],
+            sides.errors(Some(i)),
+            tolerances.error_rate,
+        ));
+        list.push(endpoint_rps_row(names[i], &sides, i, tolerances.rps));
+    }
+    for list in per_endpoint {
+        rows.extend(list);
+    }
+    rows.extend(all_endpoints);
+    rows.push(error_rate_row(
+        AGGREGATED,
+        sides.errors(None),
+        tolerances.error_rate,
+    ));
+    rows.push(total_rps_row(&sides, tolerances.rps));
+    let rows = family::decide(rows);
     let info = |run: &RunReport| RunInfo {
         slagate_version: run.slagate_version.clone(),
         git_commit: run.provenance.git_commit.clone(),
         started_at: run.started_at,
         profile: run.profile.name.clone(),
     };
+    let _ = last;
     Ok(Comparison {
-        base: info(base),
-        head: info(head),
+        base: base.iter().map(info).collect(),
+        head: head.iter().map(info).collect(),
         tolerances: tolerances.clone(),
         rows,
         warnings,
     })
+}
+
+/// Another version or machine, or a run that did not show the service: said, not refused.
+fn warnings(base: &[RunReport], head: &[RunReport]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let versions = |runs: &[RunReport]| {
+        let mut v: Vec<&str> = runs.iter().map(|r| r.slagate_version.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.join(", ")
+    };
+    let (bv, hv) = (versions(base), versions(head));
+    if bv != hv {
+        warnings.push(format!(
+            "the base was run by slagate {bv} and the head by slagate {hv}: a change in the load \
+             generator can look like a change in the service"
+        ));
+    }
+    fn machines(runs: &[RunReport]) -> Vec<&str> {
+        let mut m: Vec<&str> = runs
+            .iter()
+            .filter_map(|r| r.provenance.machine.as_deref())
+            .collect();
+        m.sort_unstable();
+        m.dedup();
+        m
+    }
+    let (bm, hm) = (machines(base), machines(head));
+    if !bm.is_empty() && !hm.is_empty() && bm != hm {
+        warnings.push(format!(
+            "the base ran on {} and the head on {}: a different load generator machine can look \
+             like a change in the service",
+            bm.join(", "),
+            hm.join(", ")
+        ));
+    }
+    for (which, runs) in [("base", base), ("head", head)] {
+        for (k, run) in runs.iter().enumerate() {
+            let why = match run.outcome {
+                RunOutcome::Pass | RunOutcome::Fail | RunOutcome::Inconclusive => continue,
+                RunOutcome::Invalid => {
+                    "was INVALID: the load generator did not deliver its profile"
+                }
+                RunOutcome::Interrupted => "was INTERRUPTED before its run time was over",
+            };
+            let name = if runs.len() > 1 {
+                format!("{which} run {}", k + 1)
+            } else {
+                format!("{which} run")
+            };
+            warnings.push(format!(
+                "the {name} {why}, so its figures may not show the service"
+            ));
+        }
+    }
+    warnings
+}
+
+/// The runs of one side: each run's figures, and all of them pooled.
+struct Side<'a> {
+    runs: &'a [RunReport],
+    /// Per endpoint, the runs' histograms added up.
+    pooled: Vec<Histogram<u64>>,
+}
+
+impl<'a> Side<'a> {
+    fn of(runs: &'a [RunReport]) -> Side<'a> {
+        let endpoints = runs[0].endpoints.len();
+        let pooled = (0..endpoints)
+            .map(|i| {
+                let mut h = runs[0].endpoints[i].stats.latency.clone();
+                for run in &runs[1..] {
+                    // Same histogram bounds in every run (`stats::new_histogram`): cannot fail.
+                    let _ = h.add(&run.endpoints[i].stats.latency);
+                }
+                h
+            })
+            .collect();
+        Side { runs, pooled }
+    }
+
+    fn latency(&self, run: usize, endpoint: usize) -> &Histogram<u64> {
+        &self.runs[run].endpoints[endpoint].stats.latency
+    }
+
+    /// Failures and requests of an endpoint (`None`: all), over every run.
+    fn errors(&self, endpoint: Option<usize>) -> (u64, u64) {
+        self.runs.iter().fold((0, 0), |(f, n), run| {
+            let s: &EndpointStats = match endpoint {
+                Some(i) => &run.endpoints[i].stats,
+                None => &run.total,
+            };
+            (f + s.failures, n + s.requests)
+        })
+    }
+
+    /// Whole seconds' request counts of every run, one after another.
+    fn seconds(&self, endpoint: Option<usize>) -> Vec<f64> {
+        self.runs
+            .iter()
+            .flat_map(|run| per_second(run, endpoint))
+            .collect()
+    }
+}
+
+struct Sides<'a> {
+    base: Side<'a>,
+    head: Side<'a>,
+}
+
+impl<'a> Sides<'a> {
+    fn of(base: &'a [RunReport], head: &'a [RunReport]) -> Sides<'a> {
+        Sides {
+            base: Side::of(base),
+            head: Side::of(head),
+        }
+    }
+
+    fn errors(&self, endpoint: Option<usize>) -> ((u64, u64), (u64, u64)) {
+        (self.base.errors(endpoint), self.head.errors(endpoint))
+    }
+
+    /// 1/k + 1/m: how much of the between-run spread the difference of the two sides' means
+    /// carries.
+    fn run_weight(&self) -> f64 {
+        1.0 / self.base.runs.len() as f64 + 1.0 / self.head.runs.len() as f64
+    }
+
+    fn noise(&self, between: Option<Between>, within_var: f64) -> (Noise, f64, f64) {
+        match between {
+            None => (Noise::WithinRun, within_var, f64::INFINITY),
+            Some(b) => {
+                let c = self.run_weight();
+                let var = within_var + c * b.tau2;
+                let df = b.df * var * var / (c * b.ms()).powi(2);
+                (
+                    Noise::BetweenRuns {
+                        base_runs: self.base.runs.len(),
+                        head_runs: self.head.runs.len(),
+                        spread: b.tau2.sqrt().exp_m1(),
+                        df,
+                    },
+                    var,
+                    df,
+                )
+            }
+        }
+    }
+}
+
+/// A row before the family is decided: its figures, and the test that will judge it (`None`
+/// for rows shown only, n/a, or unable to show a regression).
+pub(crate) struct Pending {
+    pub row: Row,
+    pub test: Option<Test>,
+    /// One of the "All endpoints" rows, which share their own part of the family's 5 %.
+    pub omnibus: bool,
+}
+
+fn blank(endpoint: &str, metric: Metric, tolerance: f64) -> Row {
+    Row {
+        endpoint: endpoint.to_string(),
+        metric,
+        base: None,
+        head: None,
+        tolerance,
+        change: None,
+        p_value: None,
+        alpha: None,
+        detectable: None,
+        noise: Noise::WithinRun,
+        verdict: RowVerdict::Ok,
+        reason: None,
+    }
+}
+
+fn latency(us: f64) -> Figure {
+    Figure::Latency(Micros(us))
+}
+
+/// The statistic of one run's histogram on the log scale, for percentiles and the mean.
+fn per_run(stat: LatencyStat, h: &Histogram<u64>) -> Option<Estimate> {
+    match stat {
+        LatencyStat::Percentile(q) => estimate::log_quantile(h, q),
+        LatencyStat::Mean => estimate::log_mean(h),
+        LatencyStat::Max | LatencyStat::Shift => None,
+    }
+}
+
+/// How many samples each run needs for `stat`.
+fn samples_needed(stat: LatencyStat) -> u64 {
+    match stat {
+        LatencyStat::Percentile(q) => estimate::percentile_samples(q),
+        LatencyStat::Mean | LatencyStat::Shift | LatencyStat::Max => estimate::SHIFT_SAMPLES,
+    }
+}
+
+/// One latency statistic of every endpoint, and its "All endpoints" row.
+fn latency_rows(
+    sides: &Sides<'_>,
+    names: &[&str],
+    stat: LatencyStat,
+    tol: f64,
+) -> (Vec<Pending>, Option<Pending>) {
+    let metric = Metric::Latency(stat);
+    // Per endpoint: the pair's estimate (head − base on the log scale) with its within-run
+    // variance, and each run's own value (by run, on each side with two runs or more) for the
+    // between-run spread.
+    let mut pairs: Vec<Option<Estimate>> = Vec::new();
+    let mut spreads: Vec<PerRun> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (b, h) = (&sides.base.pooled[i], &sides.head.pooled[i]);
+        let mut row = blank(name, metric, tol);
+        let figure = |h: &Histogram<u64>| match stat {
+            _ if h.is_empty() => None,
+            LatencyStat::Percentile(q) => Some(latency(h.value_at_quantile(q) as f64)),
+            LatencyStat::Mean => Some(latency(h.mean())),
+            LatencyStat::Max => Some(latency(h.max() as f64)),
+            LatencyStat::Shift => None,
+        };
+        row.base = figure(b);
+        row.head = figure(h);
+        let base_sample = LogSample::of(b);
+        // A run's own value of the statistic: for the shift, against the pooled base.
+        let of_run = |h: &Histogram<u64>| match stat {
+            LatencyStat::Shift => estimate::shift(&base_sample, &LogSample::of(h)),
+            _ => per_run(stat, h),
+        };
+        let mut runs: PerRun = [Vec::new(), Vec::new()];
+        if stat != LatencyStat::Max {
+            for (k, side) in [&sides.base, &sides.head].into_iter().enumerate() {
+                if side.runs.len() > 1 {
+                    runs[k] = (0..side.runs.len())
+                        .map(|r| of_run(side.latency(r, i)))
+                        .collect();
+                }
+            }
+        }
+        spreads.push(runs);
+        let pair = match stat {
+            LatencyStat::Max => {
+                row.verdict = RowVerdict::Info;
+                row.reason = Some("a maximum is a single request: shown, never judged".to_string());
+                if let (Some(Figure::Latency(b)), Some(Figure::Latency(h))) = (row.base, row.head)
+                    && b.0 > 0.0
+                {
+                    row.change = Some(Change {
+                        estimate: h.0 / b.0 - 1.0,
+                        interval: None,
+                    });
+                }
+                None
+            }
+            LatencyStat::Shift => estimate::shift(&base_sample, &LogSample::of(h)),
+            LatencyStat::Percentile(_) | LatencyStat::Mean => {
+                match (per_run(stat, b), per_run(stat, h)) {
+                    (Some(b), Some(h)) => Some(Estimate {
+                        value: h.value - b.value,
+                        se: (b.se * b.se + h.se * h.se).sqrt(),
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        if pair.is_none() && stat != LatencyStat::Max {
+            row.verdict = RowVerdict::Undecided;
+            row.reason = Some(format!(
+                "{stat} needs ≥ {} samples in each run's window (base {}, head {})",
+                samples_needed(stat),
+                b.len(),
+                h.len()
+            ));
+        }
+        pairs.push(pair);
+        rows.push(row);
+    }
+    if stat == LatencyStat::Max {
+        let pending = rows
+            .into_iter()
+            .map(|row| Pending {
+                row,
+                test: None,
+                omnibus: false,
+            })
+            .collect();
+        return (pending, None);
+    }
+    let groups: Vec<[Vec<Estimate>; 2]> = spreads
+        .iter()
+        .map(|[b, h]| {
+            [
+                b.iter().flatten().copied().collect(),
+                h.iter().flatten().copied().collect(),
+            ]
+        })
+        .collect();
+    let between = noise::between_runs(&groups);
+    let bound = tol.ln_1p();
+    let pending: Vec<Pending> = rows
+        .into_iter()
+        .zip(&pairs)
+        .map(|(mut row, pair)| {
+            let test = pair.map(|p| {
+                let (noise, var, df) = sides.noise(between, p.se * p.se);
+                row.noise = noise;
+                Test::log(p.value, var, df, bound, true)
+            });
+            Pending {
+                row,
+                test,
+                omnibus: false,
+            }
+        })
+        .collect();
+    // All endpoints: inverse-variance weights on the within-run noise. The between-run spread
+    // is taken as shared by every endpoint (a slow machine slows them all), so it is added
+    // once, not averaged away, and estimated from each run's own all-endpoints value.
+    let usable: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].is_some()).collect();
+    let mut row = blank(ALL_ENDPOINTS, metric, tol);
+    let test = if usable.len() >= 2 {
+        let weight = |i: usize| pairs[i].map_or(0.0, |p| 1.0 / (p.se * p.se));
+        let total: f64 = usable.iter().map(|&i| weight(i)).sum();
+        let value = usable
+            .iter()
+            .map(|&i| weight(i) * pairs[i].map_or(0.0, |p| p.value))
+            .sum::<f64>()
+            / total;
+        let combined = |k: usize| -> Vec<Estimate> {
+            let runs = spreads[usable[0]][k].len();
+            (0..runs)
+                .filter_map(|r| {
+                    let each: Option<Vec<(f64, Estimate)>> = usable
+                        .iter()
+                        .map(|&i| Some((weight(i), spreads[i][k].get(r).copied().flatten()?)))
+                        .collect();
+                    let each = each?;
+                    Some(Estimate {
+                        value: each.iter().map(|(w, e)| w * e.value).sum::<f64>() / total,
+                        se: each
+                            .iter()
+                            .map(|(w, e)| (w * e.se).powi(2))
+                            .sum::<f64>()
+                            .sqrt()
+                            / total,
+                    })
+                })
+                .collect()
+        };
+        let shared = noise::between_runs(&[[combined(0), combined(1)]]).or(between);
+        let (noise, var, df) = sides.noise(shared, 1.0 / total);
+        row.noise = noise;
+        Some(Test::log(value, var, df, bound, true))
+    } else {
+        row.verdict = RowVerdict::Undecided;
+        row.reason = Some(format!(
+            "{stat} across endpoints needs two endpoints with ≥ {} samples in each run's window \
+             ({} {})",
+            samples_needed(stat),
+            usable.len(),
+            if usable.len() == 1 { "has" } else { "have" }
+        ));
+        None
+    };
+    (
+        pending,
+        Some(Pending {
+            row,
+            test,
+            omnibus: true,
+        }),
+    )
+}
+
+/// Each run's own value of a statistic, by run: the base runs and the head runs (empty for a
+/// side of one run, which shows nothing about the spread between runs).
+type PerRun = [Vec<Option<Estimate>>; 2];
+
+/// The error rate of an endpoint or the total: failures and requests of base and head.
+fn error_rate_row(name: &str, (b, h): ((u64, u64), (u64, u64)), tol: f64) -> Pending {
+    let mut row = blank(name, Metric::ErrorRate, tol);
+    let rate = |(f, n): (u64, u64)| (n > 0).then(|| f as f64 / n as f64);
+    row.base = rate(b).map(Figure::Fraction);
+    row.head = rate(h).map(Figure::Fraction);
+    let test = match (rate(b), rate(h)) {
+        (None, _) | (_, None) => {
+            row.verdict = RowVerdict::Undecided;
+            row.reason = Some("no requests in the base or the head window".to_string());
+            None
+        }
+        (Some(pb), Some(ph)) if b.0 + h.0 == 0 => {
+            row.change = Some(Change {
+                estimate: ph - pb,
+                interval: None,
+            });
+            row.reason = Some(
+                "no failure in either run: nothing that could show a regression, so not counted"
+                    .to_string(),
+            );
+            None
+        }
+        _ => Some(Test::Proportion {
+            base: b,
+            head: h,
+            tolerance: tol,
+        }),
+    };
+    Pending {
+        row,
+        test,
+        omnibus: false,
+    }
+}
+
+fn mean(x: &[f64]) -> Option<f64> {
+    (!x.is_empty()).then(|| x.iter().sum::<f64>() / x.len() as f64)
+}
+
+/// An endpoint's requests per second: shown, not judged (closed model: it follows from the
+/// weights and the total).
+fn endpoint_rps_row(name: &str, sides: &Sides<'_>, i: usize, tol: f64) -> Pending {
+    let mut row = blank(name, Metric::Rps, tol);
+    let (b, h) = (
+        mean(&sides.base.seconds(Some(i))),
+        mean(&sides.head.seconds(Some(i))),
+    );
+    row.base = b.map(Figure::Rate);
+    row.head = h.map(Figure::Rate);
+    if let (Some(b), Some(h)) = (b, h)
+        && b > 0.0
+    {
+        row.change = Some(Change {
+            estimate: h / b - 1.0,
+            interval: None,
+        });
+    }
+    row.verdict = RowVerdict::Info;
+    row.reason = Some(
+        "an endpoint's rate follows from its weight and the total rate (closed model): shown, \
+         the total is judged"
+            .to_string(),
+    );
+    Pending {
+        row,
+        test: None,
+        omnibus: false,
+    }
+}
+
+/// The total requests per second: the log ratio of the mean per-second counts.
+fn total_rps_row(sides: &Sides<'_>, tol: f64) -> Pending {
+    let mut row = blank(AGGREGATED, Metric::Rps, tol);
+    let (bs, hs) = (sides.base.seconds(None), sides.head.seconds(None));
+    row.base = mean(&bs).map(Figure::Rate);
+    row.head = mean(&hs).map(Figure::Rate);
+    let runs = |side: &Side<'_>| -> Vec<Estimate> {
+        if side.runs.len() < 2 {
+            return Vec::new();
+        }
+        side.runs
+            .iter()
+            .filter_map(|r| estimate::log_rate(&per_second(r, None)))
+            .collect()
+    };
+    let between = noise::between_runs(&[[runs(&sides.base), runs(&sides.head)]]);
+    let test = match (estimate::log_rate(&bs), estimate::log_rate(&hs)) {
+        (Some(b), Some(h)) => {
+            let (noise, var, df) = sides.noise(between, b.se * b.se + h.se * h.se);
+            row.noise = noise;
+            Some(Test::log(h.value - b.value, var, df, (-tol).ln_1p(), false))
+        }
+        _ => {
+            row.verdict = RowVerdict::Undecided;
+            row.reason = Some(
+                "fewer than two whole seconds with requests in a window: no spread to test \
+                 against"
+                    .to_string(),
+            );
+            None
+        }
+    };
+    Pending {
+        row,
+        test,
+        omnibus: false,
+    }
 }
 
 /// What must be equal for two runs to be comparable, as text for naming a difference.
@@ -408,188 +964,4 @@ fn per_second(run: &RunReport, endpoint: Option<usize>) -> Vec<f64> {
                 })
         })
         .collect()
-}
-
-fn bounds(h: &Histogram<u64>, q: f64) -> Option<Bounds> {
-    confidence::interval(h, q).map(|i| Bounds {
-        low: Micros::of(i.low),
-        high: Micros::of(i.high),
-    })
-}
-
-/// One latency statistic, by the method of the module docs.
-pub fn latency_row(
-    endpoint: &str,
-    stat: LatencyStat,
-    base: &Histogram<u64>,
-    head: &Histogram<u64>,
-    tolerance: f64,
-) -> Row {
-    let mut row = Row {
-        endpoint: endpoint.to_string(),
-        metric: Metric::Latency(stat),
-        base: None,
-        head: None,
-        tolerance,
-        significant: None,
-        p_value: None,
-        base_interval: None,
-        head_interval: None,
-        verdict: RowVerdict::Ok,
-    };
-    if base.is_empty() || head.is_empty() {
-        return row;
-    }
-    match stat {
-        LatencyStat::Percentile(q) => {
-            row.base = Some(latency(base.value_at_quantile(q) as f64));
-            row.head = Some(latency(head.value_at_quantile(q) as f64));
-            row.base_interval = bounds(base, q);
-            row.head_interval = bounds(head, q);
-            if let (Some(b), Some(h)) = (row.base_interval, row.head_interval) {
-                let (b_low, b_high, h_low, h_high) = (b.low.0, b.high.0, h.low.0, h.high.0);
-                row.significant = Some(h_low > b_high || h_high < b_low);
-                row.verdict = if h_low > b_high * (1.0 + tolerance) {
-                    RowVerdict::Regression
-                } else if h_high * (1.0 + tolerance) < b_low {
-                    RowVerdict::Improvement
-                } else {
-                    RowVerdict::Ok
-                };
-            }
-        }
-        LatencyStat::Max => {
-            row.base = Some(latency(base.max() as f64));
-            row.head = Some(latency(head.max() as f64));
-        }
-        LatencyStat::Mean => {
-            let (b, h) = (moments(base), moments(head));
-            row.base = Some(latency(b.mean));
-            row.head = Some(latency(h.mean));
-            // H₀: μh ≤ μb(1+t): z = (μh − (1+t)μb) / √(σh²/nh + (1+t)²σb²/nb).
-            let worse = significance::welch_z(h, b, 1.0 + tolerance);
-            let better = significance::welch_z(b, h, 1.0 + tolerance);
-            let differ = significance::welch_z(h, b, 1.0).abs();
-            row.p_value = Some(significance::normal_sf(worse));
-            row.significant = Some(significance::normal_sf(differ) < ALPHA);
-            row.verdict = verdict(
-                significance::normal_sf(worse),
-                significance::normal_sf(better),
-            );
-        }
-    }
-    row
-}
-
-fn latency(us: f64) -> Figure {
-    Figure::Latency(Micros(us))
-}
-
-fn verdict(p_worse: f64, p_better: f64) -> RowVerdict {
-    if p_worse < ALPHA {
-        RowVerdict::Regression
-    } else if p_better < ALPHA {
-        RowVerdict::Improvement
-    } else {
-        RowVerdict::Ok
-    }
-}
-
-/// Sample size, mean and variance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Moments {
-    pub n: f64,
-    pub mean: f64,
-    pub var: f64,
-}
-
-fn moments(h: &Histogram<u64>) -> Moments {
-    let n = h.len() as f64;
-    let sd = h.stdev();
-    Moments {
-        n,
-        mean: h.mean(),
-        // HdrHistogram's stdev divides by n; the unbiased variance divides by n − 1.
-        var: if n > 1.0 {
-            sd * sd * n / (n - 1.0)
-        } else {
-            0.0
-        },
-    }
-}
-
-/// The error rate, by a one-sided two-proportion z-test against the tolerance.
-pub fn error_rate_row(
-    endpoint: &str,
-    base: &EndpointStats,
-    head: &EndpointStats,
-    tolerance: f64,
-) -> Row {
-    let mut row = Row {
-        endpoint: endpoint.to_string(),
-        metric: Metric::ErrorRate,
-        base: (base.requests > 0).then(|| Figure::Fraction(base.error_rate())),
-        head: (head.requests > 0).then(|| Figure::Fraction(head.error_rate())),
-        tolerance,
-        significant: None,
-        p_value: None,
-        base_interval: None,
-        head_interval: None,
-        verdict: RowVerdict::Ok,
-    };
-    if base.requests == 0 || head.requests == 0 {
-        return row;
-    }
-    let (nb, nh) = (base.requests as f64, head.requests as f64);
-    let (pb, ph) = (base.error_rate(), head.error_rate());
-    let se = (pb * (1.0 - pb) / nb + ph * (1.0 - ph) / nh).sqrt();
-    // With no variance at all (no failure in either run, or every request failing) the rates
-    // are what they are: the difference is certain.
-    let sf = |diff: f64| {
-        if se > 0.0 {
-            significance::normal_sf(diff / se)
-        } else if diff > 0.0 {
-            0.0
-        } else {
-            1.0
-        }
-    };
-    let p_worse = sf(ph - pb - tolerance);
-    let p_better = sf(pb - ph - tolerance);
-    row.p_value = Some(p_worse);
-    row.significant = Some(sf((ph - pb).abs()) < ALPHA && ph != pb);
-    row.verdict = verdict(p_worse, p_better);
-    row
-}
-
-/// Requests per second, by a one-sided Welch t-test on the per-second counts.
-pub fn rps_row(endpoint: &str, base: &[f64], head: &[f64], tolerance: f64) -> Row {
-    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
-    let mut row = Row {
-        endpoint: endpoint.to_string(),
-        metric: Metric::Rps,
-        base: (!base.is_empty()).then(|| Figure::Rate(mean(base))),
-        head: (!head.is_empty()).then(|| Figure::Rate(mean(head))),
-        tolerance,
-        significant: None,
-        p_value: None,
-        base_interval: None,
-        head_interval: None,
-        verdict: RowVerdict::Ok,
-    };
-    // A variance needs two seconds on each side.
-    if base.len() < 2 || head.len() < 2 {
-        return row;
-    }
-    let b = significance::sample(base);
-    let h = significance::sample(head);
-    // Worse = fewer requests: H₀: μh ≥ (1−t)μb; t-statistic of (1−t)μb − μh.
-    let p_worse = significance::welch_t_sf(b, h, 1.0 - tolerance);
-    // Better = more requests by more than the tolerance: (1−t)μh > μb.
-    let p_better = significance::welch_t_sf(h, b, 1.0 - tolerance);
-    let p_differ = significance::welch_t_sf(b, h, 1.0).min(significance::welch_t_sf(h, b, 1.0));
-    row.p_value = Some(p_worse);
-    row.significant = Some(p_differ < ALPHA);
-    row.verdict = verdict(p_worse, p_better);
-    row
 }

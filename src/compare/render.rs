@@ -1,15 +1,17 @@
-//! The comparison as a terminal table, a `slagate.compare/v1` JSON document and a Markdown
-//! table for a pull-request comment. Pure: bytes out, no I/O.
+//! The comparison as a terminal table, a `slagate.compare/v2` JSON document and a Markdown
+//! table for a pull-request comment, and the one line that explains the verdict in each. Pure:
+//! bytes out, no I/O.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::plan::LatencyStat;
 use crate::units;
-use crate::verdict::confidence;
 
-use super::{ALPHA, Bounds, Comparison, Figure, Metric, Row, RowVerdict, SCHEMA};
+use super::{
+    AGGREGATED, ALL_ENDPOINTS, Comparison, FAMILY_ALPHA, Figure, Metric, Noise, OMNIBUS_SHARE, Row,
+    RowVerdict, RunInfo, SCHEMA,
+};
 
 /// A value as people read it.
 fn value(v: Option<Figure>) -> String {
@@ -29,9 +31,43 @@ fn signed(metric: Metric, change: f64) -> String {
     }
 }
 
-fn delta(row: &Row) -> String {
-    row.delta()
-        .map_or_else(|| "—".to_string(), |d| signed(row.metric, d))
+/// An interval's end, without its unit and to the precision an interval deserves: "+19",
+/// "−4.1", "+0.25".
+fn bare(metric: Metric, change: f64) -> String {
+    let percent = change * 100.0;
+    let text = if percent.abs() >= 10.0 {
+        format!("{:.0}", percent.abs())
+    } else if percent.abs() >= 1.0 || metric != Metric::ErrorRate {
+        format!("{:.1}", percent.abs())
+    } else {
+        format!("{:.2}", percent.abs())
+    };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    match text.as_str() {
+        "0" => "0".to_string(),
+        _ if change > 0.0 => format!("+{text}"),
+        _ => format!("−{text}"),
+    }
+}
+
+/// "+28% [+19, +37]", "+0.5 pp [+0.1, +0.9]", "+3%" (shown only), "—".
+pub(super) fn change(row: &Row) -> String {
+    match row.change {
+        None => "—".to_string(),
+        Some(c) => match c.interval {
+            None => signed(row.metric, c.estimate),
+            Some((low, high)) => format!(
+                "{} [{}, {}]",
+                signed(row.metric, c.estimate),
+                bare(row.metric, low),
+                bare(row.metric, high)
+            ),
+        },
+    }
 }
 
 /// The allowed worsening, signed the way it is allowed: up for latency and the error rate,
@@ -43,63 +79,52 @@ fn tolerance(row: &Row) -> String {
     }
 }
 
-fn significant(row: &Row) -> &'static str {
-    match row.significant {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "n/a",
+/// Which noise decided a judged row: "within run", or "3+1 runs ±4%".
+fn noise(row: &Row) -> String {
+    if row.alpha.is_none() {
+        return "—".to_string();
+    }
+    match row.noise {
+        Noise::WithinRun => "within run".to_string(),
+        Noise::BetweenRuns {
+            base_runs,
+            head_runs,
+            spread,
+            ..
+        } => format!("{base_runs}+{head_runs} runs ±{}", units::percent(spread)),
     }
 }
 
-/// Why a row is ok though its delta is beyond the tolerance, in a sentence; `None` when its
-/// cells say enough (not beyond, or "Significant: no"). The delta compares point estimates,
-/// but a regression must hold at 95 % confidence: a row can differ significantly (the runs are
-/// not alike) and still not be shown worse by more than the tolerance.
-pub(super) fn why_ok(row: &Row) -> Option<String> {
-    let delta = row.delta()?;
+/// Why a row is ok though its estimate is beyond the tolerance, or why it is n/a, in a
+/// sentence; `None` when its cells say enough.
+pub(super) fn why(row: &Row) -> Option<String> {
+    match row.verdict {
+        RowVerdict::Undecided => return row.reason.clone(),
+        RowVerdict::Ok => {}
+        _ => return None,
+    }
+    let c = row.change?;
+    let (low, high) = c.interval?;
     let beyond = match row.metric {
-        Metric::Rps => delta < -row.tolerance,
-        Metric::Latency(_) | Metric::ErrorRate => delta > row.tolerance,
+        Metric::Rps => c.estimate < -row.tolerance,
+        Metric::Latency(_) | Metric::ErrorRate => c.estimate > row.tolerance,
     };
-    if row.verdict != RowVerdict::Ok || !beyond {
+    if !beyond {
         return None;
     }
-    let tolerance = tolerance(row);
-    let why = match (row.significant, row.metric) {
-        (Some(false), _) => return None,
-        (Some(true), Metric::Latency(stat @ LatencyStat::Percentile(_))) => {
-            // Both intervals exist (the row is significant) and the head's lies above.
-            let (b, h) = (row.base_interval?, row.head_interval?);
-            format!(
-                "the runs differ, but at 95 % confidence the head is only shown to be {} slower \
-                 (its {stat} ≥ {}, the base's ≤ {}), within the {tolerance} tolerance",
-                signed(row.metric, h.low.0 / b.high.0 - 1.0),
-                units::duration(h.low.duration()),
-                units::duration(b.high.duration()),
-            )
-        }
-        (Some(true), _) => format!(
-            "the runs differ, but the head is not shown to be worse by more than the \
-             {tolerance} tolerance at 95 % confidence (p = {:.3}; a regression needs p < {ALPHA})",
-            row.p_value?
-        ),
-        (None, Metric::Latency(LatencyStat::Max)) => {
-            "a maximum is a single request: no evidence of a shift, whatever its size".to_string()
-        }
-        (None, Metric::Latency(LatencyStat::Percentile(q))) => format!(
-            "too few samples for a 95 % interval of {} (it needs {} in each run)",
-            row.metric,
-            confidence::samples_needed(q)
-        ),
-        (None, Metric::Rps) => {
-            "fewer than two whole seconds in a run: no spread to test against".to_string()
-        }
-        (None, _) => "too few samples to test".to_string(),
+    let reach = match row.metric {
+        Metric::Rps => high,
+        _ => low,
     };
-    Some(why)
+    Some(format!(
+        "the estimate is beyond the {} tolerance, but its interval reaches {}: at 95 % per \
+         comparison the head is not shown to be worse by more than the tolerance",
+        tolerance(row),
+        signed(row.metric, reach)
+    ))
 }
 
-/// A note on a row that is ok though beyond its tolerance.
+/// A note on a row: n/a, or ok though its estimate is beyond its tolerance.
 pub(super) struct Note<'a> {
     /// From 1, in the comparison's order; the row's verdict cell shows it as "[n]".
     pub number: usize,
@@ -115,18 +140,25 @@ impl Note<'_> {
 
     /// "p50 (+30%)".
     pub fn what(&self) -> String {
-        format!("{} ({})", self.row.metric, delta(self.row))
+        match self.row.change {
+            Some(c) => format!(
+                "{} ({})",
+                self.row.metric,
+                signed(self.row.metric, c.estimate)
+            ),
+            None => self.row.metric.to_string(),
+        }
     }
 }
 
-/// The notes (`why_ok`) and, row by row, the number of the row's note.
+/// The notes (`why`) and, row by row, the number of the row's note.
 pub(super) fn notes(c: &Comparison) -> (Vec<Option<usize>>, Vec<Note<'_>>) {
     let mut notes = Vec::new();
     let numbers = c
         .rows
         .iter()
         .map(|row| {
-            let why = why_ok(row)?;
+            let why = why(row)?;
             let number = notes.len() + 1;
             notes.push(Note { number, row, why });
             Some(number)
@@ -135,6 +167,7 @@ pub(super) fn notes(c: &Comparison) -> (Vec<Option<usize>>, Vec<Note<'_>>) {
     (numbers, notes)
 }
 
+/// "regression" or "no regression", with the count.
 pub(super) fn headline(c: &Comparison) -> String {
     let n = c.regressions();
     if n == 0 {
@@ -147,19 +180,173 @@ pub(super) fn headline(c: &Comparison) -> String {
     }
 }
 
+/// "3 base runs, 1 head run" and the noise model.
+fn runs(c: &Comparison) -> String {
+    let count = |n: usize, what: &str| format!("{n} {what} run{}", if n == 1 { "" } else { "s" });
+    let model = match c.noise() {
+        Noise::WithinRun => "noise within runs only".to_string(),
+        Noise::BetweenRuns { .. } => "noise between runs estimated from them".to_string(),
+    };
+    format!(
+        "{}, {}; {model}; 95 % per comparison",
+        count(c.base.len(), "base"),
+        count(c.head.len(), "head")
+    )
+}
+
+/// One row's change in words: "27% slower at p50 [+21, +33]".
+fn in_words(row: &Row) -> String {
+    let Some(c) = row.change else {
+        return row.metric.to_string();
+    };
+    let interval = c
+        .interval
+        .map(|(l, h)| format!(" [{}, {}]", bare(row.metric, l), bare(row.metric, h)))
+        .unwrap_or_default();
+    let size = units::percent(c.estimate.abs());
+    match row.metric {
+        Metric::Latency(stat) => {
+            let how = if c.estimate >= 0.0 {
+                "slower"
+            } else {
+                "faster"
+            };
+            format!("{size} {how} at {stat}{interval}")
+        }
+        Metric::ErrorRate => {
+            let how = if c.estimate >= 0.0 { "more" } else { "fewer" };
+            format!(
+                "{} {how} failures{interval}",
+                units::signed_points(c.estimate).trim_start_matches(['+', '−'])
+            )
+        }
+        Metric::Rps => {
+            let how = if c.estimate >= 0.0 { "more" } else { "fewer" };
+            format!("{size} {how} requests per second{interval}")
+        }
+    }
+}
+
+/// The verdict explained in one line, the same in every rendering: what regressed and by how
+/// much (across all endpoints first), or, when nothing did, the smallest slowdown the
+/// comparison would have caught.
+pub fn explanation(c: &Comparison) -> String {
+    let regressions: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| r.verdict == RowVerdict::Regression)
+        .collect();
+    if regressions.is_empty() {
+        let caught = c
+            .rows
+            .iter()
+            .filter(|r| r.endpoint == ALL_ENDPOINTS)
+            .chain(c.rows.iter().filter(|r| r.endpoint != ALL_ENDPOINTS))
+            .filter_map(|r| Some((r.detectable?, r)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let caught = match caught {
+            Some((d, r)) => format!(
+                "; a slowdown of {} at {} {} would have been caught (95 % of the time)",
+                units::signed_percent(d),
+                r.metric,
+                if r.endpoint == ALL_ENDPOINTS {
+                    "across all endpoints".to_string()
+                } else {
+                    format!("on {}", r.endpoint)
+                }
+            ),
+            None => "; no latency row had the samples to be judged".to_string(),
+        };
+        let improvements = c.count(RowVerdict::Improvement);
+        let better = if improvements > 0 {
+            format!(
+                " ({improvements} improvement{})",
+                if improvements == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "NO REGRESSION{better}: no row is worse than its tolerance ({}){caught}",
+            runs(c)
+        );
+    }
+    // "All endpoints" rows together, then the others endpoint by endpoint.
+    let mut parts = Vec::new();
+    let all: Vec<&&Row> = regressions
+        .iter()
+        .filter(|r| r.endpoint == ALL_ENDPOINTS || r.endpoint == AGGREGATED)
+        .collect();
+    if !all.is_empty() {
+        let words: Vec<String> = all.iter().map(|r| in_words(r)).collect();
+        parts.push(format!(
+            "the service is {} across all endpoints",
+            join(&words)
+        ));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for r in &regressions {
+        if r.endpoint != ALL_ENDPOINTS
+            && r.endpoint != AGGREGATED
+            && !names.contains(&r.endpoint.as_str())
+        {
+            names.push(&r.endpoint);
+        }
+    }
+    for name in &names {
+        let words: Vec<String> = regressions
+            .iter()
+            .filter(|r| r.endpoint == *name)
+            .map(|r| in_words(r))
+            .collect();
+        parts.push(format!("{name} is {}", join(&words)));
+    }
+    let shown = 3;
+    let mut text = parts[..parts.len().min(shown)].join("; ");
+    if parts.len() > shown {
+        text.push_str(&format!("; and {} more", parts.len() - shown));
+    }
+    format!("REGRESSION: {text} ({})", runs(c))
+}
+
+/// "a", "a and b", "a, b and c".
+fn join(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// Above the notes in every rendering.
-pub(super) const NOTES_TITLE: &str = "Why the rows marked [n] are ok though beyond their tolerance";
+pub(super) const NOTES_TITLE: &str = "Notes on the rows marked [n]";
 
 pub(super) const HEADER: [&str; 8] = [
     "Endpoint",
     "Metric",
     "Base",
     "Head",
-    "Delta",
+    "Change [interval]",
     "Tolerance",
-    "Significant",
+    "Noise",
     "Verdict",
 ];
+
+/// The method in one paragraph, under every rendering's table.
+pub(super) fn method(c: &Comparison) -> String {
+    format!(
+        "A row is a regression when its whole interval lies beyond its tolerance. The {} judged \
+         rows share one false-alarm rate of {} (weighted Bonferroni: {} to the \"{ALL_ENDPOINTS}\" \
+         rows, the rest to the others), so an unchanged build fails the gate at most 5 % of the \
+         time. Latency changes are ratios (percentiles: order-statistic intervals; shift: \
+         Hodges–Lehmann with its Mann–Whitney interval; {ALL_ENDPOINTS}: stratified by \
+         endpoint); error rates: Newcombe's interval in percentage points; rps: the total only. \
+         Max and per-endpoint rps are shown, not judged.",
+        c.judged(),
+        units::percent(FAMILY_ALPHA),
+        units::percent(OMNIBUS_SHARE),
+    )
+}
 
 /// A row's cells; `note` is its number in `notes`, shown beside the verdict.
 pub(super) fn cells(row: &Row, note: Option<usize>) -> [String; 8] {
@@ -172,9 +359,9 @@ pub(super) fn cells(row: &Row, note: Option<usize>) -> [String; 8] {
         row.metric.to_string(),
         value(row.base),
         value(row.head),
-        delta(row),
+        change(row),
         tolerance(row),
-        significant(row).to_string(),
+        noise(row),
         match note {
             Some(n) => format!("{verdict} [{n}]"),
             None => verdict.to_string(),
@@ -183,7 +370,7 @@ pub(super) fn cells(row: &Row, note: Option<usize>) -> [String; 8] {
 }
 
 /// The table for the terminal: who is compared, the warnings (once, here: `app` prints none),
-/// the table, the notes on rows that are ok though beyond their tolerance, and a headline.
+/// the table, the notes, the method and the one-line explanation.
 pub fn terminal(c: &Comparison) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -200,9 +387,9 @@ pub fn terminal(c: &Comparison) -> String {
     }
     let mut out = format!(
         "Baseline comparison: base {} against head {} (profile {})\n",
-        who(&c.base),
-        who(&c.head),
-        c.head.profile
+        who_all(&c.base),
+        who_all(&c.head),
+        profile(c)
     );
     if !c.warnings.is_empty() {
         out.push_str("Warnings:\n");
@@ -220,15 +407,18 @@ pub fn terminal(c: &Comparison) -> String {
             out.push_str(&format!("  {mark} {} {what}: {why}\n", n.row.endpoint));
         }
     }
-    out.push_str(&format!(
-        "{}: a regression is worse than the base by more than the tolerance at 95 % \
-         confidence\n",
-        headline(c).to_uppercase()
-    ));
+    out.push_str(&method(c));
+    out.push('\n');
+    out.push_str(&explanation(c));
+    out.push('\n');
     out
 }
 
-pub(super) fn who(run: &super::RunInfo) -> String {
+pub(super) fn profile(c: &Comparison) -> &str {
+    c.head.first().map_or("", |r| r.profile.as_str())
+}
+
+pub(super) fn who(run: &RunInfo) -> String {
     let when = humantime::format_rfc3339_seconds(run.started_at);
     match &run.git_commit {
         Some(commit) => format!("{} ({when})", &commit[..commit.len().min(10)]),
@@ -236,16 +426,23 @@ pub(super) fn who(run: &super::RunInfo) -> String {
     }
 }
 
-/// A pull-request comment: headline, then the table (regressions and improvements first, so
-/// they are what a reviewer sees without scrolling).
+/// One run as `who` says it, or "3 runs (first … to last …)".
+pub(super) fn who_all(runs: &[RunInfo]) -> String {
+    match runs {
+        [] => "—".to_string(),
+        [one] => who(one),
+        [first, .., last] => format!("{} runs ({} to {})", runs.len(), who(first), who(last)),
+    }
+}
+
+/// A pull-request comment: the explanation, then the table (regressions and improvements
+/// first, so they are what a reviewer sees without scrolling).
 pub fn markdown(c: &Comparison) -> String {
     let mut out = format!(
-        "### slagate baseline comparison: {}\n\n",
-        if c.regressions() == 0 {
-            "✅ ".to_string() + &headline(c)
-        } else {
-            "❌ ".to_string() + &headline(c)
-        }
+        "### slagate baseline comparison: {} {}\n\n{}\n\n",
+        if c.regressions() == 0 { "✅" } else { "❌" },
+        headline(c),
+        explanation(c)
     );
     for w in &c.warnings {
         out.push_str(&format!("> ⚠️ {w}\n"));
@@ -261,6 +458,8 @@ pub fn markdown(c: &Comparison) -> String {
         RowVerdict::Regression => 0,
         RowVerdict::Improvement => 1,
         RowVerdict::Ok => 2,
+        RowVerdict::Undecided => 3,
+        RowVerdict::Info => 4,
     });
     for (row, note) in rows {
         let mut cells = cells(row, note);
@@ -280,11 +479,7 @@ pub fn markdown(c: &Comparison) -> String {
             ));
         }
     }
-    out.push_str(
-        "\nRegression: worse than the base by more than the `[regression]` tolerance at 95 % \
-         confidence (percentiles: order-statistic intervals; mean and error rate: z-tests; \
-         rps: Welch t-test on per-second counts).\n",
-    );
+    out.push_str(&format!("\n{}\n", method(c)));
     out
 }
 
@@ -298,10 +493,64 @@ struct Doc<'a> {
     schema: &'static str,
     verdict: &'static str,
     regressions: usize,
-    base: RunDoc,
-    head: RunDoc,
+    improvements: usize,
+    /// The one-line explanation.
+    headline: String,
+    family: FamilyDoc,
+    noise: NoiseDoc,
+    base: Vec<RunDoc>,
+    head: Vec<RunDoc>,
     warnings: &'a [String],
     rows: Vec<RowDoc>,
+}
+
+#[derive(Serialize)]
+struct FamilyDoc {
+    /// The false-alarm rate of the whole comparison.
+    alpha: f64,
+    /// The share of it the "All endpoints" rows divide among them.
+    omnibus_share: f64,
+    /// How many rows were judged.
+    judged: usize,
+    method: &'static str,
+}
+
+#[derive(Serialize)]
+struct NoiseDoc {
+    /// "within_run" or "between_runs".
+    model: &'static str,
+    base_runs: usize,
+    head_runs: usize,
+    /// Between runs: the relative run-to-run spread beyond sampling noise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spread: Option<f64>,
+    /// Between runs: the degrees of freedom of the row's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    df: Option<f64>,
+}
+
+fn noise_doc(n: Noise, base: usize, head: usize) -> NoiseDoc {
+    match n {
+        Noise::WithinRun => NoiseDoc {
+            model: "within_run",
+            base_runs: base,
+            head_runs: head,
+            spread: None,
+            df: None,
+        },
+        Noise::BetweenRuns {
+            base_runs,
+            head_runs,
+            spread,
+            df,
+        } => NoiseDoc {
+            model: "between_runs",
+            base_runs,
+            head_runs,
+            spread: Some(spread),
+            df: Some(df),
+        },
+    }
 }
 
 #[derive(Serialize)]
@@ -313,6 +562,15 @@ struct RunDoc {
 }
 
 #[derive(Serialize)]
+struct ChangeDoc {
+    /// Relative (0.28 = +28 %) for latency and rps; a difference of fractions for the error
+    /// rate.
+    estimate: f64,
+    low: Option<f64>,
+    high: Option<f64>,
+}
+
+#[derive(Serialize)]
 struct RowDoc {
     endpoint: String,
     metric: String,
@@ -320,24 +578,27 @@ struct RowDoc {
     unit: &'static str,
     base: Option<f64>,
     head: Option<f64>,
-    delta: Option<f64>,
+    change: Option<ChangeDoc>,
     tolerance: f64,
-    significant: Option<bool>,
+    /// The row's share of the family's rate; null when not judged.
+    alpha: Option<f64>,
     p_value: Option<f64>,
-    base_interval: Option<[f64; 2]>,
-    head_interval: Option<[f64; 2]>,
+    /// The smallest worsening this row catches 95 % of the time (latency rows).
+    detectable: Option<f64>,
+    noise: Option<NoiseDoc>,
     verdict: &'static str,
+    reason: Option<String>,
 }
 
-/// The `slagate.compare/v1` document, pretty-printed with a trailing newline.
+/// The `slagate.compare/v2` document, pretty-printed with a trailing newline.
 pub fn json(c: &Comparison) -> Vec<u8> {
-    let run = |r: &super::RunInfo| RunDoc {
+    let run = |r: &RunInfo| RunDoc {
         slagate_version: r.slagate_version.clone(),
         git_commit: r.git_commit.clone(),
         started_at: humantime::format_rfc3339(r.started_at).to_string(),
         profile: r.profile.clone(),
     };
-    let pair = |b: Option<Bounds>| b.map(|b| [b.low.0, b.high.0]);
+    let (nb, nh) = (c.base.len(), c.head.len());
     let doc = Doc {
         schema: SCHEMA,
         verdict: if c.regressions() == 0 {
@@ -346,8 +607,17 @@ pub fn json(c: &Comparison) -> Vec<u8> {
             "regression"
         },
         regressions: c.regressions(),
-        base: run(&c.base),
-        head: run(&c.head),
+        improvements: c.count(RowVerdict::Improvement),
+        headline: explanation(c),
+        family: FamilyDoc {
+            alpha: FAMILY_ALPHA,
+            omnibus_share: OMNIBUS_SHARE,
+            judged: c.judged(),
+            method: "weighted Bonferroni",
+        },
+        noise: noise_doc(c.noise(), nb, nh),
+        base: c.base.iter().map(run).collect(),
+        head: c.head.iter().map(run).collect(),
         warnings: &c.warnings,
         rows: c
             .rows
@@ -365,13 +635,18 @@ pub fn json(c: &Comparison) -> Vec<u8> {
                 },
                 base: r.base.map(Figure::number),
                 head: r.head.map(Figure::number),
-                delta: r.delta(),
+                change: r.change.map(|ch| ChangeDoc {
+                    estimate: ch.estimate,
+                    low: ch.interval.map(|i| i.0),
+                    high: ch.interval.map(|i| i.1),
+                }),
                 tolerance: r.tolerance,
-                significant: r.significant,
+                alpha: r.alpha,
                 p_value: r.p_value,
-                base_interval: pair(r.base_interval),
-                head_interval: pair(r.head_interval),
+                detectable: r.detectable,
+                noise: r.alpha.map(|_| noise_doc(r.noise, nb, nh)),
                 verdict: r.verdict.label(),
+                reason: r.reason.clone(),
             })
             .collect(),
     };

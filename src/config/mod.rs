@@ -141,6 +141,8 @@ pub enum RegressionKey {
     },
     Max,
     Mean,
+    /// The Hodges–Lehmann shift: how much slower the typical request is.
+    Shift,
 }
 
 impl SlaFile {

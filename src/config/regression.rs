@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! [regression]
+//! shift = "+5%"        # the centre: the head's typical request may be up to 5 % slower
 //! p95 = "+10%"         # any pN, max or mean: the head may be up to 10 % slower
 //! error_rate = "+0.1%" # percentage points: 0.2 % → 0.3 % is still within
 //! rps = "-10%"         # the head may deliver up to 10 % fewer requests per second
@@ -48,11 +49,20 @@ pub(crate) fn read(p: &mut Problems, value: &Value<'_>) -> Option<RegressionSpec
                 None => {
                     let help = match walk::did_you_mean(
                         name,
-                        &["p50", "p95", "p99", "max", "mean", "error_rate", "rps"],
+                        &[
+                            "shift",
+                            "p50",
+                            "p95",
+                            "p99",
+                            "max",
+                            "mean",
+                            "error_rate",
+                            "rps",
+                        ],
                     ) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "the keys of [regression] are pN (e.g. p95), max, mean, \
-                                 error_rate and rps"
+                        None => "the keys of [regression] are shift, pN (e.g. p95), max, \
+                                 mean, error_rate and rps"
                             .to_string(),
                     };
                     p.push(
@@ -71,11 +81,12 @@ pub(crate) fn read(p: &mut Problems, value: &Value<'_>) -> Option<RegressionSpec
     (p.len() == before).then_some(spec)
 }
 
-/// `pN` (0 < N < 100), `max` or `mean`.
+/// `pN` (0 < N < 100), `max`, `mean` or `shift`.
 fn latency_key(key: &str) -> Option<RegressionKey> {
     match key {
         "max" => return Some(RegressionKey::Max),
         "mean" => return Some(RegressionKey::Mean),
+        "shift" => return Some(RegressionKey::Shift),
         _ => {}
     }
     let number = key.strip_prefix('p')?;

@@ -107,18 +107,31 @@ fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(doc["schema"], "slagate.compare/v1");
+    assert_eq!(doc["schema"], "slagate.compare/v2");
     assert_eq!(doc["verdict"], "regression");
+    assert_eq!(doc["noise"]["model"], "within_run");
     let regressed = regressed_rows(&doc);
-    // The endpoints with the most samples and the largest absolute shift are caught every time;
-    // /lmcache/status (10 ms) and /optimize/run (a few hundred samples) usually are.
-    for endpoint in ["/system/metrics", "/analysis/", "Aggregated"] {
+    // The whole service's shift, and the endpoints with the most samples and the largest
+    // absolute shift, are caught every time.
+    for endpoint in ["All endpoints", "/system/metrics", "/analysis/"] {
         assert!(
-            regressed.contains(&format!("{endpoint} \"p50\"")),
-            "{endpoint} p50 not caught: {regressed:?}\n{}",
+            regressed.contains(&format!("{endpoint} \"shift\"")),
+            "{endpoint} shift not caught: {regressed:?}\n{}",
             stdout(&out)
         );
     }
+    let headline = doc["headline"].as_str().unwrap();
+    assert!(
+        headline.starts_with("REGRESSION: the service is ")
+            && headline.contains("slower at shift [")
+            && headline
+                .contains("(1 base run, 1 head run; noise within runs only; 95 % per comparison)"),
+        "{headline}"
+    );
+    assert!(
+        text.contains(headline),
+        "the terminal says the same: {text}"
+    );
     assert!(
         regressed.iter().any(|r| r.ends_with("\"p95\"")),
         "no p95 caught: {regressed:?}"
@@ -140,7 +153,66 @@ fn a_slower_head_is_a_regression_though_every_budget_passes_and_an_equal_one_is_
         stdout(&out),
         stderr(&out)
     );
-    assert!(stdout(&out).contains("NO REGRESSION AGAINST THE BASELINE"));
+    assert!(stdout(&out).contains("NO REGRESSION: no row is worse than its tolerance"));
+}
+
+#[test]
+fn a_history_of_base_runs_and_a_repeated_head_name_their_noise_model() {
+    // Three base runs (say, the last three of main) and a head made three times: the
+    // comparison estimates how much runs vary on this machine and says so in its verdict.
+    let s = setup();
+    let short = ["-t", "4s"];
+    let bases: Vec<PathBuf> = (1..=3)
+        .map(|k| {
+            let base = s.dir.path().join(format!("base{k}.json"));
+            let out = check_against(&s, Mode::Healthy, &base, &short);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            base
+        })
+        .collect();
+    let head = s.dir.path().join("head.json");
+    let mut extra: Vec<&str> = short.to_vec();
+    extra.push("--repeat");
+    extra.push("3");
+    extra.push("--baseline");
+    extra.extend(bases.iter().map(|b| path(b)));
+    let out = check_against(&s, Mode::Slower, &head, &extra);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("REGRESSION: the service is ")
+            && text.contains("(3 base runs, 3 head runs; noise between runs estimated from them; 95 % per comparison)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3+3 runs ±"),
+        "each judged row names its noise: {text}"
+    );
+
+    // A folder of base runs is a history too; --history keeps the most recent.
+    let folder = s.dir.path().join("main-runs");
+    std::fs::create_dir(&folder).unwrap();
+    for (k, b) in bases.iter().enumerate() {
+        std::fs::copy(b, folder.join(format!("run{k}.json"))).unwrap();
+    }
+    std::fs::write(folder.join("notes.json"), "{}").unwrap();
+    let out = compare(
+        &s,
+        &folder,
+        &bases[0],
+        &["--history", "2", "--regression", "warn"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("notes.json: not a run, skipped"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("(2 base runs, 1 head run; noise between runs"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
