@@ -374,7 +374,7 @@ compare_other() { # out runs...
         printf '%s\n' "so $(shown "$other") compares $(describe_way "$way")" >>"$notes"
       fi
       if [ "${way%:*}" = defaults ]; then
-        printf '%s\n' "its built-in tolerances are what sla.toml asks for: it has no [regression] table (p50/p95/p99 +10 %, error rate +0.1 %, rps −10 % by both binaries' --help)" >>"$notes"
+        printf '%s\n' "its built-in tolerances are what sla.toml asks for: it has no [regression] table (the old binary's --help defaults: its method at its own defaults)" >>"$notes"
       fi
       if [ "${way#*:}" = v2 ]; then
         printf '%s\n' "a v2 copy lacks only the v3-only \"connections\" and per-endpoint \"statuses\", which no comparison reads" >>"$notes"

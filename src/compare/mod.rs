@@ -334,8 +334,10 @@ pub fn compare(
     let mut all_endpoints: Vec<Pending> = Vec::new();
     let names: Vec<&str> = first.endpoints.iter().map(|e| e.name.as_str()).collect();
     let mut per_endpoint: Vec<Vec<Pending>> = names.iter().map(|_| Vec::new()).collect();
+    let effect = run_effect(&measure(&sides, &names, LatencyStat::Shift, 0.0));
     for &(stat, tol) in &tolerances.latency {
-        let (endpoint_rows, omnibus) = latency_rows(&sides, &names, stat, tol);
+        let measured = measure(&sides, &names, stat, tol);
+        let (endpoint_rows, omnibus) = latency_rows(&sides, measured, stat, tol, effect);
         for (list, row) in per_endpoint.iter_mut().zip(endpoint_rows) {
             list.push(row);
         }
@@ -573,13 +575,81 @@ fn samples_needed(stat: LatencyStat) -> u64 {
     }
 }
 
-/// One latency statistic of every endpoint, and its "All endpoints" row.
-fn latency_rows(
-    sides: &Sides<'_>,
-    names: &[&str],
-    stat: LatencyStat,
-    tol: f64,
-) -> (Vec<Pending>, Option<Pending>) {
+/// One latency statistic measured on every endpoint: the rows' figures, the pairs' estimates
+/// (head − base on the log scale, `None` where the samples are too few) and each run's own
+/// value for the spread between runs.
+struct Measured {
+    rows: Vec<Row>,
+    pairs: Vec<Option<Estimate>>,
+    spreads: Vec<PerRun>,
+}
+
+/// How much runs vary on this machine, beyond their sampling noise: per endpoint (pooled) and
+/// for the "All endpoints" rows (from each run's own all-endpoints value).
+#[derive(Clone, Copy)]
+struct RunEffect {
+    endpoint: Option<Between>,
+    all: Option<Between>,
+}
+
+/// The inverse-variance weights of the "All endpoints" rows: the endpoints whose pair could
+/// be estimated, with their weights and the weights' total; `None` below two endpoints.
+fn weights(pairs: &[Option<Estimate>]) -> Option<(Vec<(usize, f64)>, f64)> {
+    let w: Vec<(usize, f64)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (i, 1.0 / (p.se * p.se))))
+        .collect();
+    let total = w.iter().map(|x| x.1).sum();
+    (w.len() >= 2).then_some((w, total))
+}
+
+/// The run effect, estimated from the shift: the centre of a run's latencies is measured far
+/// better than its tail (a run's p99 rests on a handful of requests), and a slower machine
+/// moves the whole distribution, so the one spread serves every latency row.
+fn run_effect(m: &Measured) -> RunEffect {
+    let groups: Vec<[Vec<Estimate>; 2]> = m
+        .spreads
+        .iter()
+        .map(|[b, h]| {
+            [
+                b.iter().flatten().copied().collect(),
+                h.iter().flatten().copied().collect(),
+            ]
+        })
+        .collect();
+    let endpoint = noise::between_runs(&groups);
+    let all = weights(&m.pairs).and_then(|(w, total)| {
+        let combined = |k: usize| -> Vec<Estimate> {
+            let runs = m.spreads[w[0].0][k].len();
+            (0..runs)
+                .filter_map(|r| {
+                    let each: Option<Vec<(f64, Estimate)>> = w
+                        .iter()
+                        .map(|&(i, wi)| Some((wi, m.spreads[i][k].get(r).copied().flatten()?)))
+                        .collect();
+                    let each = each?;
+                    Some(Estimate {
+                        value: each.iter().map(|(w, e)| w * e.value).sum::<f64>() / total,
+                        se: each
+                            .iter()
+                            .map(|(w, e)| (w * e.se).powi(2))
+                            .sum::<f64>()
+                            .sqrt()
+                            / total,
+                    })
+                })
+                .collect()
+        };
+        noise::between_runs(&[[combined(0), combined(1)]])
+    });
+    RunEffect {
+        endpoint,
+        all: all.or(endpoint),
+    }
+}
+
+fn measure(sides: &Sides<'_>, names: &[&str], stat: LatencyStat, tol: f64) -> Measured {
     let metric = Metric::Latency(stat);
     // Per endpoint: the pair's estimate (head − base on the log scale) with its within-run
     // variance, and each run's own value (by run, on each side with two runs or more) for the
@@ -653,6 +723,23 @@ fn latency_rows(
         pairs.push(pair);
         rows.push(row);
     }
+    Measured {
+        rows,
+        pairs,
+        spreads,
+    }
+}
+
+/// One latency statistic of every endpoint, judged with the run effect, and its "All
+/// endpoints" row.
+fn latency_rows(
+    sides: &Sides<'_>,
+    m: Measured,
+    stat: LatencyStat,
+    tol: f64,
+    effect: RunEffect,
+) -> (Vec<Pending>, Option<Pending>) {
+    let Measured { rows, pairs, .. } = m;
     if stat == LatencyStat::Max {
         let pending = rows
             .into_iter()
@@ -664,23 +751,13 @@ fn latency_rows(
             .collect();
         return (pending, None);
     }
-    let groups: Vec<[Vec<Estimate>; 2]> = spreads
-        .iter()
-        .map(|[b, h]| {
-            [
-                b.iter().flatten().copied().collect(),
-                h.iter().flatten().copied().collect(),
-            ]
-        })
-        .collect();
-    let between = noise::between_runs(&groups);
     let bound = tol.ln_1p();
     let pending: Vec<Pending> = rows
         .into_iter()
         .zip(&pairs)
         .map(|(mut row, pair)| {
             let test = pair.map(|p| {
-                let (noise, var, df) = sides.noise(between, p.se * p.se);
+                let (noise, var, df) = sides.noise(effect.endpoint, p.se * p.se);
                 row.noise = noise;
                 Test::log(p.value, var, df, bound, true)
             });
@@ -693,52 +770,30 @@ fn latency_rows(
         .collect();
     // All endpoints: inverse-variance weights on the within-run noise. The between-run spread
     // is taken as shared by every endpoint (a slow machine slows them all), so it is added
-    // once, not averaged away, and estimated from each run's own all-endpoints value.
-    let usable: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i].is_some()).collect();
-    let mut row = blank(ALL_ENDPOINTS, metric, tol);
-    let test = if usable.len() >= 2 {
-        let weight = |i: usize| pairs[i].map_or(0.0, |p| 1.0 / (p.se * p.se));
-        let total: f64 = usable.iter().map(|&i| weight(i)).sum();
-        let value = usable
-            .iter()
-            .map(|&i| weight(i) * pairs[i].map_or(0.0, |p| p.value))
-            .sum::<f64>()
-            / total;
-        let combined = |k: usize| -> Vec<Estimate> {
-            let runs = spreads[usable[0]][k].len();
-            (0..runs)
-                .filter_map(|r| {
-                    let each: Option<Vec<(f64, Estimate)>> = usable
-                        .iter()
-                        .map(|&i| Some((weight(i), spreads[i][k].get(r).copied().flatten()?)))
-                        .collect();
-                    let each = each?;
-                    Some(Estimate {
-                        value: each.iter().map(|(w, e)| w * e.value).sum::<f64>() / total,
-                        se: each
-                            .iter()
-                            .map(|(w, e)| (w * e.se).powi(2))
-                            .sum::<f64>()
-                            .sqrt()
-                            / total,
-                    })
-                })
-                .collect()
-        };
-        let shared = noise::between_runs(&[[combined(0), combined(1)]]).or(between);
-        let (noise, var, df) = sides.noise(shared, 1.0 / total);
-        row.noise = noise;
-        Some(Test::log(value, var, df, bound, true))
-    } else {
-        row.verdict = RowVerdict::Undecided;
-        row.reason = Some(format!(
-            "{stat} across endpoints needs two endpoints with ≥ {} samples in each run's window \
-             ({} {})",
-            samples_needed(stat),
-            usable.len(),
-            if usable.len() == 1 { "has" } else { "have" }
-        ));
-        None
+    // once, not averaged away.
+    let mut row = blank(ALL_ENDPOINTS, Metric::Latency(stat), tol);
+    let test = match weights(&pairs) {
+        Some((w, total)) => {
+            let value = w
+                .iter()
+                .map(|&(i, wi)| wi * pairs[i].map_or(0.0, |p| p.value))
+                .sum::<f64>()
+                / total;
+            let (noise, var, df) = sides.noise(effect.all, 1.0 / total);
+            row.noise = noise;
+            Some(Test::log(value, var, df, bound, true))
+        }
+        None => {
+            let usable = pairs.iter().flatten().count();
+            row.verdict = RowVerdict::Undecided;
+            row.reason = Some(format!(
+                "{stat} across endpoints needs two endpoints with ≥ {} samples in each run's \
+                 window ({usable} {})",
+                samples_needed(stat),
+                if usable == 1 { "has" } else { "have" }
+            ));
+            None
+        }
     };
     (
         pending,
