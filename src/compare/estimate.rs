@@ -7,8 +7,6 @@ use hdrhistogram::Histogram;
 
 use crate::verdict::confidence;
 
-use super::significance::normal_quantile;
-
 /// A statistic (on the log scale for latencies and rates; as a fraction for error rates) and
 /// the standard error of its sampling noise within the run(s) it was computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,9 +16,7 @@ pub(crate) struct Estimate {
 }
 
 /// The 95 % two-sided normal quantile: standard errors are read off 95 % intervals.
-fn z95() -> f64 {
-    normal_quantile(0.025)
-}
+const Z95: f64 = 1.959_963_984_540_054;
 
 /// The smallest standard error a latency statistic is given: HdrHistogram buckets are 0.1 %
 /// wide (3 significant digits), so two runs whose samples all fall in one bucket still differ
@@ -106,11 +102,11 @@ pub(crate) fn shift(base: &LogSample, head: &LogSample) -> Option<Estimate> {
     let centre = n * m / 2.0;
     let sd = (n * m * (n + m + 1.0) / 12.0).sqrt();
     let value = base.shift_where(head, centre);
-    let low = base.shift_where(head, centre + z95() * sd);
-    let high = base.shift_where(head, centre - z95() * sd);
+    let low = base.shift_where(head, centre + Z95 * sd);
+    let high = base.shift_where(head, centre - Z95 * sd);
     Some(Estimate {
         value,
-        se: ((high - low) / (2.0 * z95())).max(RESOLUTION),
+        se: ((high - low) / (2.0 * Z95)).max(RESOLUTION),
     })
 }
 
@@ -136,7 +132,7 @@ pub(crate) fn log_quantile(h: &Histogram<u64>, q: f64) -> Option<Estimate> {
     }
     Some(Estimate {
         value: value.ln(),
-        se: ((high.ln() - low.ln()) / (2.0 * z95())).max(RESOLUTION),
+        se: ((high.ln() - low.ln()) / (2.0 * Z95)).max(RESOLUTION),
     })
 }
 

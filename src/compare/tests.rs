@@ -139,6 +139,19 @@ fn run(
     r
 }
 
+/// Tolerance 0 on the shift, p50, p95, the error rate and rps: every judged row a bare test.
+fn zero_tolerances() -> Tolerances {
+    Tolerances {
+        latency: vec![
+            (LatencyStat::Shift, 0.0),
+            (LatencyStat::Percentile(0.5), 0.0),
+            (LatencyStat::Percentile(0.95), 0.0),
+        ],
+        error_rate: 0.0,
+        rps: 0.0,
+    }
+}
+
 fn shift_5() -> Tolerances {
     Tolerances {
         latency: vec![(LatencyStat::Shift, 0.05)],
@@ -220,15 +233,7 @@ fn equal_builds_fail_the_gate_in_at_most_five_percent_of_comparisons() {
     // At tolerance 0 every judged row is a bare test, and the family (5 endpoints, all
     // endpoints, error rates, total rps) shares one 5 %: over 200 pairs, at most what a 5 %
     // rate gives but one time in a thousand.
-    let zero = Tolerances {
-        latency: vec![
-            (LatencyStat::Shift, 0.0),
-            (LatencyStat::Percentile(0.5), 0.0),
-            (LatencyStat::Percentile(0.95), 0.0),
-        ],
-        error_rate: 0.0,
-        rps: 0.0,
-    };
+    let zero = zero_tolerances();
     let false_alarms = caught(200, 1.0, 0.0, 1, 1, &zero);
     assert!(
         false_alarms <= binomial_ceiling(200, 0.05),
@@ -248,15 +253,7 @@ fn a_family_of_thirty_rows_keeps_its_five_percent_where_rows_alone_would_not() {
     // endpoints", error rates and rps. Each row on its own at a one-sided 2.5 % would make a
     // comparison show some "regression" far more often than 5 %.
     let shape: Vec<(f64, usize)> = (0..10).map(|i| (10_000.0 * (1 + i) as f64, 600)).collect();
-    let zero = Tolerances {
-        latency: vec![
-            (LatencyStat::Shift, 0.0),
-            (LatencyStat::Percentile(0.5), 0.0),
-            (LatencyStat::Percentile(0.95), 0.0),
-        ],
-        error_rate: 0.0,
-        rps: 0.0,
-    };
+    let zero = zero_tolerances();
     let (mut family, mut alone) = (0, 0);
     for seed in 0..200 {
         let mut rng = SmallRng::seed_from_u64(seed);

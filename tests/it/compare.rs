@@ -213,6 +213,15 @@ fn a_history_of_base_runs_and_a_repeated_head_name_their_noise_model() {
         "{}",
         stdout(&out)
     );
+    // Counts that leave no base run, or keep none, are bad input: exit 2, said in a line.
+    for (flags, said) in [
+        (["--heads", "2"], "--heads 2 leaves no base run"),
+        (["--history", "0"], "--history must be at least 1"),
+    ] {
+        let out = compare(&s, &folder, &bases[0], &flags);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{flags:?}: {}", stderr(&out));
+    }
 }
 
 #[test]
