@@ -171,6 +171,11 @@ pub struct LoadArgs {
     /// user every 2 s).
     #[arg(short = 'r', long, value_name = "N", allow_negative_numbers = true)]
     pub spawn_rate: Option<f64>,
+    /// Run the open model at N arrivals per second (above 0), over the profile's model: a
+    /// constant rate from the start, replacing its stages (or its users and think time).
+    /// Latency then counts from each arrival's intended send time.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub rate: Option<f64>,
     /// Override the profile's run time (e.g. 30s, 5m, 1h30m), ramp-up included.
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_duration)]
     pub run_time: Option<Duration>,

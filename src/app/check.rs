@@ -32,6 +32,7 @@ fn overrides(
         host,
         users: load.users,
         spawn_rate: load.spawn_rate,
+        rate: load.rate,
         run_time: load.run_time,
         headers: headers.to_vec(),
         http,
@@ -184,17 +185,14 @@ fn execute(
     Ok(report_run(&run, &runs, outputs, baseline))
 }
 
-/// "profile smoke — 1 user, 1/s spawn rate, 1m run time, think 100–300 ms — against URL".
+/// "profile smoke — 1 user, 1/s spawn rate, think 100–300 ms, 1m run time — against URL".
 fn profile_line(plan: &Plan) -> String {
     let p = &plan.profile;
     format!(
-        "profile {} — {} user{}, {}/s spawn rate, {} run time, think {} — against {}{}",
+        "profile {} — {}, {} run time — against {}{}",
         p.name,
-        p.users,
-        if p.users == 1 { "" } else { "s" },
-        units::number(p.spawn_rate),
+        p.load.summary(),
         units::length(p.run_time),
-        units::range(p.think_time.min, p.think_time.max),
         plan.target.base_url,
         plan.level
             .as_ref()

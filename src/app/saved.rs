@@ -47,6 +47,9 @@ pub(super) fn validate(sla_path: &Path) -> Exit {
             term::warning_diagnostic(text);
         }
         term::note(verdict::judged(plan));
+        if let Some(line) = report::table::littles_law_line(plan) {
+            term::note(line);
+        }
     }
     if !valid {
         return Exit::BadInput;

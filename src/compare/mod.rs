@@ -80,7 +80,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::plan::{LatencyStat, Plan, Tolerances};
+use crate::plan::{LatencyStat, LoadModel, Plan, Tolerances};
 use crate::report::{ProfileInfo, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
 
@@ -932,26 +932,50 @@ fn total_rps_row(sides: &Sides<'_>, tol: f64) -> Pending {
 /// What must be equal for two runs to be comparable, as text for naming a difference.
 struct Shape {
     profile: String,
-    users: String,
-    spawn_rate: String,
+    model: &'static str,
+    /// The model's own keys, (what, value), in the order shown.
+    load: Vec<(&'static str, String)>,
     run_time: String,
-    think_time: String,
     endpoints: String,
 }
 
 impl Shape {
     /// A run's shape: its profile and its endpoints as `METHOD name`.
     fn of(p: &ProfileInfo, endpoints: impl Iterator<Item = String>) -> Shape {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        let (model, load) = match &p.load {
+            LoadModel::Closed(c) => (
+                "closed",
+                vec![
+                    ("users", c.users.to_string()),
+                    ("spawn rate", c.spawn_rate.to_string()),
+                    (
+                        "think time",
+                        format!("{}–{}", d(c.think_time.min), d(c.think_time.max)),
+                    ),
+                ],
+            ),
+            LoadModel::Open(o) => (
+                "open",
+                vec![
+                    ("rate", o.rate().to_string()),
+                    (
+                        "stages",
+                        o.stages
+                            .iter()
+                            .map(|s| format!("{}/s in {}", s.rate, d(s.length)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    ("max_in_flight", o.max_in_flight.to_string()),
+                ],
+            ),
+        };
         Shape {
             profile: p.name.clone(),
-            users: p.users.to_string(),
-            spawn_rate: p.spawn_rate.to_string(),
-            run_time: humantime::format_duration(p.run_time).to_string(),
-            think_time: format!(
-                "{}–{}",
-                humantime::format_duration(p.think_time.min),
-                humantime::format_duration(p.think_time.max)
-            ),
+            model,
+            load,
+            run_time: d(p.run_time),
             endpoints: endpoints.collect::<Vec<_>>().join(", "),
         }
     }
@@ -977,18 +1001,26 @@ impl Shape {
 /// Every way the two shapes differ.
 fn differences(b: &Shape, h: &Shape) -> Vec<String> {
     let mut out = Vec::new();
-    for (what, x, y) in [
-        ("profile", &b.profile, &h.profile),
-        ("users", &b.users, &h.users),
-        ("spawn rate", &b.spawn_rate, &h.spawn_rate),
-        ("run time", &b.run_time, &h.run_time),
-        ("think time", &b.think_time, &h.think_time),
-        ("endpoints", &b.endpoints, &h.endpoints),
-    ] {
+    let differ = |out: &mut Vec<String>, what: &str, x: &str, y: &str| {
         if x != y {
             out.push(format!("{what} differs (base {x}, head {y})"));
         }
+    };
+    differ(&mut out, "profile", &b.profile, &h.profile);
+    if b.model != h.model {
+        out.push(format!(
+            "load model differs (base {}, head {}): a closed run's latency starts when a \
+             request is written, an open run's when it was due, so a stall shows in one and \
+             hides in the other; compare runs of one model",
+            b.model, h.model
+        ));
+    } else {
+        for ((what, x), (_, y)) in b.load.iter().zip(&h.load) {
+            differ(&mut out, what, x, y);
+        }
     }
+    differ(&mut out, "run time", &b.run_time, &h.run_time);
+    differ(&mut out, "endpoints", &b.endpoints, &h.endpoints);
     out
 }
 

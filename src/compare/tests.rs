@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use super::estimate::{LogSample, shift};
 use super::significance::{normal_quantile, normal_sf, student_quantile, student_sf};
 use super::{AGGREGATED, ALL_ENDPOINTS, Metric, Noise, RowVerdict, compare};
-use crate::plan::{LatencyStat, Tolerances};
+use crate::plan::{LatencyStat, LoadModel, Tolerances};
 use crate::report::RunReport;
 use crate::report::testdata::sample_run;
 use crate::stats::{SecondStats, TimelinePoint, new_histogram};
@@ -129,6 +129,8 @@ fn run(
                 .collect();
             let total = endpoints.iter().map(|e| e.requests).sum();
             TimelinePoint {
+                arrivals: 0,
+                dropped: 0,
                 second: s,
                 users: 10,
                 endpoints,
@@ -449,8 +451,11 @@ fn error_rates_are_compared_in_percentage_points() {
 fn runs_of_another_shape_are_refused_with_the_difference_named() {
     let base = sample_run();
     let mut head = sample_run();
-    head.profile.users += 5;
-    head.profile.think_time.max += Duration::from_millis(100);
+    let LoadModel::Closed(c) = &mut head.profile.load else {
+        panic!("the sample run is closed")
+    };
+    c.users += 5;
+    c.think_time.max += Duration::from_millis(100);
     let err =
         compare(std::slice::from_ref(&base), &[head], &Tolerances::default()).expect_err("shape");
     let text = err.to_string();
@@ -467,6 +472,21 @@ fn runs_of_another_shape_are_refused_with_the_difference_named() {
     )
     .expect_err("fewer endpoints");
     assert!(err.to_string().contains("endpoints differs"), "{err}");
+    // Open against closed: refused, saying why the two cannot be compared.
+    let mut head = sample_run();
+    head.profile.load = LoadModel::Open(crate::plan::Open::constant(20.0, 100));
+    let err = compare(
+        std::slice::from_ref(&base),
+        &[head.clone()],
+        &Tolerances::default(),
+    )
+    .expect_err("open against closed");
+    let text = err.to_string();
+    assert!(
+        text.contains("load model differs (base closed, head open)"),
+        "{text}"
+    );
+    assert_eq!(err.0.len(), 1, "only the model is named: {text}");
     // Among several base runs the one that differs is named.
     let err = compare(&[base.clone(), head], &[base], &Tolerances::default())
         .expect_err("one base differs");

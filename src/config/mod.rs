@@ -304,14 +304,10 @@ pub struct ProfileFile {
     pub name: String,
     /// Empty if not given.
     pub description: String,
-    /// At least 1.
-    pub users: u32,
-    /// Users started per second; finite and above zero.
-    pub spawn_rate: f64,
+    /// The load model and its keys.
+    pub load: LoadSpec,
     /// Above zero.
     pub run_time: Duration,
-    /// Default: no pause.
-    pub think_time: ThinkTimeSpec,
     /// `level = "…"` if written; otherwise the level is the file stem.
     pub level: Option<Spanned<String>>,
     /// The values `${NAME}` expanded to (at or above the floor).
@@ -323,6 +319,38 @@ impl ProfileFile {
     pub fn level_name(&self) -> &str {
         self.level.as_ref().map_or(&self.name, |l| l.get_ref())
     }
+}
+
+/// How a profile makes its load.
+#[derive(Debug, Clone)]
+pub enum LoadSpec {
+    /// Locust's: `users` each send, wait for the answer, think, send again.
+    Closed {
+        /// At least 1.
+        users: u32,
+        /// Users started per second; finite and above zero.
+        spawn_rate: f64,
+        /// Default: no pause.
+        think_time: ThinkTimeSpec,
+    },
+    /// Arrivals on a schedule, independent of the answers.
+    Open {
+        /// Arrivals per second held after the stages (equal to the last stage's when both
+        /// are written); `None` with stages only.
+        rate: Option<Spanned<f64>>,
+        /// Linear ramps, in order; empty for a constant `rate`.
+        stages: Vec<StageSpec>,
+        /// Default: [`crate::plan::DEFAULT_MAX_IN_FLIGHT`].
+        max_in_flight: Option<u32>,
+    },
+}
+
+/// `{ rate = 80, for = "30s" }`: ramp linearly to `rate` over `length`.
+#[derive(Debug, Clone)]
+pub struct StageSpec {
+    /// Arrivals per second, ≥ 0.
+    pub rate: Spanned<f64>,
+    pub length: Duration,
 }
 
 /// Uniform pause between `min` and `max` (equal for a fixed pause); `min <= max`.
@@ -390,8 +418,8 @@ pub(crate) fn parse_profile_with(
 ) -> Result<ProfileFile, ConfigError> {
     let kind = FileKind {
         what: "profile",
-        needs: "a profile needs users, spawn_rate and run_time",
-        start: "start with:\nusers = 10\nspawn_rate = 2\nrun_time = \"5m\"",
+        needs: "a profile needs run_time and either users and spawn_rate (closed model) or rate (open model)",
+        start: "start with:\nusers = 10\nspawn_rate = 2\nrun_time = \"5m\"\n\nor, for arrivals at a fixed rate:\nrate = 50\nrun_time = \"5m\"",
     };
     let (source, profile, secrets) = parse(path, bytes, &kind, env, profile::read)?;
     let name = path
@@ -401,10 +429,8 @@ pub(crate) fn parse_profile_with(
         source,
         name,
         description: profile.description,
-        users: profile.users,
-        spawn_rate: profile.spawn_rate,
+        load: profile.load,
         run_time: profile.run_time,
-        think_time: profile.think_time,
         level: profile.level,
         secrets,
     })
@@ -637,7 +663,11 @@ pub fn profile_paths(sla_path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     for entry in entries {
         let path = entry.map_err(|e| ConfigError::io(&dir, e))?.path();
         if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            let users = load_profile(&path).ok().map(|p| p.users);
+            // Closed profiles by users, open ones after them (by the same None as unreadable).
+            let users = load_profile(&path).ok().and_then(|p| match p.load {
+                LoadSpec::Closed { users, .. } => Some(users),
+                LoadSpec::Open { .. } => None,
+            });
             found.push((users, path));
         }
     }

@@ -1,14 +1,19 @@
 //! The profile schema (`profiles/NAME.toml`): one load shape, walked key by key like sla.toml.
+//!
+//! Two models, told apart by their keys: the closed model (`users`, `spawn_rate`,
+//! `think_time`: Locust's, a user waits for its answer before it sends again) and the open
+//! model (`rate`, `stages`, `max_in_flight`: arrivals on a schedule, whatever the answers do).
+//! A profile that mixes them is a diagnostic at every key of the other model.
 
 use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::ThinkTimeSpec;
 use super::error::{Problem, ProblemKind, Problems};
 use super::sla::positive_duration;
 use super::walk::{self, Value};
+use super::{LoadSpec, StageSpec, ThinkTimeSpec};
 
 const PROFILE_KEYS: &[&str] = &[
     "description",
@@ -16,21 +21,23 @@ const PROFILE_KEYS: &[&str] = &[
     "spawn_rate",
     "run_time",
     "think_time",
+    "rate",
+    "stages",
+    "max_in_flight",
     "level",
 ];
 
+const CLOSED_KEYS: &[&str] = &["users", "spawn_rate", "think_time"];
+
 pub(crate) struct Profile {
     pub(crate) description: String,
-    pub(crate) users: u32,
-    pub(crate) spawn_rate: f64,
+    pub(crate) load: LoadSpec,
     pub(crate) run_time: Duration,
-    pub(crate) think_time: ThinkTimeSpec,
     pub(crate) level: Option<Spanned<String>>,
 }
 
 pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
     walk::check_keys(p, root, PROFILE_KEYS, "a profile");
-    let place = "the profile";
 
     let description = match root.get("description") {
         None => Some(String::new()),
@@ -38,6 +45,89 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
             walk::string(p, "description", v, "\"Normal production load\"").map(str::to_string)
         }
     };
+    let open = root.contains_key("rate") || root.contains_key("stages");
+    let load = if open {
+        let mut mixed = false;
+        for key in CLOSED_KEYS {
+            if let Some((k, _)) = root.get_key_value(*key) {
+                mixed = true;
+                p.push(
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        k.span(),
+                        format!(
+                            "`{key}` is a closed-model key, but this profile sets an arrival rate"
+                        ),
+                    )
+                    .label("closed model")
+                    .help(
+                        "a profile is either open (rate, stages, max_in_flight: arrivals on a \
+                         schedule, whatever the answers do) or closed (users, spawn_rate, \
+                         think_time: each user waits for its answer); remove one set",
+                    ),
+                );
+            }
+        }
+        let load = read_open(p, root);
+        if mixed { None } else { load }
+    } else {
+        if let Some((k, _)) = root.get_key_value("max_in_flight") {
+            p.push(
+                Problem::new(
+                    ProblemKind::Conflict,
+                    k.span(),
+                    "`max_in_flight` caps an open model, but this profile sets no `rate`",
+                )
+                .label("open-model key")
+                .help(
+                    "set rate = N (arrivals per second) for the open model, or remove \
+                     max_in_flight: a closed model has exactly `users` requests in flight",
+                ),
+            );
+        }
+        read_closed(p, root)
+    };
+    let run_time = match root.get("run_time") {
+        None => {
+            walk::missing(
+                p,
+                root,
+                0..0,
+                PROFILE_KEYS,
+                "run_time",
+                "the profile",
+                "say how long the run lasts, ramp-up included: run_time = \"5m\"",
+            );
+            None
+        }
+        Some(v) => positive_duration(p, "run_time", v, "\"5m\""),
+    };
+    let level = match root.get("level") {
+        None => Some(None),
+        Some(v) => match walk::string(p, "level", v, "\"medium\"") {
+            Some("") => {
+                p.push(
+                    Problem::new(ProblemKind::OutOfRange, v.span(), "`level` is empty")
+                        .label("empty level name")
+                        .help("name a [level.NAME] table of the sla file, or remove the key to use the file's name"),
+                );
+                None
+            }
+            Some(name) => Some(Some(Spanned::new(v.span(), name.to_string()))),
+            None => None,
+        },
+    };
+
+    Some(Profile {
+        description: description?,
+        load: load?,
+        run_time: run_time?,
+        level: level?,
+    })
+}
+
+fn read_closed(p: &mut Problems, root: &DeTable<'_>) -> Option<LoadSpec> {
+    let place = "the profile";
     let users = match root.get("users") {
         None => {
             walk::missing(
@@ -47,7 +137,8 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
                 PROFILE_KEYS,
                 "users",
                 place,
-                "say how many users to simulate: users = 10",
+                "say how many users to simulate (closed model): users = 10, or how many \
+                 arrivals per second (open model): rate = 50",
             );
             None
         }
@@ -83,21 +174,6 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
             }
         }),
     };
-    let run_time = match root.get("run_time") {
-        None => {
-            walk::missing(
-                p,
-                root,
-                0..0,
-                PROFILE_KEYS,
-                "run_time",
-                place,
-                "say how long the run lasts, ramp-up included: run_time = \"5m\"",
-            );
-            None
-        }
-        Some(v) => positive_duration(p, "run_time", v, "\"5m\""),
-    };
     let think_time = match root.get("think_time") {
         None => Some(ThinkTimeSpec {
             min: Duration::ZERO,
@@ -105,30 +181,167 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
         }),
         Some(v) => read_think_time(p, v),
     };
-    let level = match root.get("level") {
-        None => Some(None),
-        Some(v) => match walk::string(p, "level", v, "\"medium\"") {
-            Some("") => {
-                p.push(
-                    Problem::new(ProblemKind::OutOfRange, v.span(), "`level` is empty")
-                        .label("empty level name")
-                        .help("name a [level.NAME] table of the sla file, or remove the key to use the file's name"),
-                );
-                None
-            }
-            Some(name) => Some(Some(Spanned::new(v.span(), name.to_string()))),
-            None => None,
-        },
-    };
-
-    Some(Profile {
-        description: description?,
+    Some(LoadSpec::Closed {
         users: users?,
         spawn_rate: spawn_rate?,
-        run_time: run_time?,
         think_time: think_time?,
-        level: level?,
     })
+}
+
+/// Arrivals per second: finite, and above zero (`at_least_zero`: a stage may ramp down to 0).
+fn read_rate(p: &mut Problems, key: &str, v: &Value<'_>, at_least_zero: bool) -> Option<f64> {
+    let n = walk::number(p, key, v, "50")?;
+    let ok = if at_least_zero { n >= 0.0 } else { n > 0.0 };
+    if ok && n <= MAX_RATE {
+        return Some(n);
+    }
+    let (label, help) = if n > MAX_RATE {
+        (
+            "too high",
+            format!("one process sends at most {MAX_RATE} arrivals per second; shard the load"),
+        )
+    } else if at_least_zero {
+        (
+            "must be ≥ 0",
+            "a stage's rate is arrivals per second, 0 or more: { rate = 20, for = \"30s\" }"
+                .to_string(),
+        )
+    } else {
+        (
+            "must be > 0",
+            "arrivals per second must be above 0: rate = 50 (0.5 sends one every 2 s)".to_string(),
+        )
+    };
+    p.push(
+        Problem::new(
+            ProblemKind::OutOfRange,
+            v.span(),
+            format!("`{key}` = {n} is out of range"),
+        )
+        .label(label)
+        .help(help),
+    );
+    None
+}
+
+/// Far beyond what one process can send; keeps the schedule's arithmetic in range.
+const MAX_RATE: f64 = 10_000_000.0;
+
+fn read_open(p: &mut Problems, root: &DeTable<'_>) -> Option<LoadSpec> {
+    let rate = match root.get("rate") {
+        None => Some(None),
+        Some(v) => read_rate(p, "rate", v, false).map(|r| Some(Spanned::new(v.span(), r))),
+    };
+    let stages = match root.get("stages") {
+        None => Some(Vec::new()),
+        Some(v) => read_stages(p, v),
+    };
+    let max_in_flight = match root.get("max_in_flight") {
+        None => Some(None),
+        Some(v) => {
+            walk::integer(p, "max_in_flight", v, "1000").and_then(|n| match u32::try_from(n) {
+                Ok(m) if (1..=MAX_IN_FLIGHT).contains(&m) => Some(Some(m)),
+                _ => {
+                    p.push(
+                        Problem::new(
+                            ProblemKind::OutOfRange,
+                            v.span(),
+                            format!("`max_in_flight` = {n} is out of range"),
+                        )
+                        .label(format!("must be 1 to {MAX_IN_FLIGHT}"))
+                        .help(
+                            "the most requests in flight at once (each holds a connection): \
+                             max_in_flight = 1000",
+                        ),
+                    );
+                    None
+                }
+            })
+        }
+    };
+    let (rate, stages, max_in_flight) = (rate?, stages?, max_in_flight?);
+    if let (Some(rate), Some(last)) = (&rate, stages.last())
+        && *rate.get_ref() != *last.rate.get_ref()
+    {
+        p.push(
+            Problem::new(
+                ProblemKind::Conflict,
+                rate.span(),
+                format!(
+                    "`rate` = {} but the last stage ends at {} arrivals per second",
+                    rate.get_ref(),
+                    last.rate.get_ref()
+                ),
+            )
+            .label("rate held after the stages")
+            .also(last.rate.span(), "last stage")
+            .help(
+                "after its stages the schedule holds the last stage's rate: make `rate` equal \
+                 to it, or remove `rate`",
+            ),
+        );
+        return None;
+    }
+    Some(LoadSpec::Open {
+        rate,
+        stages,
+        max_in_flight,
+    })
+}
+
+/// At most this many requests in flight per process (each holds a socket).
+pub(crate) const MAX_IN_FLIGHT: u32 = 1_000_000;
+
+/// `stages = [ { rate = 20, for = "20s" }, … ]`: at least one, each a table of both keys.
+fn read_stages(p: &mut Problems, value: &Value<'_>) -> Option<Vec<StageSpec>> {
+    let example = "stages = [ { rate = 20, for = \"20s\" }, { rate = 80, for = \"1m\" } ]";
+    let DeValue::Array(items) = value.get_ref() else {
+        walk::wrong_type(p, "stages", value, "a list of stages", example);
+        return None;
+    };
+    if items.is_empty() {
+        p.push(
+            Problem::new(ProblemKind::OutOfRange, value.span(), "`stages` is empty")
+                .label("no stages")
+                .help(format!(
+                    "list at least one stage, or remove `stages` for a constant rate: {example}"
+                )),
+        );
+        return None;
+    }
+    let mut stages = Vec::with_capacity(items.len());
+    let mut complete = true;
+    for item in items.iter() {
+        let Some(table) = walk::table(p, "stages", item, example) else {
+            complete = false;
+            continue;
+        };
+        walk::check_keys(p, table, &["rate", "for"], "a stage");
+        let mut get = |key: &str| {
+            let v = table.get(key);
+            if v.is_none() {
+                walk::missing(
+                    p,
+                    table,
+                    item.span(),
+                    &["rate", "for"],
+                    key,
+                    "a stage",
+                    "each stage ramps linearly to its rate over its duration: { rate = 80, for = \"30s\" }",
+                );
+            }
+            v
+        };
+        let (rate, length) = (get("rate"), get("for"));
+        let rate =
+            rate.and_then(|v| read_rate(p, "rate", v, true).map(|r| Spanned::new(v.span(), r)));
+        let length = length.and_then(|v| positive_duration(p, "for", v, "\"30s\""));
+        match (rate, length) {
+            (Some(rate), Some(length)) => stages.push(StageSpec { rate, length }),
+            _ => complete = false,
+        }
+    }
+    complete.then_some(stages)
 }
 
 fn check_users(p: &mut Problems, value: &Value<'_>, n: i128) -> Option<u32> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::{
-    BudgetMetric, ConfigError, ProblemKind, load_profile, load_sla, parse_profile,
+    BudgetMetric, ConfigError, LoadSpec, ProblemKind, load_profile, load_sla, parse_profile,
     parse_profile_with, parse_sla, parse_sla_with, profile_paths, resolve_profile, walk,
 };
 
@@ -544,7 +544,7 @@ const BAD_FILES: &[(&str, &[&str])] = &[
         "profile_empty.toml",
         &[
             "profile_empty.toml:1:1]",
-            "the file is empty: a profile needs users, spawn_rate and run_time",
+            "the file is empty: a profile needs run_time and either users and spawn_rate",
         ],
     ),
     (
@@ -788,20 +788,35 @@ fn the_repo_profiles_load_lightest_first() {
                 .into_owned()
         })
         .collect();
-    assert_eq!(names, ["smoke", "light", "medium", "heavy", "stress"]);
+    // Closed profiles by users, then the open ones.
+    assert_eq!(
+        names,
+        ["smoke", "light", "medium", "heavy", "stress", "peak-open"]
+    );
     let users: Vec<u32> = paths
         .iter()
-        .map(|p| load_profile(p).expect("profile is valid").users)
+        .filter_map(|p| match load_profile(p).expect("profile is valid").load {
+            LoadSpec::Closed { users, .. } => Some(users),
+            LoadSpec::Open { .. } => None,
+        })
         .collect();
     assert_eq!(users, [1, 10, 50, 100, 200]);
 
     let medium = load_profile(Path::new("profiles/medium.toml")).expect("medium");
     assert_eq!(medium.name, "medium");
     assert_eq!(medium.level_name(), "medium");
-    assert_eq!(medium.spawn_rate, 5.0);
+    let LoadSpec::Closed {
+        spawn_rate,
+        think_time,
+        ..
+    } = medium.load
+    else {
+        panic!("medium is a closed profile")
+    };
+    assert_eq!(spawn_rate, 5.0);
     assert_eq!(medium.run_time, Duration::from_secs(300));
-    assert_eq!(medium.think_time.min, Duration::from_millis(200));
-    assert_eq!(medium.think_time.max, Duration::from_millis(800));
+    assert_eq!(think_time.min, Duration::from_millis(200));
+    assert_eq!(think_time.max, Duration::from_millis(800));
     assert_eq!(medium.description, "Normal production load");
 }
 
@@ -1502,4 +1517,93 @@ fn cert_and_key_come_together_and_insecure_refuses_ca() {
         "{rendered}"
     );
     insta::assert_snapshot!("tls_insecure_with_ca", rendered);
+}
+
+mod open_model {
+    use super::*;
+
+    fn profile(text: &str) -> Result<super::super::ProfileFile, String> {
+        parse_profile(Path::new("open.toml"), text.as_bytes()).map_err(|e| render(&e))
+    }
+
+    #[test]
+    fn a_rate_makes_an_open_profile_with_its_stages_and_cap() {
+        let p = profile(
+            "rate = 80\nrun_time = \"3m\"\nmax_in_flight = 2000\n\
+             stages = [ { rate = 20, for = \"20s\" }, { rate = 80, for = \"40s\" } ]\n",
+        )
+        .expect("valid");
+        let LoadSpec::Open {
+            rate,
+            stages,
+            max_in_flight,
+        } = p.load
+        else {
+            panic!("open")
+        };
+        assert_eq!(rate.map(|r| *r.get_ref()), Some(80.0));
+        assert_eq!(max_in_flight, Some(2000));
+        let stages: Vec<(f64, Duration)> = stages
+            .iter()
+            .map(|s| (*s.rate.get_ref(), s.length))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                (20.0, Duration::from_secs(20)),
+                (80.0, Duration::from_secs(40))
+            ]
+        );
+        // Stages alone are an open profile too.
+        let p = profile("run_time = \"1m\"\nstages = [ { rate = 5, for = \"10s\" } ]\n")
+            .expect("valid");
+        assert!(matches!(p.load, LoadSpec::Open { rate: None, .. }));
+    }
+
+    #[test]
+    fn mixing_the_models_names_every_key_of_the_other() {
+        let e = profile("rate = 10\nusers = 5\nthink_time = \"1s\"\nrun_time = \"1m\"\n")
+            .expect_err("mixed");
+        assert!(e.contains("`users` is a closed-model key"), "{e}");
+        assert!(e.contains("`think_time` is a closed-model key"), "{e}");
+        assert!(e.contains("remove one set"), "{e}");
+        let e = profile("users = 5\nspawn_rate = 1\nmax_in_flight = 10\nrun_time = \"1m\"\n")
+            .expect_err("cap on a closed model");
+        assert!(e.contains("`max_in_flight` caps an open model"), "{e}");
+    }
+
+    #[test]
+    fn bad_rates_stages_and_caps_are_pointed_at() {
+        for (text, expected) in [
+            (
+                "rate = 0\nrun_time = \"1m\"\n",
+                "`rate` = 0 is out of range",
+            ),
+            ("rate = -3\nrun_time = \"1m\"\n", "must be > 0"),
+            (
+                "rate = \"80\"\nrun_time = \"1m\"\n",
+                "remove the quotes: rate = 80",
+            ),
+            ("stages = []\nrun_time = \"1m\"\n", "`stages` is empty"),
+            (
+                "stages = [ { rate = 5 } ]\nrun_time = \"1m\"\n",
+                "missing required key `for` in a stage",
+            ),
+            (
+                "stages = [ { rate = 5, for = \"1s\", hold = true } ]\nrun_time = \"1m\"\n",
+                "hold",
+            ),
+            (
+                "rate = 80\nstages = [ { rate = 60, for = \"10s\" } ]\nrun_time = \"1m\"\n",
+                "`rate` = 80 but the last stage ends at 60",
+            ),
+            (
+                "rate = 10\nmax_in_flight = 0\nrun_time = \"1m\"\n",
+                "`max_in_flight` = 0 is out of range",
+            ),
+        ] {
+            let e = profile(text).expect_err(text);
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+    }
 }

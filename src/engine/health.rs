@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::stats::{LoadHealth, Sparse, new_histogram};
+use crate::plan::Profile;
+use crate::stats::{LoadHealth, OpenHealth, Sparse, new_histogram};
 
 /// One worker's evidence of how punctual it was. Owned by the worker thread; returned from it.
 pub(crate) struct WorkerHealth {
@@ -15,6 +16,9 @@ pub(crate) struct WorkerHealth {
     pub(crate) worst_spawn_delay: Duration,
     /// How late each think-time wake-up was, in µs.
     pub(crate) wake_delay: Histogram<u64>,
+    /// Open model: how late each arrival was sent against its intended time, in µs.
+    pub(crate) send_lag: Histogram<u64>,
+    pub(crate) peak_in_flight: usize,
 }
 
 impl WorkerHealth {
@@ -23,7 +27,15 @@ impl WorkerHealth {
             users_started: 0,
             worst_spawn_delay: Duration::ZERO,
             wake_delay: new_histogram(),
+            send_lag: new_histogram(),
+            peak_in_flight: 0,
         }
+    }
+
+    /// An arrival went out `late` after its intended time.
+    pub(crate) fn sent_late(&mut self, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        self.send_lag.saturating_record(us);
     }
 
     /// A user began its first request `late` after its scheduled start.
@@ -42,26 +54,35 @@ impl WorkerHealth {
 /// Adds the workers' evidence up into the run's `LoadHealth`.
 pub(crate) fn merge(
     workers: impl IntoIterator<Item = WorkerHealth>,
-    users_planned: u32,
+    profile: &Profile,
     cores: u32,
     cpu: Vec<f64>,
 ) -> LoadHealth {
     let mut wake = new_histogram();
+    let mut lag = new_histogram();
     let mut users_started = 0;
     let mut worst_spawn_delay = Duration::ZERO;
+    let mut peak = 0usize;
     for w in workers {
         users_started += w.users_started;
         worst_spawn_delay = worst_spawn_delay.max(w.worst_spawn_delay);
         // Same bounds on both sides, so adding cannot fail.
         let _ = wake.add(&w.wake_delay);
+        let _ = lag.add(&w.send_lag);
+        peak += w.peak_in_flight;
     }
     LoadHealth {
-        users_planned,
+        users_planned: profile.closed().map_or(0, |c| c.users),
         users_started,
         worst_spawn_delay,
         wake_delay: Sparse::from_histogram(&wake),
         cpu,
         cores,
+        open: profile.open().map(|o| OpenHealth {
+            send_lag: Sparse::from_histogram(&lag),
+            max_in_flight: o.max_in_flight,
+            peak_in_flight: u32::try_from(peak).unwrap_or(u32::MAX),
+        }),
     }
 }
 
@@ -204,7 +225,11 @@ mod tests {
         b.user_started(Duration::from_millis(7));
         b.woke(Duration::from_millis(25));
         b.woke(Duration::ZERO);
-        let h = merge([a, b], 4, 2, vec![0.5]);
+        let profile = crate::plan::testing::PlanBuilder::new()
+            .users(4)
+            .build()
+            .profile;
+        let h = merge([a, b], &profile, 2, vec![0.5]);
         assert_eq!(h.users_planned, 4);
         assert_eq!(h.users_started, 3);
         assert_eq!(h.worst_spawn_delay, Duration::from_millis(40));

@@ -17,6 +17,8 @@
 mod abort;
 mod client;
 mod health;
+mod open;
+mod pacer;
 pub mod signals;
 mod transport;
 mod user;
@@ -35,7 +37,7 @@ use rand::rngs::SmallRng;
 use rustls::RootCertStore;
 use tokio::sync::watch;
 
-use crate::plan::{Plan, Secrets, ThinkTime};
+use crate::plan::{LoadModel, Plan, Schedule, Secrets, ThinkTime};
 use crate::stats::{Abort, ConnectionRecorder, Connections, Recorder, Recording};
 use crate::units;
 use client::Template;
@@ -115,8 +117,15 @@ impl Default for Options {
 pub struct Progress {
     pub elapsed: Duration,
     pub run_time: Duration,
+    /// Closed: users running; open: requests in flight.
     pub users: u32,
+    /// Closed: the profile's users; open: `max_in_flight`.
     pub target_users: u32,
+    /// Open model: the arrivals per second asked for and sent over the last complete seconds,
+    /// and the arrivals dropped so far; `None` for a closed model.
+    pub arrivals: Option<ArrivalProgress>,
+    /// The p95 latency over the last few complete seconds, all endpoints.
+    pub recent_p95: Option<Duration>,
     pub requests: u64,
     pub failures: u64,
     /// Requests per second over the last few complete seconds.
@@ -124,6 +133,14 @@ pub struct Progress {
     pub interrupted: bool,
     /// An `abort_when` rule stopped the run (the reason is in `Recording::aborted`).
     pub aborted: bool,
+}
+
+/// The open model's part of a progress line.
+#[derive(Debug, Clone, Copy)]
+pub struct ArrivalProgress {
+    pub requested_rps: f64,
+    pub achieved_rps: f64,
+    pub dropped: u64,
 }
 
 /// The result of a run: every second of it, and whether it was cut short.
@@ -161,15 +178,32 @@ struct Shared {
     run_time: Duration,
     /// The measured window's first second.
     window_start: u32,
-    users: u32,
-    spawn_rate: f64,
+    /// The closed model's users and their spawn schedule; `None` for an open model.
+    spawn: Option<pacer::Spawn>,
+    /// The open model's arrival schedule and its cap on requests in flight.
+    schedule: Option<(Schedule, u32)>,
     seed: u64,
+    /// Closed model: users running (all workers).
     active: AtomicU32,
+    /// Open model: requests in flight, one counter per worker (each on its own cache line,
+    /// written only by its worker).
+    in_flight: Vec<InFlight>,
     starve: Option<Duration>,
     /// Failure examples are masked with these before they are stored (a target may echo the
     /// request's headers in its error body). Only the first failure of a kind per worker
     /// makes an example, so this is off the hot path.
     secrets: Secrets,
+}
+
+#[repr(align(64))]
+#[derive(Default)]
+struct InFlight(AtomicU32);
+
+impl std::ops::Deref for InFlight {
+    type Target = AtomicU32;
+    fn deref(&self) -> &AtomicU32 {
+        &self.0
+    }
 }
 
 /// Resolve the target and make one real connection to it, TLS handshake included, so that a
@@ -294,7 +328,7 @@ pub fn run(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .clamp(1, profile.users.max(1) as usize);
+    .clamp(1, profile.concurrency().max(1) as usize);
     // Each worker is single-threaded: with fewer workers than cores, the workers are all the
     // CPU the load can use.
     let cores = std::thread::available_parallelism()
@@ -314,16 +348,27 @@ pub fn run(
         roots,
         templates,
         cumulative,
-        think: profile.think_time,
+        think: profile.closed().map_or(
+            ThinkTime {
+                min: Duration::ZERO,
+                max: Duration::ZERO,
+            },
+            |c| c.think_time,
+        ),
         timeout: plan.target.timeout,
         start,
         deadline: start + profile.run_time,
         run_time: profile.run_time,
         window_start: profile.window_start(),
-        users: profile.users,
-        spawn_rate: profile.spawn_rate,
+        spawn: profile
+            .closed()
+            .map(|c| pacer::Spawn::of(c, profile.run_time)),
+        schedule: profile
+            .open()
+            .map(|o| (Schedule::new(o, profile.run_time), o.max_in_flight)),
         seed: opts.seed,
         active: AtomicU32::new(0),
+        in_flight: (0..workers).map(|_| InFlight::default()).collect(),
         starve: opts.starve,
         secrets: plan.secrets.clone(),
     });
@@ -407,15 +452,21 @@ pub fn run(
             }
             if last_slot != Some(slot) {
                 cpu.sample(slot, Instant::now());
+                let running = shared.running();
                 if let Some(prev) = last_slot {
-                    recording.set_users(prev, shared.active.load(Ordering::Relaxed));
+                    recording.set_users(prev, running);
                 }
                 last_slot = Some(slot);
                 progress(&Progress {
                     elapsed,
                     run_time: profile.run_time,
-                    users: shared.active.load(Ordering::Relaxed),
-                    target_users: profile.users,
+                    users: running,
+                    target_users: profile.concurrency(),
+                    arrivals: shared
+                        .schedule
+                        .as_ref()
+                        .map(|(schedule, _)| arrival_progress(&recording, schedule, slot)),
+                    recent_p95: recent_p95(&recording, slot),
                     requests,
                     failures,
                     recent_rps: recent_rps(&recording, slot),
@@ -453,7 +504,7 @@ pub fn run(
     for batch in batch_rx.try_iter() {
         recording.add(batch);
     }
-    recording.load = health::merge(healths, profile.users, cores, cpu);
+    recording.load = health::merge(healths, profile, cores, cpu);
     recording.finished_at = start.elapsed();
     Ok(Run {
         recording,
@@ -461,12 +512,54 @@ pub fn run(
     })
 }
 
+impl Shared {
+    /// Users running (closed) or requests in flight (open), all workers.
+    fn running(&self) -> u32 {
+        match self.schedule {
+            None => self.active.load(Ordering::Relaxed),
+            Some(_) => self
+                .in_flight
+                .iter()
+                .map(|n| n.load(Ordering::Relaxed))
+                .sum(),
+        }
+    }
+}
+
+/// The seconds the progress line looks back over: up to 5 complete ones, ending 2 s ago.
+fn recent(rec: &Recording, now: u32) -> &[crate::stats::Slot] {
+    let end = now.saturating_sub(1) as usize;
+    let start = end.saturating_sub(5);
+    &rec.slots[start.min(rec.slots.len())..end.min(rec.slots.len())]
+}
+
+fn recent_p95(rec: &Recording, now: u32) -> Option<Duration> {
+    let mut hist = crate::stats::new_histogram();
+    for se in recent(rec, now).iter().flat_map(|s| &s.endpoints) {
+        for part in &se.latencies {
+            part.add_to(&mut hist);
+        }
+    }
+    (!hist.is_empty()).then(|| Duration::from_micros(hist.value_at_quantile(0.95)))
+}
+
+fn arrival_progress(rec: &Recording, schedule: &Schedule, now: u32) -> ArrivalProgress {
+    let start = (now.saturating_sub(1) as usize).saturating_sub(5);
+    let seconds = recent(rec, now);
+    let n = seconds.len().max(1) as f64;
+    let sent: u64 = seconds.iter().map(|s| s.arrivals).sum();
+    let asked = schedule.due_between(start as f64, (start + seconds.len()) as f64);
+    ArrivalProgress {
+        requested_rps: asked as f64 / n,
+        achieved_rps: sent as f64 / n,
+        dropped: rec.slots.iter().map(|s| s.dropped).sum(),
+    }
+}
+
 /// Mean requests per second over up to 5 complete seconds, ending 2 s ago: the most recent
 /// second may still be on its way from the workers, which hand over just after it ends.
 fn recent_rps(rec: &Recording, now: u32) -> f64 {
-    let end = now.saturating_sub(1) as usize;
-    let start = end.saturating_sub(5);
-    let seconds = &rec.slots[start.min(rec.slots.len())..end.min(rec.slots.len())];
+    let seconds = recent(rec, now);
     if seconds.is_empty() {
         return 0.0;
     }
@@ -559,30 +652,45 @@ fn worker(
             pool: (shared.preflight.protocol == Protocol::Http2)
                 .then(|| Pool::new(shared.plan_transport.max_streams)),
             stop: stop.clone(),
+            index,
         });
-        let mut users = tokio::task::JoinSet::new();
-        let mut stop_spawning = stop.clone();
-        for (k, user) in (index..shared.users as usize).step_by(workers).enumerate() {
-            let at = shared.start + Duration::from_secs_f64(user as f64 / shared.spawn_rate);
-            if at >= shared.deadline || *stop_spawning.borrow() != Stop::Run {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(at.into()) => {}
-                _ = stop_spawning.changed() => break,
-            }
-            users.spawn_local(user::user_loop(user as u64, k, at, Rc::clone(&context)));
-        }
         let mut abandon = stop.clone();
+        let load = async {
+            if let Some((schedule, max_in_flight)) = &shared.schedule {
+                // This worker's share of the cap: the workers' shares add up to it.
+                let cap = *max_in_flight as usize;
+                let share = cap / workers + usize::from(index < cap % workers);
+                let peak =
+                    open::arrivals(Rc::clone(&context), schedule, index, workers, share).await;
+                health.borrow_mut().peak_in_flight = peak;
+                return;
+            }
+            let Some(spawn) = &shared.spawn else { return };
+            let mut users = tokio::task::JoinSet::new();
+            let mut stop_spawning = stop.clone();
+            let mut k = 0usize;
+            pacer::pace(
+                spawn,
+                index,
+                workers,
+                shared.start,
+                &mut stop_spawning,
+                |user, at, _| {
+                    users.spawn_local(user::user_loop(user, k, at, Rc::clone(&context)));
+                    k += 1;
+                },
+            )
+            .await;
+            while users.join_next().await.is_some() {}
+        };
         tokio::select! {
-            _ = async { while users.join_next().await.is_some() {} } => {}
+            _ = load => {}
             _ = abandon.wait_for(|s| *s == Stop::Abandon) => {
                 // Requests in flight are dropped unrecorded (they never completed); what
-                // completed is in the recorder, flushed below.
-                users.abort_all();
+                // completed is in the recorder, flushed below. Dropping the load's future
+                // aborts its tasks.
             }
         }
-        drop(users);
         ticker.abort();
         if let Some(starve) = starve {
             starve.abort();
@@ -632,13 +740,17 @@ const FD_HEADROOM: u64 = 64;
 /// allows sockets: their requests would fail on slagate's machine and make the run INVALID.
 pub fn descriptor_warning(plan: &Plan) -> Option<String> {
     let limit = raise_fd_limit()?;
-    let need = u64::from(plan.profile.users) + FD_HEADROOM;
+    let n = plan.profile.concurrency();
+    let need = u64::from(n) + FD_HEADROOM;
+    let what = match plan.profile.load {
+        LoadModel::Closed(_) => format!("{n} users"),
+        LoadModel::Open(_) => format!("max_in_flight = {n}"),
+    };
     (need > limit).then(|| {
         format!(
-            "{} users need about {need} open files (a socket each, plus {FD_HEADROOM}) but this \
+            "{what} needs about {need} open files (a socket each, plus {FD_HEADROOM}) but this \
              process may open only {limit}: some requests will fail on slagate's machine and \
-             the run will be INVALID; raise the limit (ulimit -n {need}) or run fewer users",
-            plan.profile.users
+             the run will be INVALID; raise the limit (ulimit -n {need}) or lower it"
         )
     })
 }

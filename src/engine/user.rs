@@ -36,6 +36,8 @@ pub(super) struct Worker {
     /// user holds its own.
     pub(super) pool: Option<Pool>,
     pub(super) stop: watch::Receiver<Stop>,
+    /// This worker's number (its slot in `Shared::in_flight`).
+    pub(super) index: usize,
 }
 
 /// Shared HTTP/2 connections: user `k` of a worker uses slot `k / max_streams`.
@@ -137,7 +139,7 @@ impl Worker {
 }
 
 /// How long a user waits after a connection failed before trying again.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -145,7 +147,7 @@ impl Backoff {
     const FIRST: Duration = Duration::from_millis(10);
     const MAX: Duration = Duration::from_secs(1);
 
-    fn new() -> Backoff {
+    pub(super) fn new() -> Backoff {
         Backoff { next: Self::FIRST }
     }
 
@@ -189,57 +191,8 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
         }
         let pick = rng.random_range(0..total_weight);
         let endpoint = shared.cumulative.partition_point(|&c| c <= pick);
-        let template = &shared.templates[endpoint];
-        let want = |status: u16| {
-            !template.expect.accepts(status)
-                && w.recorder.borrow().wants_example(
-                    endpoint,
-                    FailureKind::Status(status),
-                    Instant::now(),
-                )
-        };
-
-        let mut retried = false;
-        let attempt = loop {
-            if conn.as_ref().is_none_or(Sender::is_closed) {
-                match w.connection(k, &mut had).await {
-                    Ok(s) => {
-                        conn = Some(s);
-                        backoff.reset();
-                    }
-                    Err(f) => break Attempt::NoConnection(f),
-                }
-            }
-            let sender = conn.as_mut().expect("connected above");
-            let sent = Instant::now();
-            match tokio::time::timeout(shared.timeout, exchange(sender, template, want)).await {
-                Ok(Ok(resp)) => break Attempt::Answered(resp, sent),
-                Ok(Err(Unsent::Closed)) if !retried => {
-                    // Never written: the server had closed the connection. Once more, on a
-                    // new one; its set-up is not this request's time.
-                    conn = None;
-                    retried = true;
-                    w.connections.borrow_mut().retried();
-                }
-                Ok(Err(Unsent::Closed)) => {
-                    break Attempt::Failed(
-                        Failure {
-                            kind: FailureKind::Closed,
-                            error: FailureDetail::Text(
-                                "the connection closed before the request could be written, \
-                                 twice in a row"
-                                    .into(),
-                            ),
-                        },
-                        sent,
-                    );
-                }
-                Ok(Err(Unsent::Failed(f))) => break Attempt::Failed(f, sent),
-                Err(_elapsed) => break Attempt::TimedOut(sent),
-            }
-        };
+        let back_off = hit(&w, k, &mut conn, &mut had, &mut backoff, endpoint, None).await;
         let done = Instant::now();
-        let back_off = record(&w, endpoint, attempt, done, &mut conn);
         if back_off {
             let wait = backoff.step();
             tokio::select! {
@@ -277,6 +230,74 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
     shared.active.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// One request, the step both models share: an established connection first (its set-up is
+/// recorded as set-up), then the exchange from its write to its last body byte, classified and
+/// recorded. `intended`: the open model's intended send time, from which the latency counts
+/// (the service time, from the write, is kept beside it); `None`: the closed model, whose
+/// latency starts at the write. Returns whether the caller should back off before its next
+/// attempt (the target refused or broke the connection).
+pub(super) async fn hit(
+    w: &Rc<Worker>,
+    k: usize,
+    conn: &mut Option<Sender>,
+    had: &mut bool,
+    backoff: &mut Backoff,
+    endpoint: usize,
+    intended: Option<Instant>,
+) -> bool {
+    let template = &w.shared.templates[endpoint];
+    let want = |status: u16| {
+        !template.expect.accepts(status)
+            && w.recorder.borrow().wants_example(
+                endpoint,
+                FailureKind::Status(status),
+                Instant::now(),
+            )
+    };
+
+    let mut retried = false;
+    let attempt = loop {
+        if conn.as_ref().is_none_or(Sender::is_closed) {
+            match w.connection(k, had).await {
+                Ok(s) => {
+                    *conn = Some(s);
+                    backoff.reset();
+                }
+                Err(f) => break Attempt::NoConnection(f),
+            }
+        }
+        let sender = conn.as_mut().expect("connected above");
+        let sent = Instant::now();
+        match tokio::time::timeout(w.shared.timeout, exchange(sender, template, want)).await {
+            Ok(Ok(resp)) => break Attempt::Answered(resp, sent),
+            Ok(Err(Unsent::Closed)) if !retried => {
+                // Never written: the server had closed the connection. Once more, on a
+                // new one; its set-up is not this request's time.
+                *conn = None;
+                retried = true;
+                w.connections.borrow_mut().retried();
+            }
+            Ok(Err(Unsent::Closed)) => {
+                break Attempt::Failed(
+                    Failure {
+                        kind: FailureKind::Closed,
+                        error: FailureDetail::Text(
+                            "the connection closed before the request could be written, \
+                             twice in a row"
+                                .into(),
+                        ),
+                    },
+                    sent,
+                );
+            }
+            Ok(Err(Unsent::Failed(f))) => break Attempt::Failed(f, sent),
+            Err(_elapsed) => break Attempt::TimedOut(sent),
+        }
+    };
+    let done = Instant::now();
+    record(w, endpoint, attempt, done, conn, intended)
+}
+
 /// Record one attempt; drop the connection when it cannot be trusted any more. Returns
 /// whether the user should back off before its next attempt (the target refused or broke the
 /// connection).
@@ -286,16 +307,24 @@ fn record(
     attempt: Attempt,
     done: Instant,
     conn: &mut Option<Sender>,
+    intended: Option<Instant>,
 ) -> bool {
     let shared = &w.shared;
     let template = &shared.templates[endpoint];
     let mut rec = w.recorder.borrow_mut();
-    let mut fail = |kind: FailureKind, latency: Duration, text: &dyn Fn() -> String| {
+    // Latency from the intended send time (open) or the write (closed); service time from
+    // the write, kept only where the two differ.
+    let times = |sent: Instant| match intended {
+        Some(at) => (done - at.min(sent), Some(done - sent)),
+        None => (done - sent, None),
+    };
+    let mut fail = |kind: FailureKind, sent: Instant, text: &dyn Fn() -> String| {
         if rec.wants_example(endpoint, kind, done) {
             let text = shared.secrets.redact_owned(text());
             rec.add_example(endpoint, kind, done, text);
         }
-        rec.record(endpoint, latency, Outcome::Failure(kind), 0, done);
+        let (latency, service) = times(sent);
+        rec.record_timed(endpoint, latency, service, Outcome::Failure(kind), 0, done);
     };
     let (resp, sent) = match attempt {
         Attempt::Answered(resp, sent) => (resp, sent),
@@ -310,20 +339,21 @@ fn record(
                 *conn = None;
             }
             let kind = f.kind;
-            fail(kind, done - sent, &|| f.error.describe());
+            fail(kind, sent, &|| f.error.describe());
             return matches!(kind, FailureKind::Reset | FailureKind::Closed);
         }
         Attempt::TimedOut(sent) => {
             // The connection is mid-exchange: it cannot be reused.
             *conn = None;
-            fail(FailureKind::Timeout, done - sent, &|| {
+            fail(FailureKind::Timeout, sent, &|| {
                 client::timeout_text(shared.timeout)
             });
             return false;
         }
         Attempt::NoConnection(f) => {
             *conn = None;
-            fail(f.kind, Duration::ZERO, &|| f.error.describe());
+            // Nothing was sent: no response time (the kind has none), whatever the model.
+            fail(f.kind, done, &|| f.error.describe());
             return true;
         }
     };
@@ -343,7 +373,8 @@ fn record(
         }
         Outcome::Failure(kind)
     };
-    rec.record(endpoint, done - sent, outcome, resp.body_bytes, done);
+    let (latency, service) = times(sent);
+    rec.record_timed(endpoint, latency, service, outcome, resp.body_bytes, done);
     rec.count_status(endpoint, resp.status);
     false
 }

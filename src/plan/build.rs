@@ -15,12 +15,13 @@ use http::{HeaderMap, HeaderValue};
 
 use super::secrets::{self, HeaderFlag};
 use super::{
-    AbortWhen, BaseUrl, Budget, Endpoint, HttpVersion, Level, LevelLimit, Location, Metric, Plan,
-    Profile, Quantile, StatusSet, Target, ThinkTime,
+    AbortWhen, BaseUrl, Budget, Closed, DEFAULT_MAX_IN_FLIGHT, Endpoint, HttpVersion, Level,
+    LevelLimit, LoadModel, Location, Metric, Open, Plan, Profile, Quantile, Stage, StatusSet,
+    Target, ThinkTime,
 };
 use crate::config::{
-    AbortWhenSpec, Body, BudgetMetric, BudgetSpec, ConfigError, EndpointSpec, LevelSpec, Problem,
-    ProblemKind, ProfileFile, SlaFile, SourceFile, parse_base_url,
+    AbortWhenSpec, Body, BudgetMetric, BudgetSpec, ConfigError, EndpointSpec, LevelSpec, LoadSpec,
+    Problem, ProblemKind, ProfileFile, SlaFile, SourceFile, parse_base_url,
 };
 
 /// Command-line values that override the profile and the sla file.
@@ -29,6 +30,8 @@ pub struct Overrides {
     pub host: Option<String>,
     pub users: Option<u32>,
     pub spawn_rate: Option<f64>,
+    /// `--rate N`: an open model at N arrivals per second, over the profile's model.
+    pub rate: Option<f64>,
     pub run_time: Option<Duration>,
     /// `-H 'Name: value'`, in order: sent with every request, over every header of the sla
     /// file (the target's and each endpoint's); an empty value removes that header. Secrets.
@@ -81,32 +84,6 @@ pub fn build(
         .enumerate()
         .map(|(i, h)| secrets::parse_header_flag(h, i + 1, overrides.headers.len()))
         .collect::<Result<Vec<HeaderFlag>, _>>()?;
-    let users = match overrides.users {
-        Some(0) => {
-            return Err(flag_error(
-                "--users",
-                "0",
-                ProblemKind::OutOfRange,
-                "--users must be at least 1".into(),
-                "simulate at least one user: --users 1".into(),
-            ));
-        }
-        Some(n) => n,
-        None => profile.users,
-    };
-    let spawn_rate = match overrides.spawn_rate {
-        Some(r) if !(r.is_finite() && r > 0.0) => {
-            return Err(flag_error(
-                "--spawn-rate",
-                &r.to_string(),
-                ProblemKind::OutOfRange,
-                "--spawn-rate must be a number above 0".into(),
-                "users started per second: --spawn-rate 2 (0.5 starts one user every 2 s)".into(),
-            ));
-        }
-        Some(r) => r,
-        None => profile.spawn_rate,
-    };
     let run_time = match overrides.run_time {
         Some(t) if t.is_zero() || t > MAX_RUN_TIME => {
             return Err(flag_error(
@@ -120,7 +97,7 @@ pub fn build(
         Some(t) => t,
         None => profile.run_time,
     };
-    check_ramp_up(profile, overrides, users, spawn_rate, run_time)?;
+    let load = load_model(profile, overrides, run_time)?;
     let transport =
         super::transport::resolve(sla, overrides, &base_url, sla.target.timeout, &sla.secrets)?;
 
@@ -188,13 +165,8 @@ pub fn build(
             name: profile.name.clone(),
             path: profile.source.path.clone(),
             description: secrets.redact(&profile.description).into_owned(),
-            users,
-            spawn_rate,
+            load,
             run_time,
-            think_time: ThinkTime {
-                min: profile.think_time.min,
-                max: profile.think_time.max,
-            },
             level_name: secrets.redact(profile.level_name()).into_owned(),
         },
         level,
@@ -250,19 +222,140 @@ fn flag_error(
     ConfigError::flag(flag, value, problem)
 }
 
-/// The SLA window starts when the last user has started; if that is not before the end of
-/// the run, nothing would be measured and every check would fail after a wasted run.
+/// The profile's load model with the flags applied: `--users` and `--spawn-rate` adjust a
+/// closed model; `--rate` makes any profile an open model at that constant rate (its stages and
+/// think time are dropped; `max_in_flight` is kept when the profile has one).
+fn load_model(
+    profile: &ProfileFile,
+    overrides: &Overrides,
+    run_time: Duration,
+) -> Result<LoadModel, ConfigError> {
+    if let Some(rate) = overrides.rate
+        && !(rate.is_finite() && rate > 0.0 && rate <= 10_000_000.0)
+    {
+        return Err(flag_error(
+            "--rate",
+            &rate.to_string(),
+            ProblemKind::OutOfRange,
+            "--rate must be a number above 0 (at most 10,000,000)".into(),
+            "arrivals per second: --rate 50 (0.5 sends one every 2 s)".into(),
+        ));
+    }
+    let closed_flag = match (overrides.users, overrides.spawn_rate) {
+        (Some(_), _) => Some(("--users", overrides.users.unwrap_or(0).to_string())),
+        (None, Some(r)) => Some(("--spawn-rate", r.to_string())),
+        (None, None) => None,
+    };
+    let open_profile = matches!(profile.load, LoadSpec::Open { .. });
+    if let Some((flag, value)) = &closed_flag
+        && (overrides.rate.is_some() || open_profile)
+    {
+        let why = if overrides.rate.is_some() {
+            "--rate makes the run an open model, which has no users"
+        } else {
+            "this profile is an open model (it sets `rate`), which has no users"
+        };
+        return Err(flag_error(
+            flag,
+            value,
+            ProblemKind::Conflict,
+            format!("{flag} sets a closed model's users, but {why}"),
+            "use --rate N to change an open model's arrivals per second, or a closed profile \
+             (users, spawn_rate) for --users and --spawn-rate"
+                .into(),
+        ));
+    }
+    let load = match (&profile.load, overrides.rate) {
+        (LoadSpec::Open { max_in_flight, .. }, Some(rate)) => LoadModel::Open(Open::constant(
+            rate,
+            max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
+        )),
+        (LoadSpec::Closed { .. }, Some(rate)) => {
+            LoadModel::Open(Open::constant(rate, DEFAULT_MAX_IN_FLIGHT))
+        }
+        (
+            LoadSpec::Open {
+                rate,
+                stages,
+                max_in_flight,
+            },
+            None,
+        ) => {
+            let max_in_flight = max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+            if stages.is_empty() {
+                let rate = rate.as_ref().map_or(0.0, |r| *r.get_ref());
+                LoadModel::Open(Open::constant(rate, max_in_flight))
+            } else {
+                LoadModel::Open(Open {
+                    stages: stages
+                        .iter()
+                        .map(|s| Stage {
+                            rate: *s.rate.get_ref(),
+                            length: s.length,
+                        })
+                        .collect(),
+                    max_in_flight,
+                })
+            }
+        }
+        (
+            LoadSpec::Closed {
+                users,
+                spawn_rate,
+                think_time,
+            },
+            None,
+        ) => {
+            let users = match overrides.users {
+                Some(0) => {
+                    return Err(flag_error(
+                        "--users",
+                        "0",
+                        ProblemKind::OutOfRange,
+                        "--users must be at least 1".into(),
+                        "simulate at least one user: --users 1".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => *users,
+            };
+            let spawn_rate = match overrides.spawn_rate {
+                Some(r) if !(r.is_finite() && r > 0.0) => {
+                    return Err(flag_error(
+                        "--spawn-rate",
+                        &r.to_string(),
+                        ProblemKind::OutOfRange,
+                        "--spawn-rate must be a number above 0".into(),
+                        "users started per second: --spawn-rate 2 (0.5 starts one user every 2 s)"
+                            .into(),
+                    ));
+                }
+                Some(r) => r,
+                None => *spawn_rate,
+            };
+            LoadModel::Closed(Closed {
+                users,
+                spawn_rate,
+                think_time: ThinkTime {
+                    min: think_time.min,
+                    max: think_time.max,
+                },
+            })
+        }
+    };
+    check_ramp_up(profile, overrides, &load, run_time)?;
+    Ok(load)
+}
+
+/// The SLA window starts when the ramp-up is over (the last user started, or the last stage
+/// that changes the rate finished); if that is not before the end of the run, nothing would
+/// be measured and every check would fail after a wasted run.
 fn check_ramp_up(
     profile: &ProfileFile,
     overrides: &Overrides,
-    users: u32,
-    spawn_rate: f64,
+    load: &LoadModel,
     run_time: Duration,
 ) -> Result<(), ConfigError> {
-    let ramp_up = f64::from(users.saturating_sub(1)) / spawn_rate;
-    if ramp_up < run_time.as_secs_f64() {
-        return Ok(());
-    }
     let origin = |overridden: bool, flag: &str| {
         if overridden {
             format!(" ({flag})")
@@ -270,20 +363,61 @@ fn check_ramp_up(
             String::new()
         }
     };
-    Err(ConfigError::Inconsistent {
-        message: format!(
-            "profile {}: the ramp-up outlasts the run: {users} users{} at {spawn_rate} per second{} \
-             take {ramp_up:.1} s to start, but run_time is {}{}",
-            profile.name,
-            origin(overrides.users.is_some(), "--users"),
-            origin(overrides.spawn_rate.is_some(), "--spawn-rate"),
-            humantime::format_duration(run_time),
-            origin(overrides.run_time.is_some(), "--run-time"),
-        ),
-        help: "the SLA is measured after the last user has started: raise run_time or \
-               spawn_rate, or lower users"
-            .to_string(),
-    })
+    let run = format!(
+        "{}{}",
+        humantime::format_duration(run_time),
+        origin(overrides.run_time.is_some(), "--run-time")
+    );
+    match load {
+        LoadModel::Closed(c) => {
+            let (users, spawn_rate) = (c.users, c.spawn_rate);
+            let ramp_up = f64::from(users.saturating_sub(1)) / spawn_rate;
+            if ramp_up < run_time.as_secs_f64() {
+                return Ok(());
+            }
+            Err(ConfigError::Inconsistent {
+                message: format!(
+                    "profile {}: the ramp-up outlasts the run: {users} users{} at {spawn_rate} per \
+                     second{} take {ramp_up:.1} s to start, but run_time is {run}",
+                    profile.name,
+                    origin(overrides.users.is_some(), "--users"),
+                    origin(overrides.spawn_rate.is_some(), "--spawn-rate"),
+                ),
+                help: "the SLA is measured after the last user has started: raise run_time or \
+                       spawn_rate, or lower users"
+                    .to_string(),
+            })
+        }
+        LoadModel::Open(o) => {
+            // The window starts on the first whole second after the ramp (at least 1 s in).
+            let ramp_up = o.ramp_up();
+            let starts = ramp_up.as_secs() + u64::from(ramp_up.subsec_nanos() > 0);
+            if (starts.max(1) as f64) < run_time.as_secs_f64() {
+                return Ok(());
+            }
+            let message = if o.stages.len() > 1 || !o.stages[0].length.is_zero() {
+                format!(
+                    "profile {}: the stages outlast the run: the rate stops changing at {}, but \
+                     run_time is {run}",
+                    profile.name,
+                    crate::units::length(ramp_up),
+                )
+            } else {
+                format!(
+                    "profile {}: run_time is {run}, but an open run measures from its second \
+                     second on",
+                    profile.name
+                )
+            };
+            Err(ConfigError::Inconsistent {
+                message,
+                help: "the SLA is measured once the rate is steady (after the last stage that \
+                       changes it, and never in the first second): raise run_time past it, or \
+                       end with a stage that holds the rate"
+                    .to_string(),
+            })
+        }
+    }
 }
 
 fn unknown_level(
@@ -504,8 +638,8 @@ mod tests {
         assert_eq!(plan.target.base_url.as_str(), "http://localhost:8003/");
         assert_eq!(plan.target.timeout, Duration::from_secs(10));
         assert_eq!(plan.profile.name, "medium");
-        assert_eq!(plan.profile.users, 50);
-        assert_eq!(plan.profile.spawn_rate, 5.0);
+        assert_eq!(plan.profile.closed().unwrap().users, 50);
+        assert_eq!(plan.profile.closed().unwrap().spawn_rate, 5.0);
         assert_eq!(plan.profile.run_time, Duration::from_secs(300));
         assert_eq!(plan.profile.level_name, "medium");
 
@@ -632,8 +766,14 @@ mod tests {
         assert_eq!(level.name, "busy");
         assert!(level.min_rps.is_none());
         assert_eq!(level.max_error_rate.map(|l| l.value), Some(0.125));
-        assert_eq!(fixed.profile.think_time.min, Duration::from_millis(500));
-        assert_eq!(fixed.profile.think_time.max, Duration::from_millis(500));
+        assert_eq!(
+            fixed.profile.closed().unwrap().think_time.min,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            fixed.profile.closed().unwrap().think_time.max,
+            Duration::from_millis(500)
+        );
         assert_eq!(fixed.profile.ramp_up(), Duration::from_secs(4));
 
         // No [level.burst]: no min_rps, the default error ceiling, and no error.
@@ -641,7 +781,10 @@ mod tests {
         assert_eq!(burst.profile.level_name, "burst");
         assert!(burst.level.is_none());
         assert_eq!(burst.profile.description, "");
-        assert_eq!(burst.profile.think_time.max, Duration::ZERO);
+        assert_eq!(
+            burst.profile.closed().unwrap().think_time.max,
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -676,8 +819,8 @@ mod tests {
         assert_eq!(plan.endpoints[0].path_and_query, "/api/health/");
         assert_eq!(
             (
-                plan.profile.users,
-                plan.profile.spawn_rate,
+                plan.profile.closed().unwrap().users,
+                plan.profile.closed().unwrap().spawn_rate,
                 plan.profile.run_time
             ),
             (7, 3.5, Duration::from_secs(10))
@@ -1075,12 +1218,105 @@ budget = { p95 = "1s" }
             match result {
                 Ok(plan) => {
                     prop_assert!(plan.profile.ramp_up() < plan.profile.run_time);
-                    prop_assert!(plan.profile.users >= 1 && plan.profile.spawn_rate > 0.0);
+                    prop_assert!(plan.profile.closed().unwrap().users >= 1 && plan.profile.closed().unwrap().spawn_rate > 0.0);
                 }
                 Err(e) => {
                     render(&e);
                 }
             }
+        }
+    }
+
+    mod open_model {
+        use super::*;
+        use crate::plan::{LoadModel, Open, Schedule};
+
+        fn open_plan(profile: &str, overrides: &Overrides) -> Result<Plan, String> {
+            let sla = load_sla(Path::new("sla.toml")).expect("sla loads");
+            let profile = parse_profile(Path::new("profiles/o.toml"), profile.as_bytes())
+                .expect("profile parses");
+            build(&sla, &profile, overrides).map_err(|e| render(&e))
+        }
+
+        #[test]
+        fn the_window_starts_after_the_last_stage_that_changes_the_rate() {
+            let p = open_plan(
+                "stages = [ { rate = 20, for = \"10s\" }, { rate = 20, for = \"5s\" }, \
+                 { rate = 80, for = \"2.5s\" }, { rate = 80, for = \"30s\" } ]\nrun_time = \"1m\"\n",
+                &Overrides::default(),
+            )
+            .expect("valid");
+            assert_eq!(p.profile.ramp_up(), Duration::from_millis(17_500));
+            assert_eq!(p.profile.window_start(), 18);
+            // A constant rate: from the second second on.
+            let p = open_plan("rate = 5\nrun_time = \"10s\"\n", &Overrides::default()).unwrap();
+            assert_eq!(p.profile.window_start(), 1);
+            assert_eq!(
+                p.profile.load,
+                LoadModel::Open(Open::constant(5.0, crate::plan::DEFAULT_MAX_IN_FLIGHT))
+            );
+        }
+
+        #[test]
+        fn stages_that_outlast_the_run_are_refused() {
+            let e = open_plan(
+                "stages = [ { rate = 20, for = \"20s\" }, { rate = 80, for = \"2m40s\" } ]\n\
+                 run_time = \"3m\"\n",
+                &Overrides::default(),
+            )
+            .expect_err("no window");
+            assert!(e.contains("the stages outlast the run"), "{e}");
+            let e =
+                open_plan("rate = 5\nrun_time = \"1s\"\n", &Overrides::default()).expect_err("1 s");
+            assert!(e.contains("measures from its second second on"), "{e}");
+        }
+
+        #[test]
+        fn rate_replaces_the_stages_or_the_users_and_refuses_user_flags() {
+            let stages =
+                "stages = [ { rate = 20, for = \"10s\" } ]\nmax_in_flight = 7\nrun_time = \"1m\"\n";
+            let with_rate = Overrides {
+                rate: Some(250.0),
+                ..Overrides::default()
+            };
+            let p = open_plan(stages, &with_rate).unwrap();
+            assert_eq!(p.profile.load, LoadModel::Open(Open::constant(250.0, 7)));
+            // A closed profile run with --rate is an open run at that rate.
+            let p = build_files("sla.toml", "profiles/light.toml", &with_rate).unwrap();
+            let o = p.profile.open().expect("open");
+            assert_eq!(o.rate(), 250.0);
+            let s = Schedule::new(o, p.profile.run_time);
+            assert_eq!(s.due_between(10.0, 11.0), 250);
+
+            for (o, flag) in [
+                (
+                    Overrides {
+                        users: Some(3),
+                        ..with_rate.clone()
+                    },
+                    "--users sets a closed model's users, but --rate makes",
+                ),
+                (
+                    Overrides {
+                        rate: Some(0.0),
+                        ..Overrides::default()
+                    },
+                    "--rate must be a number above 0",
+                ),
+            ] {
+                let e =
+                    render(&build_files("sla.toml", "profiles/light.toml", &o).expect_err(flag));
+                assert!(e.contains(flag), "{e}");
+            }
+            let e = open_plan(
+                stages,
+                &Overrides {
+                    spawn_rate: Some(2.0),
+                    ..Overrides::default()
+                },
+            )
+            .expect_err("spawn rate on an open profile");
+            assert!(e.contains("this profile is an open model"), "{e}");
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod build;
 mod regression;
+mod schedule;
 mod secrets;
 #[doc(hidden)]
 pub mod testing;
@@ -24,6 +25,7 @@ use http::{HeaderMap, Method};
 pub use crate::config::{MASK, Secrets};
 pub use build::{Overrides, build};
 pub use regression::{LatencyStat, Tolerances, tolerances};
+pub use schedule::Schedule;
 pub use secrets::is_always_secret;
 
 /// Everything needed to run and judge one profile against one target.
@@ -60,6 +62,25 @@ pub struct ErrorCeiling {
 pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.0;
 
 impl Plan {
+    /// The budgets' p50, weighted by how often each endpoint is chosen: what a healthy service
+    /// takes per request, for Little's law. `None` when no endpoint has a p50 budget.
+    pub fn healthy_p50(&self) -> Option<Duration> {
+        let (mut sum, mut weights) = (0.0, 0.0);
+        for e in &self.endpoints {
+            // Endpoints without a p50 budget are left out of the estimate.
+            let Some(p50) = e
+                .budgets
+                .iter()
+                .find(|b| b.metric == Metric::Percentile(Quantile(0.5)))
+            else {
+                continue;
+            };
+            sum += p50.limit.as_secs_f64() * f64::from(e.weight);
+            weights += f64::from(e.weight);
+        }
+        (weights > 0.0).then(|| Duration::from_secs_f64(sum / weights))
+    }
+
     /// The error ceiling this run is judged against (see [`ErrorCeiling`]).
     pub fn error_ceiling(&self) -> ErrorCeiling {
         match self.level.as_ref().and_then(|l| l.max_error_rate.as_ref()) {
@@ -342,28 +363,198 @@ pub struct Profile {
     pub name: String,
     pub path: PathBuf,
     pub description: String,
-    pub users: u32,
-    /// Users started per second; > 0.
-    pub spawn_rate: f64,
+    /// How the load is made.
+    pub load: LoadModel,
     /// Counted from the start of the run, ramp-up included (as Locust does).
     pub run_time: Duration,
-    pub think_time: ThinkTime,
     /// The `[level.NAME]` this profile is judged against (default: the profile's name).
     pub level_name: String,
 }
 
-impl Profile {
-    /// When the last user starts: user i starts at i / spawn_rate.
-    pub fn ramp_up(&self) -> Duration {
-        Duration::from_secs_f64((self.users.saturating_sub(1)) as f64 / self.spawn_rate)
+/// The two ways a profile makes load. Everything after the plan reads the model from here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadModel {
+    /// Locust's: each user sends, waits for the whole answer, thinks, sends again. The load
+    /// follows the service: a stall stalls the users (coordinated omission).
+    Closed(Closed),
+    /// Arrivals on a fixed schedule, whatever the answers do; latency counts from each
+    /// arrival's intended send time.
+    Open(Open),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    pub users: u32,
+    /// Users started per second; > 0.
+    pub spawn_rate: f64,
+    pub think_time: ThinkTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open {
+    /// Linear ramps from 0 arrivals per second, in order; the last stage's rate is held to the
+    /// end of the run. A constant rate is one stage of zero length.
+    pub stages: Vec<Stage>,
+    /// Requests in flight at most; an arrival that finds them all busy is dropped (and the
+    /// run is INVALID: the schedule was not kept).
+    pub max_in_flight: u32,
+}
+
+/// Ramp linearly from the previous stage's rate (0 before the first) to `rate` over `length`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// Arrivals per second, ≥ 0.
+    pub rate: f64,
+    pub length: Duration,
+}
+
+impl LoadModel {
+    /// One line, as every report shows the load: "10 users, 2/s spawn rate, think 200–800 ms"
+    /// or "80 arrivals/s (stages 0→20/s in 20s, →80/s in 2m40s), at most 2000 in flight".
+    pub fn summary(&self) -> String {
+        use crate::units;
+        match self {
+            LoadModel::Closed(c) => format!(
+                "{} user{}, {}/s spawn rate, think {}",
+                c.users,
+                if c.users == 1 { "" } else { "s" },
+                units::number(c.spawn_rate),
+                units::range(c.think_time.min, c.think_time.max)
+            ),
+            LoadModel::Open(o) => {
+                let ramps: Vec<String> = o
+                    .stages
+                    .iter()
+                    .filter(|s| !s.length.is_zero())
+                    .enumerate()
+                    .map(|(i, s)| {
+                        format!(
+                            "{}{}/s in {}",
+                            if i == 0 { "0→" } else { "→" },
+                            units::number(s.rate),
+                            units::length(s.length)
+                        )
+                    })
+                    .collect();
+                let stages = if ramps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (stages {})", ramps.join(", "))
+                };
+                format!(
+                    "{} arrivals/s{stages}, at most {} in flight",
+                    units::number(o.rate()),
+                    o.max_in_flight
+                )
+            }
+        }
+    }
+}
+
+impl LoadModel {
+    /// A few words: "10 users" or "80 arrivals/s".
+    pub fn short(&self) -> String {
+        match self {
+            LoadModel::Closed(c) => crate::units::plural(u64::from(c.users), "user", "users"),
+            LoadModel::Open(o) => format!("{} arrivals/s", crate::units::number(o.rate())),
+        }
+    }
+}
+
+/// `max_in_flight` when a profile sets none.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 1000;
+
+impl Open {
+    /// A constant rate from the first instant.
+    pub fn constant(rate: f64, max_in_flight: u32) -> Open {
+        Open {
+            stages: vec![Stage {
+                rate,
+                length: Duration::ZERO,
+            }],
+            max_in_flight,
+        }
     }
 
-    /// The first second of the measured window: the first whole second after the last user
-    /// started (the ramp-up is excluded, as Locust's `--reset-stats` does).
+    /// The rate held after the stages.
+    pub fn rate(&self) -> f64 {
+        self.stages.last().map_or(0.0, |s| s.rate)
+    }
+
+    /// The highest rate of the schedule.
+    pub fn peak(&self) -> f64 {
+        self.stages.iter().map(|s| s.rate).fold(0.0, f64::max)
+    }
+
+    /// When the last stage that changes the rate has finished: the rate is steady after.
+    pub fn ramp_up(&self) -> Duration {
+        let mut at = Duration::ZERO;
+        let mut steady = Duration::ZERO;
+        let mut prev = 0.0;
+        for s in &self.stages {
+            at += s.length;
+            if s.rate != prev {
+                steady = at;
+            }
+            prev = s.rate;
+        }
+        steady
+    }
+}
+
+impl Profile {
+    /// Closed: when the last user starts (user i starts at i / spawn_rate). Open: when the
+    /// last stage that changes the rate has finished ramping.
+    pub fn ramp_up(&self) -> Duration {
+        match &self.load {
+            LoadModel::Closed(c) => {
+                Duration::from_secs_f64((c.users.saturating_sub(1)) as f64 / c.spawn_rate)
+            }
+            LoadModel::Open(o) => o.ramp_up(),
+        }
+    }
+
+    /// The first second of the measured window: the first whole second after the ramp-up
+    /// (excluded, as Locust's `--reset-stats` does). An open model at a constant rate starts
+    /// after its first whole second, when connections are made and the schedule is steady.
     pub fn window_start(&self) -> u32 {
         let ramp_up = self.ramp_up();
         let secs = ramp_up.as_secs() + u64::from(ramp_up.subsec_nanos() > 0);
+        let secs = match &self.load {
+            LoadModel::Open(_) => secs.max(1),
+            LoadModel::Closed(_) => secs,
+        };
         u32::try_from(secs).unwrap_or(u32::MAX)
+    }
+
+    pub fn closed(&self) -> Option<&Closed> {
+        match &self.load {
+            LoadModel::Closed(c) => Some(c),
+            LoadModel::Open(_) => None,
+        }
+    }
+
+    pub fn open(&self) -> Option<&Open> {
+        match &self.load {
+            LoadModel::Open(o) => Some(o),
+            LoadModel::Closed(_) => None,
+        }
+    }
+
+    /// `"closed"` or `"open"`, as reports spell it.
+    pub fn model_name(&self) -> &'static str {
+        match &self.load {
+            LoadModel::Closed(_) => "closed",
+            LoadModel::Open(_) => "open",
+        }
+    }
+
+    /// Most requests in flight at once: the users, or `max_in_flight`.
+    pub fn concurrency(&self) -> u32 {
+        match &self.load {
+            LoadModel::Closed(c) => c.users,
+            LoadModel::Open(o) => o.max_in_flight,
+        }
     }
 }
 

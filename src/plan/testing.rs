@@ -31,8 +31,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 
 use super::{
-    Budget, Endpoint, Level, LevelLimit, Location, Metric, Plan, Profile, Quantile, StatusSet,
-    Target, ThinkTime,
+    Budget, Closed, Endpoint, Level, LevelLimit, LoadModel, Location, Metric, Open, Plan, Profile,
+    Quantile, Stage, StatusSet, Target, ThinkTime,
 };
 
 pub fn ms(n: u64) -> Duration {
@@ -94,13 +94,15 @@ impl PlanBuilder {
                     name: "t".into(),
                     path: PathBuf::from("profiles/t.toml"),
                     description: String::new(),
-                    users: 1,
-                    spawn_rate: 1.0,
+                    load: LoadModel::Closed(Closed {
+                        users: 1,
+                        spawn_rate: 1.0,
+                        think_time: ThinkTime {
+                            min: Duration::ZERO,
+                            max: Duration::ZERO,
+                        },
+                    }),
                     run_time: Duration::from_secs(10),
-                    think_time: ThinkTime {
-                        min: Duration::ZERO,
-                        max: Duration::ZERO,
-                    },
                     level_name: "t".into(),
                 },
                 level: None,
@@ -172,14 +174,51 @@ impl PlanBuilder {
         self
     }
 
+    /// The closed model's users (a closed model is the default).
     pub fn users(mut self, users: u32) -> PlanBuilder {
-        self.plan.profile.users = users;
+        self.closed().users = users;
         self
     }
 
     pub fn spawn_rate(mut self, per_second: f64) -> PlanBuilder {
-        self.plan.profile.spawn_rate = per_second;
+        self.closed().spawn_rate = per_second;
         self
+    }
+
+    /// An open model at a constant `rate` with at most `max_in_flight` requests in flight.
+    pub fn rate(mut self, rate: f64, max_in_flight: u32) -> PlanBuilder {
+        self.plan.profile.load = LoadModel::Open(Open::constant(rate, max_in_flight));
+        self
+    }
+
+    /// An open model of these stages (rate, length).
+    pub fn stages(mut self, stages: &[(f64, Duration)], max_in_flight: u32) -> PlanBuilder {
+        self.plan.profile.load = LoadModel::Open(Open {
+            stages: stages
+                .iter()
+                .map(|&(rate, length)| Stage { rate, length })
+                .collect(),
+            max_in_flight,
+        });
+        self
+    }
+
+    /// The closed model, made one if it was open.
+    fn closed(&mut self) -> &mut Closed {
+        if !matches!(self.plan.profile.load, LoadModel::Closed(_)) {
+            self.plan.profile.load = LoadModel::Closed(Closed {
+                users: 1,
+                spawn_rate: 1.0,
+                think_time: ThinkTime {
+                    min: Duration::ZERO,
+                    max: Duration::ZERO,
+                },
+            });
+        }
+        match &mut self.plan.profile.load {
+            LoadModel::Closed(c) => c,
+            LoadModel::Open(_) => unreachable!("made closed above"),
+        }
     }
 
     pub fn run_time(mut self, run_time: Duration) -> PlanBuilder {
@@ -189,7 +228,7 @@ impl PlanBuilder {
 
     /// Think time uniform between `min` and `max` (equal for a fixed pause).
     pub fn think(mut self, min: Duration, max: Duration) -> PlanBuilder {
-        self.plan.profile.think_time = ThinkTime { min, max };
+        self.closed().think_time = ThinkTime { min, max };
         self
     }
 

@@ -1,5 +1,5 @@
 //! The JSON report (`--json FILE`): the complete run as a versioned document,
-//! `"schema": "slagate.run/v3"`, described by `schemas/slagate.run.v3.schema.json` — and its
+//! `"schema": "slagate.run/v4"`, described by `schemas/slagate.run.v4.schema.json` — and its
 //! inverse, [`load`], which rebuilds the `RunReport` so that `slagate report RUN.json` renders
 //! every other format byte for byte as the run itself did.
 //!
@@ -17,8 +17,12 @@
 //! and per check its confidence `interval`, `marginal`, `needs`, `windows` and `explanation`,
 //! the `abort` metric and the `s` unit. v3 (issue 8) added each endpoint's `statuses` (answers
 //! by status code), and its histogram holds only requests that got an answer or timed out
-//! (connection failures have no response time). This build writes v3 and reads v3 and v2 (a
-//! v2 run has no status breakdown, and its histograms also hold connection failures, as that
+//! (connection failures have no response time). v4 (issue 11) added the open load model: the
+//! profile's `model`, `rate`, `stages` and `max_in_flight` (its closed-model keys null), each
+//! endpoint's `service_time` and `service_histogram`, each second's `arrivals` and `dropped`,
+//! the run's `arrivals` (asked, sent, dropped, send lag), the `dropped` failure kind and the
+//! `drops`, `rate` and `send_lag` invalidity causes. This build writes v4 and reads v4, v3 (a
+//! closed run, as v4 without the open model's fields) and v2 (a v2 run has no status breakdown, and its histograms also hold connection failures, as that
 //! version measured them); a v1 file is refused with the version it has. When a run could not
 //! be made, `not_run` writes a `slagate.not-run/v1` document instead
 //! (`schemas/slagate.not-run.v1.schema.json`), which `load` recognises and refuses by name.
@@ -36,28 +40,39 @@ use serde::{Deserialize, Serialize};
 
 use super::table::LOCUST_PERCENTILES;
 use super::{
-    EndpointReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome, RunReport,
+    Arrivals, EndpointReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome,
+    RunReport,
 };
-use crate::plan::{Location, Metric, Quantile, ThinkTime};
+use crate::plan::{Closed, LoadModel, Location, Metric, Open, Quantile, Stage, ThinkTime};
 use crate::stats::{
     Connections, EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse,
     TimelinePoint, Window, new_histogram,
 };
 use crate::units;
 use crate::verdict::{
-    Check, CheckMetric, Interval, Invalidity, Needs, Status, Subject, Value, Verdict, WindowBreach,
-    Windowed,
+    Check, CheckMetric, Delivery, Interval, Invalidity, Needs, Status, Subject, Value, Verdict,
+    WindowBreach, Windowed,
 };
 
 /// The document version this build writes and reads.
-pub const SCHEMA: &str = "slagate.run/v3";
+pub const SCHEMA: &str = "slagate.run/v4";
 
-/// The previous version, still read (see the module docs).
+/// Earlier versions, still read (see the module docs): a v3 or v2 document is a closed-model
+/// run with no service times.
+const SCHEMA_V3: &str = "slagate.run/v3";
 const SCHEMA_V2: &str = "slagate.run/v2";
 
 /// `Invalidity::cause`'s closed set, as the validity interface defines it (and the schema
 /// lists it).
-const INVALIDITY_CAUSES: [&str; 4] = ["spawn", "cpu", "wake", "local_resources"];
+const INVALIDITY_CAUSES: [&str; 7] = [
+    "spawn",
+    "cpu",
+    "wake",
+    "drops",
+    "rate",
+    "send_lag",
+    "local_resources",
+];
 
 /// The row label of the total, as Locust names it.
 const AGGREGATED: &str = "Aggregated";
@@ -114,7 +129,7 @@ pub enum LoadError {
     #[diagnostic(
         code(slagate::report::no_schema),
         help(
-            "pass a file written by `slagate check --json FILE`; its first field is \"schema\": \"slagate.run/v3\""
+            "pass a file written by `slagate check --json FILE`; its first field is \"schema\": \"slagate.run/v4\""
         )
     )]
     NoSchema,
@@ -149,7 +164,7 @@ pub fn load(bytes: &[u8]) -> Result<RunReport, LoadError> {
     let text = |key: &str| object.get(key).and_then(|v| v.as_str()).map(str::to_string);
     match text("schema").as_deref() {
         None => return Err(LoadError::NoSchema),
-        Some(SCHEMA | SCHEMA_V2) => {}
+        Some(SCHEMA | SCHEMA_V3 | SCHEMA_V2) => {}
         Some(NOT_RUN_SCHEMA) => {
             return Err(LoadError::NotRun {
                 reason: text("reason").unwrap_or_else(|| "no reason recorded".into()),
@@ -248,6 +263,9 @@ struct RunDoc {
     /// Absent in v2 documents (which measured no connections).
     #[serde(default)]
     connections: ConnectionsDoc,
+    /// Open model only (v4): the schedule asked of the generator and how it kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arrivals: Option<ArrivalsDoc>,
     provenance: ProvenanceDoc,
     checks: Vec<CheckDoc>,
     endpoints: Vec<EndpointDoc>,
@@ -308,12 +326,56 @@ struct WindowDoc {
 struct ProfileDoc {
     name: String,
     description: String,
-    users: u32,
-    spawn_rate: f64,
+    /// `"closed"` or `"open"`; absent before v4 (closed).
+    #[serde(default = "closed_model")]
+    model: String,
+    /// Closed model: users, spawn rate and think time; null for an open model.
+    users: Option<u32>,
+    spawn_rate: Option<f64>,
     /// Seconds.
     run_time: f64,
-    think_time: ThinkTimeDoc,
+    think_time: Option<ThinkTimeDoc>,
+    /// Open model: the rate held after the stages, the stages, and the in-flight cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stages: Option<Vec<StageDoc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_in_flight: Option<u32>,
     level: Option<String>,
+}
+
+fn closed_model() -> String {
+    "closed".into()
+}
+
+#[derive(Serialize, Deserialize)]
+struct StageDoc {
+    rate: f64,
+    /// Seconds.
+    #[serde(rename = "for")]
+    length: f64,
+}
+
+/// `RunReport::arrivals`.
+#[derive(Serialize, Deserialize)]
+struct ArrivalsDoc {
+    /// Arrivals the schedule had due in the measured window, sent, and dropped.
+    requested: u64,
+    sent: u64,
+    dropped: u64,
+    window_s: f64,
+    #[serde(skip_deserializing)]
+    requested_rps: f64,
+    #[serde(skip_deserializing)]
+    achieved_rps: f64,
+    max_in_flight: u32,
+    peak_in_flight: u32,
+    /// Send lag (actual − intended send time) in ms: p50, p99, max (derived from the
+    /// histogram, ignored on load).
+    #[serde(skip_deserializing)]
+    send_lag_ms: SetupSummary,
+    send_lag_histogram: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -553,6 +615,12 @@ struct EndpointDoc {
     percentiles: Percentiles,
     /// Latencies in µs: HdrHistogram V2 + DEFLATE, base64 (standard alphabet, padded).
     histogram: String,
+    /// Open model (v4): service time (from the actual write) at the same percentiles, ms, and
+    /// its histogram; absent for a closed model, whose latency is its service time.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    service_time: Option<Percentiles>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    service_histogram: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -576,6 +644,11 @@ struct ExampleDoc {
 struct PointDoc {
     second: u32,
     users: u32,
+    /// Open model (v4): arrivals sent and dropped in this second.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    arrivals: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    dropped: u64,
     /// The second over all endpoints, its fields inline (as the schema has them).
     #[serde(flatten)]
     total: SecondDoc,
@@ -612,6 +685,10 @@ impl Serialize for Percentiles {
 
 // ---------------------------------------------------------------------------------------------
 // Units. Durations go through integer nanoseconds so that they come back exactly.
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 fn secs(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e9
@@ -734,18 +811,8 @@ impl RunDoc {
                 end: secs(run.window.end),
                 seconds: secs(run.window.length()),
             },
-            profile: ProfileDoc {
-                name: p.name.clone(),
-                description: p.description.clone(),
-                users: p.users,
-                spawn_rate: finite(p.spawn_rate, "spawn_rate")?,
-                run_time: secs(p.run_time),
-                think_time: ThinkTimeDoc {
-                    min: secs(p.think_time.min),
-                    max: secs(p.think_time.max),
-                },
-                level: p.level.clone(),
-            },
+            profile: ProfileDoc::of(p)?,
+            arrivals: run.arrivals.as_ref().map(ArrivalsDoc::of).transpose()?,
             target: TargetDoc {
                 base_url: run.target.clone(),
             },
@@ -879,6 +946,137 @@ impl CheckDoc {
     }
 }
 
+impl ProfileDoc {
+    fn of(p: &ProfileInfo) -> Result<ProfileDoc, RenderError> {
+        let mut doc = ProfileDoc {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            model: String::new(),
+            users: None,
+            spawn_rate: None,
+            run_time: secs(p.run_time),
+            think_time: None,
+            rate: None,
+            stages: None,
+            max_in_flight: None,
+            level: p.level.clone(),
+        };
+        match &p.load {
+            LoadModel::Closed(c) => {
+                doc.model = "closed".into();
+                doc.users = Some(c.users);
+                doc.spawn_rate = Some(finite(c.spawn_rate, "spawn_rate")?);
+                doc.think_time = Some(ThinkTimeDoc {
+                    min: secs(c.think_time.min),
+                    max: secs(c.think_time.max),
+                });
+            }
+            LoadModel::Open(o) => {
+                doc.model = "open".into();
+                doc.rate = Some(finite(o.rate(), "rate")?);
+                doc.stages = Some(
+                    o.stages
+                        .iter()
+                        .map(|s| {
+                            Ok(StageDoc {
+                                rate: finite(s.rate, "stage rate")?,
+                                length: secs(s.length),
+                            })
+                        })
+                        .collect::<Result<_, RenderError>>()?,
+                );
+                doc.max_in_flight = Some(o.max_in_flight);
+            }
+        }
+        Ok(doc)
+    }
+
+    fn into_load(self) -> Result<(String, String, Duration, LoadModel, Option<String>), LoadError> {
+        let run_time = from_secs(self.run_time, "profile.run_time")?;
+        let load = match self.model.as_str() {
+            "closed" => {
+                let missing = |k: &str| invalid(format!("a closed-model profile has no {k}"));
+                let think = self.think_time.ok_or_else(|| missing("think_time"))?;
+                LoadModel::Closed(Closed {
+                    users: self.users.ok_or_else(|| missing("users"))?,
+                    spawn_rate: self.spawn_rate.ok_or_else(|| missing("spawn_rate"))?,
+                    think_time: ThinkTime {
+                        min: from_secs(think.min, "profile.think_time.min")?,
+                        max: from_secs(think.max, "profile.think_time.max")?,
+                    },
+                })
+            }
+            "open" => {
+                let stages = self
+                    .stages
+                    .ok_or_else(|| invalid("an open-model profile has no stages"))?
+                    .into_iter()
+                    .map(|s| {
+                        Ok(Stage {
+                            rate: s.rate,
+                            length: from_secs(s.length, "profile.stages.for")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, LoadError>>()?;
+                if stages.is_empty() {
+                    return Err(invalid("an open-model profile has no stages"));
+                }
+                LoadModel::Open(Open {
+                    stages,
+                    max_in_flight: self
+                        .max_in_flight
+                        .ok_or_else(|| invalid("an open-model profile has no max_in_flight"))?,
+                })
+            }
+            other => return Err(invalid(format!("unknown load model {other:?}"))),
+        };
+        Ok((self.name, self.description, run_time, load, self.level))
+    }
+}
+
+impl ArrivalsDoc {
+    fn of(a: &Arrivals) -> Result<ArrivalsDoc, RenderError> {
+        let mut h = new_histogram();
+        a.send_lag.add_to(&mut h);
+        let q = |q: f64| (!h.is_empty()).then(|| units::us_to_ms(h.value_at_quantile(q)));
+        Ok(ArrivalsDoc {
+            requested: a.delivery.asked,
+            sent: a.delivery.sent,
+            dropped: a.delivery.dropped,
+            window_s: finite(a.delivery.seconds, "arrivals window")?,
+            requested_rps: finite(a.requested_rps(), "requested rps")?,
+            achieved_rps: finite(a.achieved_rps(), "achieved rps")?,
+            max_in_flight: a.max_in_flight,
+            peak_in_flight: a.peak_in_flight,
+            send_lag_ms: SetupSummary {
+                p50: q(0.5),
+                p99: q(0.99),
+                max: q(1.0),
+            },
+            send_lag_histogram: encode_histogram(&h)?,
+        })
+    }
+
+    fn into_arrivals(self) -> Result<Arrivals, LoadError> {
+        let lag = if self.send_lag_histogram.is_empty() {
+            Sparse::default()
+        } else {
+            Sparse::from_histogram(&decode_histogram(&self.send_lag_histogram, "send lag")?)
+        };
+        Ok(Arrivals {
+            delivery: Delivery {
+                asked: self.requested,
+                sent: self.sent,
+                dropped: self.dropped,
+                seconds: self.window_s,
+            },
+            send_lag: lag,
+            max_in_flight: self.max_in_flight,
+            peak_in_flight: self.peak_in_flight,
+        })
+    }
+}
+
 impl EndpointDoc {
     fn from_stats(name: &str, method: &str, s: &EndpointStats) -> Result<EndpointDoc, RenderError> {
         Ok(EndpointDoc {
@@ -919,6 +1117,24 @@ impl EndpointDoc {
                     .collect(),
             ),
             histogram: encode_histogram(&s.latency)?,
+            service_time: (!s.service.is_empty()).then(|| {
+                Percentiles(
+                    LOCUST_PERCENTILES
+                        .iter()
+                        .map(|&(q, label)| {
+                            (
+                                label.trim_end_matches('%'),
+                                s.service_quantile(q).map(units::ms),
+                            )
+                        })
+                        .collect(),
+                )
+            }),
+            service_histogram: if s.service.is_empty() {
+                String::new()
+            } else {
+                encode_histogram(&s.service)?
+            },
         })
     }
 }
@@ -944,6 +1160,8 @@ impl PointDoc {
         Ok(PointDoc {
             second: p.second,
             users: p.users,
+            arrivals: p.arrivals,
+            dropped: p.dropped,
             total: SecondDoc::from_second(&p.total)?,
             endpoints: p
                 .endpoints
@@ -959,7 +1177,7 @@ impl PointDoc {
 
 impl RunDoc {
     fn into_run(self) -> Result<RunReport, LoadError> {
-        let p = self.profile;
+        let (name, description, run_time, load, level) = self.profile.into_load()?;
         let endpoints: Vec<EndpointReport> = self
             .endpoints
             .into_iter()
@@ -981,17 +1199,13 @@ impl RunDoc {
         Ok(RunReport {
             slagate_version: self.slagate_version,
             profile: ProfileInfo {
-                name: p.name,
-                description: p.description,
-                users: p.users,
-                spawn_rate: p.spawn_rate,
-                run_time: from_secs(p.run_time, "profile.run_time")?,
-                think_time: ThinkTime {
-                    min: from_secs(p.think_time.min, "profile.think_time.min")?,
-                    max: from_secs(p.think_time.max, "profile.think_time.max")?,
-                },
-                level: p.level,
+                name,
+                description,
+                load,
+                run_time,
+                level,
             },
+            arrivals: self.arrivals.map(ArrivalsDoc::into_arrivals).transpose()?,
             target: self.target.base_url,
             connections: self.connections.into_connections()?,
             provenance: Provenance {
@@ -1068,6 +1282,11 @@ impl EndpointDoc {
             failures: self.failures,
             body_bytes: self.body_bytes,
             latency: decode_histogram(&self.histogram, &name)?,
+            service: if self.service_histogram.is_empty() {
+                new_histogram()
+            } else {
+                decode_histogram(&self.service_histogram, &format!("{name} service time"))?
+            },
             failures_by_kind,
             rps: self.rps,
             failures_per_s: self.failures_per_s,
@@ -1107,6 +1326,8 @@ impl PointDoc {
         Ok(TimelinePoint {
             second: self.second,
             users: self.users,
+            arrivals: self.arrivals,
+            dropped: self.dropped,
             endpoints: self
                 .endpoints
                 .into_iter()
@@ -1346,7 +1567,9 @@ mod tests {
         run.finished_at += Duration::new(0, 987_654_321);
         run.window.start = Duration::new(2, 345_678_901);
         run.window.end = Duration::new(3 * 86_400, 1);
-        run.profile.spawn_rate = 1.0 / 3.0;
+        if let LoadModel::Closed(c) = &mut run.profile.load {
+            c.spawn_rate = 1.0 / 3.0;
+        }
         run.profile.run_time = Duration::new(7, 999_999_999);
         run.profile.level = None;
         run.provenance.git_commit = None;
@@ -1406,7 +1629,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "this run report is schema slagate.run/v1, but this build of slagate reads \
-             slagate.run/v3"
+             slagate.run/v4"
         );
         let help = miette::Diagnostic::help(&err)
             .expect("has help")
@@ -1494,7 +1717,7 @@ mod tests {
 
         fn validator() -> jsonschema::Validator {
             let schema: serde_json::Value =
-                serde_json::from_str(include_str!("../../schemas/slagate.run.v3.schema.json"))
+                serde_json::from_str(include_str!("../../schemas/slagate.run.v4.schema.json"))
                     .expect("the schema is JSON");
             jsonschema::meta::validate(&schema).expect("the schema is a valid JSON Schema");
             jsonschema::draft202012::options()

@@ -47,7 +47,7 @@ impl Reporter for Junit {
             ("verdict", verdict.to_string()),
             ("strict", run.strict.to_string()),
             ("profile", run.profile.name.clone()),
-            ("users", run.profile.users.to_string()),
+            ("load", run.profile.load.summary()),
             ("target", run.target.clone()),
             ("slagate_version", run.slagate_version.clone()),
             ("sla_sha256", run.provenance.sla_sha256.clone()),

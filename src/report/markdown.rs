@@ -101,11 +101,10 @@ pub fn render(run: &RunReport) -> String {
     let w = run.window;
     let _ = writeln!(
         out,
-        "Profile **{}**{level} · {} user{} · target {} · measured {}–{} ({}, ramp-up excluded) · \
+        "Profile **{}**{level} · {} · target {} · measured {}–{} ({}, ramp-up excluded) · \
          slagate {}\n",
         escape(&p.name),
-        p.users,
-        if p.users == 1 { "" } else { "s" },
+        escape(&p.load.short()),
         escape(&run.target),
         units::offset(w.start),
         units::offset(w.end),

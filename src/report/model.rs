@@ -2,10 +2,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::plan::{Plan, ThinkTime};
-use crate::stats::{Connections, EndpointStats, Summary, Timeline, Window};
+use crate::plan::{LoadModel, Plan};
+use crate::stats::{Connections, EndpointStats, Sparse, Summary, Timeline, Window};
 use crate::units::Exit;
-use crate::verdict::{Judgement, Verdict};
+use crate::verdict::validity::delivery;
+use crate::verdict::{Delivery, Judgement, Verdict};
 
 /// The subject name of `connect_budget` checks in every format.
 pub const CONNECTIONS: &str = "connection set-up";
@@ -76,11 +77,19 @@ impl ProfileInfo {
         ProfileInfo {
             name: p.name.clone(),
             description: p.description.clone(),
-            users: p.users,
-            spawn_rate: p.spawn_rate,
+            load: p.load.clone(),
             run_time: p.run_time,
-            think_time: p.think_time,
             level: plan.level.as_ref().map(|l| l.name.clone()),
+        }
+    }
+}
+
+impl ProfileInfo {
+    /// Users (closed) or `max_in_flight` (open): the most requests in flight at once.
+    pub fn load_concurrency(&self) -> u32 {
+        match &self.load {
+            LoadModel::Closed(c) => c.users,
+            LoadModel::Open(o) => o.max_in_flight,
         }
     }
 }
@@ -89,10 +98,8 @@ impl ProfileInfo {
 pub struct ProfileInfo {
     pub name: String,
     pub description: String,
-    pub users: u32,
-    pub spawn_rate: f64,
+    pub load: LoadModel,
     pub run_time: Duration,
-    pub think_time: ThinkTime,
     /// The level judged, if the sla file defines it.
     pub level: Option<String>,
 }
@@ -134,10 +141,40 @@ pub struct RunReport {
     pub timeline: Timeline,
     /// How the connections were made: set-up times, reconnects, what was negotiated.
     pub connections: Connections,
+    /// Open model: the schedule asked of the generator and how it kept it.
+    pub arrivals: Option<Arrivals>,
     pub verdict: Verdict,
     pub outcome: RunOutcome,
     /// Run with `--strict`: an INCONCLUSIVE verdict exits 4 instead of 0.
     pub strict: bool,
+}
+
+/// An open run's delivery: arrivals asked for and sent in the measured window, and how late
+/// they went out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrivals {
+    pub delivery: Delivery,
+    /// Every arrival's send lag (actual − intended send time), µs.
+    pub send_lag: Sparse,
+    pub max_in_flight: u32,
+    pub peak_in_flight: u32,
+}
+
+impl Arrivals {
+    pub fn requested_rps(&self) -> f64 {
+        self.delivery.asked as f64 / self.delivery.seconds.max(f64::MIN_POSITIVE)
+    }
+
+    pub fn achieved_rps(&self) -> f64 {
+        self.delivery.sent as f64 / self.delivery.seconds.max(f64::MIN_POSITIVE)
+    }
+
+    /// Send lag at quantile q.
+    pub fn send_lag(&self, q: f64) -> Option<Duration> {
+        let mut h = crate::stats::new_histogram();
+        self.send_lag.add_to(&mut h);
+        (!h.is_empty()).then(|| Duration::from_micros(h.value_at_quantile(q)))
+    }
 }
 
 impl RunReport {
@@ -150,6 +187,15 @@ impl RunReport {
         strict: bool,
     ) -> RunReport {
         let outcome = RunOutcome::of(&verdict, interrupted);
+        let arrivals = match (delivery(plan, &summary), &summary.load.open) {
+            (Some(delivery), Some(open)) => Some(Arrivals {
+                delivery,
+                send_lag: open.send_lag.clone(),
+                max_in_flight: open.max_in_flight,
+                peak_in_flight: open.peak_in_flight,
+            }),
+            _ => None,
+        };
         let mut target = plan.target.base_url.clone();
         // Credentials in a URL are secrets; reports get passed around.
         let _ = target.set_username("");
@@ -175,6 +221,7 @@ impl RunReport {
             total: summary.total,
             timeline: summary.timeline,
             connections: summary.connections,
+            arrivals,
             verdict,
             outcome,
             strict,

@@ -614,10 +614,9 @@ pub fn verdict_line(run: &RunReport) -> String {
     let inconclusive = v.count(Status::Inconclusive);
     let marginal = v.marginal_count();
     let mut context = format!(
-        "profile {}, {} user{}, {} measured",
+        "profile {}, {}, {} measured",
         run.profile.name,
-        run.profile.users,
-        if run.profile.users == 1 { "" } else { "s" },
+        run.profile.load.short(),
         units::length(run.window.length())
     );
     // What the verdict rests on, when it is less than every budget and a ceiling written down.
@@ -688,10 +687,9 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
     let mut t = new_table(
         vec![
             "Profile",
-            "Users",
-            "Spawn rate",
+            "Model",
+            "Load",
             "Run time",
-            "Think time",
             "Level",
             "Min RPS",
             "Max errors",
@@ -701,7 +699,6 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
     );
     for plan in plans {
         let p = &plan.profile;
-        let think = units::range(p.think_time.min, p.think_time.max);
         let (level, min_rps, max_err) = match &plan.level {
             Some(l) => (
                 l.name.clone(),
@@ -716,20 +713,65 @@ pub fn profiles(plans: &[crate::plan::Plan]) -> String {
         };
         t.add_row(vec![
             p.name.clone(),
-            p.users.to_string(),
-            format!("{}/s", p.spawn_rate),
+            p.model_name().to_string(),
+            p.load.summary(),
             units::length(p.run_time),
-            think,
             level,
             min_rps,
             max_err,
             p.description.clone(),
         ]);
     }
-    if let Some(c) = t.column_mut(8) {
+    if let Some(c) = t.column_mut(7) {
         c.set_cell_alignment(CellAlignment::Left);
     }
-    format!("{t}\n")
+    let mut out = format!("{t}\n");
+    for plan in plans {
+        if let Some(line) = littles_law_line(plan) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// For an open profile: what its rate needs in flight from a healthy service, by Little's law
+/// (in flight = arrival rate × time in the system) at the budgets' p50, against its cap.
+pub fn littles_law_line(plan: &crate::plan::Plan) -> Option<String> {
+    let open = plan.profile.open()?;
+    let rate = open.peak();
+    Some(match plan.healthy_p50() {
+        Some(p50) => {
+            let need = rate * p50.as_secs_f64();
+            let verdict = if need * 2.0 <= f64::from(open.max_in_flight) {
+                "room to spare"
+            } else if need < f64::from(open.max_in_flight) {
+                "little headroom: a service 2× slower than its p50 budgets would fill it, and \
+                 arrivals would be dropped (INVALID); raise max_in_flight"
+            } else {
+                "too few: a healthy service already needs more; arrivals will be dropped \
+                 (INVALID); raise max_in_flight"
+            };
+            format!(
+                "{}: at {} arrivals/s and the budgets' p50 of {} (weighted over endpoints), a \
+                 healthy service holds ≈ {} requests in flight (Little's law); max_in_flight \
+                 {}: {verdict}",
+                plan.profile.name,
+                units::number(rate),
+                units::duration(p50),
+                units::number((need * 10.0).round() / 10.0),
+                open.max_in_flight
+            )
+        }
+        None => format!(
+            "{}: open model at up to {} arrivals/s with max_in_flight {}; no endpoint has a \
+             p50 budget, so the requests a healthy service holds in flight cannot be estimated \
+             (Little's law: rate × time in the system)",
+            plan.profile.name,
+            units::number(rate),
+            open.max_in_flight
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,19 @@ pub struct LoadHealth {
     /// (one per core, at most one per user), because each worker is single-threaded and one
     /// saturated worker on a machine of many cores is still a saturated generator.
     pub cores: u32,
+    /// Open model only: how punctually the arrivals were sent.
+    pub open: Option<OpenHealth>,
+}
+
+/// The open model's evidence: whether each arrival went out when the schedule said.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpenHealth {
+    /// How late each arrival was sent against its intended time, in µs (every arrival).
+    pub send_lag: Sparse,
+    /// The cap on requests in flight the run had.
+    pub max_in_flight: u32,
+    /// The most requests in flight at once (summed over workers' own peaks: an upper bound).
+    pub peak_in_flight: u32,
 }
 
 /// Why the run stopped before its run time because of an `abort_when` rule.

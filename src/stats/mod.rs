@@ -16,7 +16,7 @@ mod summary;
 pub mod testing;
 
 pub use connections::{ConnectionRecorder, Connections, Opened};
-pub use health::{Abort, LoadHealth};
+pub use health::{Abort, LoadHealth, OpenHealth};
 pub use outcome::{FailureKind, Outcome};
 pub use recorder::{Batch, Recorder, SlotEndpoint};
 pub use summary::{

@@ -53,11 +53,14 @@ pub enum FailureKind {
     /// The load generator's own machine ran out of something (file descriptors, ephemeral
     /// ports): the target is not to blame.
     LocalResource,
+    /// Open model: the arrival was due but every one of `max_in_flight` requests was still
+    /// held by the service, so it was never sent (a real client would have waited or failed).
+    Dropped,
 }
 
 impl FailureKind {
     /// Every kind but `Status`: the transport failures, where no complete response arrived.
-    pub const TRANSPORT: [FailureKind; 12] = [
+    pub const TRANSPORT: [FailureKind; 13] = [
         FailureKind::ConnectRefused,
         FailureKind::Connect,
         FailureKind::Timeout,
@@ -70,6 +73,7 @@ impl FailureKind {
         FailureKind::StreamRefused,
         FailureKind::Io,
         FailureKind::LocalResource,
+        FailureKind::Dropped,
     ];
 
     /// Stable identifier for machine formats (`status_503`, `connect_refused`, …).
@@ -95,6 +99,7 @@ impl FailureKind {
             FailureKind::StreamRefused => "stream_refused",
             FailureKind::Io => "io_error",
             FailureKind::LocalResource => "local_resource_exhausted",
+            FailureKind::Dropped => "dropped",
         }
     }
 
@@ -137,6 +142,7 @@ impl fmt::Display for FailureKind {
             FailureKind::StreamRefused => f.write_str("HTTP/2 stream refused"),
             FailureKind::Io => f.write_str("I/O error"),
             FailureKind::LocalResource => f.write_str("load generator out of resources"),
+            FailureKind::Dropped => f.write_str("not sent: max_in_flight all held"),
         }
     }
 }

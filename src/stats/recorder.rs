@@ -14,6 +14,9 @@ use super::{FailureKind, Outcome, Sparse, new_histogram};
 pub struct Batch {
     pub slot: u32,
     pub endpoints: Vec<SlotEndpoint>,
+    /// Open model: arrivals sent in this second, and arrivals dropped (no free slot).
+    pub arrivals: u64,
+    pub dropped: u64,
 }
 
 /// One endpoint's measurements in one second (from one worker, or merged).
@@ -21,6 +24,9 @@ pub struct Batch {
 pub struct SlotEndpoint {
     /// Latency of every request that completed in this second, in µs.
     pub latencies: Vec<Sparse>,
+    /// Open model: the same requests' service time (from the actual write, not the intended
+    /// send time), in µs; empty for a closed model, where the two are the same.
+    pub service: Vec<Sparse>,
     pub requests: u64,
     pub failures: u64,
     pub failures_by_kind: Vec<(FailureKind, u64)>,
@@ -34,6 +40,7 @@ pub struct SlotEndpoint {
 impl SlotEndpoint {
     pub(crate) fn merge(&mut self, other: SlotEndpoint) {
         self.latencies.extend(other.latencies);
+        self.service.extend(other.service);
         self.requests += other.requests;
         self.failures += other.failures;
         self.body_bytes += other.body_bytes;
@@ -63,6 +70,8 @@ pub(crate) fn add_status(statuses: &mut Vec<(u16, u64)>, status: u16, n: u64) {
 
 struct Current {
     hist: Histogram<u64>,
+    /// Made on the first open-model request (once per endpoint per worker).
+    service: Option<Histogram<u64>>,
     requests: u64,
     failures: u64,
     failures_by_kind: Vec<(FailureKind, u64)>,
@@ -83,6 +92,8 @@ pub struct Recorder {
     /// failure kept as an example is one of the window it describes, not of the ramp-up.
     window_slot: u32,
     current: Vec<Current>,
+    arrivals: u64,
+    dropped: u64,
     /// (endpoint, kind) pairs this worker has already sent an example for (since the window
     /// started, once it has).
     exampled: Vec<(usize, FailureKind)>,
@@ -94,6 +105,7 @@ impl Recorder {
         let current = (0..endpoints)
             .map(|_| Current {
                 hist: new_histogram(),
+                service: None,
                 requests: 0,
                 failures: 0,
                 failures_by_kind: Vec::with_capacity(4),
@@ -109,6 +121,8 @@ impl Recorder {
             slot: 0,
             window_slot: 0,
             current,
+            arrivals: 0,
+            dropped: 0,
             exampled: Vec::new(),
             sink,
         }
@@ -142,13 +156,29 @@ impl Recorder {
         body_bytes: u64,
         completed: Instant,
     ) {
+        self.record_timed(endpoint, latency, None, outcome, body_bytes, completed);
+    }
+
+    /// [`Recorder::record`] for the open model: `latency` counts from the intended send time,
+    /// `service` from the actual write (both only for requests that have a response time).
+    pub fn record_timed(
+        &mut self,
+        endpoint: usize,
+        latency: Duration,
+        service: Option<Duration>,
+        outcome: Outcome,
+        body_bytes: u64,
+        completed: Instant,
+    ) {
         self.advance(completed);
         let c = &mut self.current[endpoint];
         if outcome.has_response_time() {
-            let us = u64::try_from(latency.as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1);
-            c.hist.saturating_record(us);
+            c.hist.saturating_record(micros(latency));
+            if let Some(service) = service {
+                c.service
+                    .get_or_insert_with(new_histogram)
+                    .saturating_record(micros(service));
+            }
         }
         c.requests += 1;
         c.body_bytes += body_bytes;
@@ -156,6 +186,18 @@ impl Recorder {
             c.failures += 1;
             add_kind(&mut c.failures_by_kind, kind, 1);
         }
+    }
+
+    /// An open-model arrival was sent at `now` (whatever came of it).
+    pub fn arrived(&mut self, now: Instant) {
+        self.advance(now);
+        self.arrivals += 1;
+    }
+
+    /// An open-model arrival due at `now` found every slot busy and was not sent.
+    pub fn dropped(&mut self, now: Instant) {
+        self.advance(now);
+        self.dropped += 1;
     }
 
     /// Count an answer's status code (accepted or not), for the per-endpoint breakdown. Called
@@ -204,10 +246,12 @@ impl Recorder {
 
     /// Hand the current second over (if anything happened in it) and start afresh.
     pub fn flush(&mut self) {
-        if self
-            .current
-            .iter()
-            .all(|c| c.requests == 0 && c.examples.is_empty())
+        if self.arrivals == 0
+            && self.dropped == 0
+            && self
+                .current
+                .iter()
+                .all(|c| c.requests == 0 && c.examples.is_empty())
         {
             return;
         }
@@ -220,6 +264,14 @@ impl Recorder {
                         vec![Sparse::from_histogram(&c.hist)]
                     } else {
                         Vec::new()
+                    },
+                    service: match &mut c.service {
+                        Some(h) if !h.is_empty() => {
+                            let out = vec![Sparse::from_histogram(h)];
+                            h.reset();
+                            out
+                        }
+                        _ => Vec::new(),
                     },
                     requests: c.requests,
                     failures: c.failures,
@@ -240,8 +292,14 @@ impl Recorder {
         let _ = self.sink.send(Batch {
             slot: self.slot,
             endpoints,
+            arrivals: std::mem::take(&mut self.arrivals),
+            dropped: std::mem::take(&mut self.dropped),
         });
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
 /// The slot index that holds requests completed after the run time.

@@ -21,8 +21,11 @@ pub struct FailureExample {
 /// time holds requests that were in flight when it passed).
 #[derive(Debug, Clone, Default)]
 pub struct Slot {
-    /// Users running at the end of this second.
+    /// Users running at the end of this second (open model: requests in flight).
     pub users: u32,
+    /// Open model: arrivals sent, and dropped, in this second.
+    pub arrivals: u64,
+    pub dropped: u64,
     pub endpoints: Vec<SlotEndpoint>,
 }
 
@@ -68,6 +71,8 @@ impl Recording {
             let endpoints = self.endpoints;
             self.slots.resize_with(i + 1, || Slot {
                 users: 0,
+                arrivals: 0,
+                dropped: 0,
                 endpoints: vec![SlotEndpoint::default(); endpoints],
             });
         }
@@ -76,6 +81,8 @@ impl Recording {
 
     pub fn add(&mut self, batch: Batch) {
         let slot = self.slot_mut(batch.slot);
+        slot.arrivals += batch.arrivals;
+        slot.dropped += batch.dropped;
         for (mine, theirs) in slot.endpoints.iter_mut().zip(batch.endpoints) {
             mine.merge(theirs);
         }
@@ -112,6 +119,9 @@ pub struct EndpointStats {
     /// its status) or timed out, in µs. Requests that failed before any answer (refused,
     /// reset, closed) have no response time and are not in it.
     pub latency: Histogram<u64>,
+    /// Open model: the same requests' service time, from the actual write (µs); empty for a
+    /// closed model, whose latency is its service time.
+    pub service: Histogram<u64>,
     /// Most frequent first.
     pub failures_by_kind: Vec<KindStats>,
     /// Requests completed inside the window (the drain after the run time excluded) per
@@ -130,6 +140,7 @@ impl EndpointStats {
             failures: 0,
             body_bytes: 0,
             latency: new_histogram(),
+            service: new_histogram(),
             failures_by_kind: Vec::new(),
             rps: 0.0,
             failures_per_s: 0.0,
@@ -177,6 +188,11 @@ impl EndpointStats {
 
     pub fn min(&self) -> Option<Duration> {
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.min()))
+    }
+
+    /// Service time at quantile `q` (open model); `None` without samples.
+    pub fn service_quantile(&self, q: f64) -> Option<Duration> {
+        (!self.service.is_empty()).then(|| Duration::from_micros(self.service.value_at_quantile(q)))
     }
 
     pub fn mean(&self) -> Option<Duration> {
@@ -248,7 +264,11 @@ impl SecondStats {
 pub struct TimelinePoint {
     /// Seconds since the start (the drain slot is the last point, if anything landed there).
     pub second: u32,
+    /// Users running at the end of the second (open model: requests in flight).
     pub users: u32,
+    /// Open model: arrivals sent, and dropped, in this second (0 for a closed model).
+    pub arrivals: u64,
+    pub dropped: u64,
     pub endpoints: Vec<SecondStats>,
     pub total: SecondStats,
 }
@@ -294,6 +314,9 @@ impl Summary {
                 let st = &mut endpoints[e];
                 for part in &se.latencies {
                     part.add_to(&mut st.latency);
+                }
+                for part in &se.service {
+                    part.add_to(&mut st.service);
                 }
                 st.requests += se.requests;
                 st.failures += se.failures;
@@ -362,6 +385,7 @@ impl Summary {
             total.failures += st.failures;
             total.body_bytes += st.body_bytes;
             total.latency.add(&st.latency).expect("same bounds");
+            total.service.add(&st.service).expect("same bounds");
             for &(status, n) in &st.statuses {
                 total.add_status(status, n);
             }
@@ -428,6 +452,8 @@ fn timeline(rec: &Recording) -> Timeline {
             TimelinePoint {
                 second: i as u32,
                 users: slot.users,
+                arrivals: slot.arrivals,
+                dropped: slot.dropped,
                 endpoints,
                 total: SecondStats::new(&total, requests, failures, body_bytes),
             }

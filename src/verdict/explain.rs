@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::plan::{Metric, Plan};
+use crate::plan::{LoadModel, Metric, Plan};
 use crate::stats::{
     EndpointStats, FailureKind, SecondStats, Summary, TimelinePoint, new_histogram,
 };
@@ -80,11 +80,30 @@ pub fn explain(plan: &Plan, summary: &Summary, check: &Check) -> Vec<String> {
 pub fn capacity_warning(plan: &Plan) -> Option<String> {
     let min = plan.level.as_ref()?.min_rps.as_ref()?.value;
     let p = &plan.profile;
-    let z = p.think_time.mean();
+    let c = match &p.load {
+        LoadModel::Closed(c) => c,
+        LoadModel::Open(o) => {
+            // An open model completes at most the rate it sends.
+            let rate = o.rate();
+            return (rate < min).then(|| {
+                format!(
+                    "profile `{}` cannot reach level `{}`'s min_rps of {} req/s: it sends {} \
+                     arrivals per second once its stages are done, and an open model completes \
+                     no more than it sends; raise rate (or the last stage's) to at least {}",
+                    p.name,
+                    plan.level.as_ref().map_or("", |l| l.name.as_str()),
+                    units::number(min),
+                    units::number(rate),
+                    units::number(min),
+                )
+            });
+        }
+    };
+    let z = c.think_time.mean();
     if z.is_zero() {
         return None;
     }
-    let ceiling = f64::from(p.users) / z.as_secs_f64();
+    let ceiling = f64::from(c.users) / z.as_secs_f64();
     (ceiling < min).then(|| {
         format!(
             "profile `{}` cannot reach level `{}`'s min_rps of {} req/s even against an instant \
@@ -93,12 +112,12 @@ pub fn capacity_warning(plan: &Plan) -> Option<String> {
             p.name,
             plan.level.as_ref().map_or("", |l| l.name.as_str()),
             units::number(min),
-            p.users,
-            if p.users == 1 { "" } else { "s" },
+            c.users,
+            if c.users == 1 { "" } else { "s" },
             units::duration(z),
             units::rate(ceiling),
             (min * z.as_secs_f64()).ceil() as u64,
-            units::duration(Duration::from_secs_f64(f64::from(p.users) / min)),
+            units::duration(Duration::from_secs_f64(f64::from(c.users) / min)),
         )
     })
 }
@@ -530,10 +549,52 @@ impl<'a> View<'a> {
             return None;
         };
         let p = &self.plan.profile;
-        let u = p.users;
-        let z = p.think_time.mean();
         let total = &self.summary.total;
         let measured = total.rps;
+        let c = match &p.load {
+            LoadModel::Closed(c) => c,
+            LoadModel::Open(o) => {
+                // The schedule was kept (else the run is INVALID, not FAIL): completions fell
+                // behind arrivals because the service held requests (Little's law: in flight
+                // = rate × time in the system), or the rate asked for is below the minimum.
+                let rate = o.rate();
+                let line = if rate < min {
+                    format!(
+                        "this profile sends {} arrivals/s, below the {} req/s asked for: an \
+                         open model completes no more than it sends; raise rate",
+                        units::number(rate),
+                        units::number(min)
+                    )
+                } else {
+                    format!(
+                        "{} arrivals/s were sent on schedule but only {} req/s completed in the \
+                         window: the service held the rest (by Little's law, in flight = rate × \
+                         time in the system{})",
+                        units::number(rate),
+                        units::rate(measured),
+                        total
+                            .mean()
+                            .map(|l| format!(
+                                ": {} × {} ≈ {} in flight",
+                                units::number(rate),
+                                units::duration(l),
+                                units::number((rate * l.as_secs_f64()).round())
+                            ))
+                            .unwrap_or_default()
+                    )
+                };
+                return Some(Throughput {
+                    cause: if rate < min {
+                        Shortfall::Profile
+                    } else {
+                        Shortfall::Latency
+                    },
+                    line,
+                });
+            }
+        };
+        let u = c.users;
+        let z = c.think_time.mean();
         let instant = closed_model_ceiling(u, Duration::ZERO, z);
         let users = |u: u32| format!("{u} user{}", if u == 1 { "" } else { "s" });
         if instant < min {
@@ -1053,6 +1114,8 @@ fn pick_hint(e: &Evidence) -> Option<Hint> {
             | FailureKind::GoAway
             | FailureKind::StreamRefused => Some(Hint::ConnectionLimits),
             FailureKind::Timeout => Some(Hint::Timeouts),
+            // Every slot was held: the service answered too slowly for the arrivals.
+            FailureKind::Dropped => Some(Hint::HighResponseTimes),
             FailureKind::Status(429 | 503) => Some(Hint::RateLimited),
             FailureKind::Status(500..=599)
             | FailureKind::Protocol

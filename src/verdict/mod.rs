@@ -34,7 +34,7 @@ pub mod validity;
 mod windows;
 
 pub use confidence::Interval;
-pub use validity::Invalidity;
+pub use validity::{Delivery, Invalidity};
 
 /// What a check is about.
 #[derive(Debug, Clone, PartialEq)]

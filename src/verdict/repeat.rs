@@ -327,6 +327,8 @@ mod tests {
         st.failures = failures;
         st.rps = st.requests as f64 / window as f64;
         let second = |s: u32, hist: &hdrhistogram::Histogram<u64>, n: u64| TimelinePoint {
+            arrivals: 0,
+            dropped: 0,
             second: s,
             users: 1,
             endpoints: vec![SecondStats::new(hist, n, 0, 0)],
@@ -393,6 +395,8 @@ mod tests {
         let mut drained = new_histogram();
         drained.record(900_000).unwrap();
         a.timeline.push(TimelinePoint {
+            arrivals: 0,
+            dropped: 0,
             second: 3,
             users: 0,
             endpoints: vec![SecondStats::new(&drained, 1, 0, 0)],

@@ -17,6 +17,18 @@
 //!   wake-ups that a p99 at the limit would rarely produce them). Below 10 ms, timer resolution and a
 //!   busy but healthy machine dominate; beyond a tenth of the think time, the users' pacing
 //!   (and so the offered load) is no longer the profile's.
+//! - **drops** (open model): arrivals were dropped (every one of `max_in_flight` requests was
+//!   in flight) and the cap is below what the service's own service time needs at the
+//!   schedule's peak rate by Little's law (rate × service-time p50): the cap, not the service,
+//!   limited the load. When the cap would have held a service working at its measured service
+//!   time, the drops are the service holding requests (a stall): they are counted as failed
+//!   requests of kind `dropped` and the run is judged (FAIL on the error ceiling), not INVALID.
+//! - **rate** (open model): the arrivals sent in the measured window fall short of those the
+//!   schedule asked for by more than [`RATE_SHORTFALL`] (and at least 2 arrivals, which the
+//!   seconds' edges can shift), dropped ones not counted as sent.
+//! - **send_lag** (open model): the p99 of how late arrivals went out against their intended
+//!   time above [`SEND_LAG_P99`], at 95 % confidence. Past a few milliseconds the generator,
+//!   not the service, is adding the latency measured from the intended time.
 //! - **local_resources**: any request of the measured window that failed because slagate's
 //!   machine ran out of something (file descriptors, ephemeral ports, buffers).
 //!
@@ -26,14 +38,14 @@
 use std::time::Duration;
 
 use super::confidence;
-use crate::plan::Plan;
-use crate::stats::{FailureKind, LoadHealth, Summary, new_histogram};
+use crate::plan::{Closed, LoadModel, Open, Plan, Schedule};
+use crate::stats::{FailureKind, LoadHealth, OpenHealth, Summary, new_histogram};
 use crate::units;
 
 /// One reason the run did not measure the service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invalidity {
-    /// `"spawn"`, `"cpu"`, `"wake"` or `"local_resources"`.
+    /// `"spawn"`, `"cpu"`, `"wake"`, `"drops"`, `"rate"`, `"send_lag"` or `"local_resources"`.
     pub cause: &'static str,
     /// The measurement that shows it, short: "the busiest of its 2 workers at 98% of a core for 14 s".
     pub figure: String,
@@ -58,22 +70,176 @@ pub const SPAWN_INTERVALS: f64 = 2.0;
 const NOT_AT_FAULT: &str = "the load was not delivered and the service was not at fault";
 const SCALE_OUT: &str = "run with fewer users, on a bigger or less busy machine, or distributed";
 
+/// An open run may send this share fewer arrivals than its schedule asked for.
+pub const RATE_SHORTFALL: f64 = 0.01;
+/// The open model's send lag may reach this at p99. tokio's timers tick at 1 ms and a worker
+/// sends everything due on each wake-up, so a healthy generator is within ~1–2 ms.
+pub const SEND_LAG_P99: Duration = Duration::from_millis(5);
+
 /// Every reason the run is invalid; empty when the generator delivered the profile.
 pub fn validity(plan: &Plan, summary: &Summary) -> Vec<Invalidity> {
     let load = &summary.load;
     let mut found = Vec::new();
-    if load.users_planned > 0 {
-        found.extend(spawn(plan, summary));
-        found.extend(cpu(summary));
-        found.extend(wake(plan, load));
+    match &plan.profile.load {
+        LoadModel::Closed(c) => {
+            if load.users_planned > 0 {
+                found.extend(spawn(c, summary));
+                found.extend(cpu(summary));
+                found.extend(wake(c, load));
+            }
+        }
+        LoadModel::Open(o) => {
+            if let Some(open) = &load.open {
+                found.extend(drops(o, summary));
+                found.extend(rate(plan, summary));
+                found.extend(send_lag(open));
+                found.extend(cpu(summary));
+            }
+        }
     }
     found.extend(local_resources(summary));
     found
 }
 
-fn spawn(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
+const RAISE_CAP: &str = "raise max_in_flight (Little's law: in flight = arrivals per second × \
+                         time in the system), free a core, or run on a bigger machine";
+
+fn drops(open: &Open, summary: &Summary) -> Option<Invalidity> {
+    let dropped: u64 = summary.timeline.iter().map(|p| p.dropped).sum();
+    if dropped == 0 {
+        return None;
+    }
+    let rate = open.peak();
+    let cap = f64::from(open.max_in_flight);
+    // The service's own time per request, free of any wait for a slot.
+    let service_p50 = summary.total.service_quantile(0.5);
+    let need = service_p50.map(|p50| rate * p50.as_secs_f64());
+    // Without a single answer there is no service time: then the cap cannot be cleared.
+    if need.is_some_and(|need| need <= cap) {
+        return None;
+    }
+    let figure = format!(
+        "{dropped} arrival{} dropped at max_in_flight {}",
+        if dropped == 1 { "" } else { "s" },
+        open.max_in_flight
+    );
+    let why = match (need, service_p50) {
+        (Some(need), Some(p50)) => format!(
+            "at {} arrivals/s a service answering in its measured {} (service-time p50) holds \
+             ≈ {} requests at once, more than the {} allowed",
+            units::number(rate),
+            units::duration(p50),
+            units::number(need.ceil()),
+            open.max_in_flight
+        ),
+        _ => "no request was answered, so the cap cannot be shown to have sufficed".to_string(),
+    };
+    Some(Invalidity {
+        cause: "drops",
+        message: format!(
+            "slagate dropped arrivals because every slot was busy: {figure}; {why}, so the load \
+             asked for was not sent; {NOT_AT_FAULT} — {RAISE_CAP}"
+        ),
+        figure,
+    })
+}
+
+/// What an open run's measured window asked for and what was sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// Arrivals the schedule had due in the window.
+    pub asked: u64,
+    /// Arrivals sent from the window's first second on (an arrival due just before the end
+    /// and sent just after it lands in the drain second, and counts).
+    pub sent: u64,
+    /// Arrivals dropped in the same seconds.
+    pub dropped: u64,
+    pub seconds: f64,
+}
+
+/// [`Delivery`] for an open plan; `None` for a closed one or an empty window.
+pub fn delivery(plan: &Plan, summary: &Summary) -> Option<Delivery> {
+    let open = plan.profile.open()?;
+    let schedule = Schedule::new(open, plan.profile.run_time);
+    let (start, end) = (summary.window.start, summary.window.end);
+    if end <= start {
+        return None;
+    }
+    let first = start.as_secs() as usize;
+    let seconds = summary
+        .timeline
+        .iter()
+        .filter(|p| p.second as usize >= first);
+    Some(Delivery {
+        asked: schedule.due_between(start.as_secs_f64(), end.as_secs_f64()),
+        sent: seconds.clone().map(|p| p.arrivals).sum(),
+        dropped: seconds.map(|p| p.dropped).sum(),
+        seconds: (end - start).as_secs_f64(),
+    })
+}
+
+fn rate(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
+    let Delivery {
+        asked,
+        sent,
+        seconds: secs,
+        ..
+    } = delivery(plan, summary)?;
+    let short = asked.saturating_sub(sent);
+    if short < 2 || (short as f64) <= RATE_SHORTFALL * asked as f64 {
+        return None;
+    }
+    let figure = format!(
+        "{} of {asked} arrivals sent ({} of the {} asked for)",
+        sent,
+        units::rate(sent as f64 / secs),
+        units::rate(asked as f64 / secs)
+    );
+    Some(Invalidity {
+        cause: "rate",
+        message: format!(
+            "slagate did not send the arrivals its schedule asked for: {figure} in the measured \
+             window, short by {} (more than the {} allowed); {NOT_AT_FAULT} — {RAISE_CAP}",
+            units::percent(short as f64 / asked as f64),
+            units::percent(RATE_SHORTFALL)
+        ),
+        figure,
+    })
+}
+
+fn send_lag(open: &OpenHealth) -> Option<Invalidity> {
+    if open.send_lag.is_empty() {
+        return None;
+    }
+    let mut hist = new_histogram();
+    open.send_lag.add_to(&mut hist);
+    let p99 = Duration::from_micros(hist.value_at_quantile(0.99));
+    let limit_us = u64::try_from(SEND_LAG_P99.as_micros()).unwrap_or(u64::MAX);
+    let late = hist.count_between(hist.next_non_equivalent(limit_us), u64::MAX);
+    (p99 > SEND_LAG_P99 && confidence::exceeds(hist.len(), late, 0.99)).then(|| {
+        let figure = format!(
+            "p99 send lag {} (limit {})",
+            units::duration(p99),
+            units::duration(SEND_LAG_P99)
+        );
+        Invalidity {
+            cause: "send_lag",
+            message: format!(
+                "slagate sent arrivals late against their schedule: p99 {} after the intended \
+                 time, over the {} allowed, and latency counts from the intended time, so the \
+                 generator's own lateness is in it; {NOT_AT_FAULT} — free a core, lower the rate, \
+                 or run on a bigger machine (or several: issue the load from more processes)",
+                units::duration(p99),
+                units::duration(SEND_LAG_P99)
+            ),
+            figure,
+        }
+    })
+}
+
+fn spawn(closed: &Closed, summary: &Summary) -> Option<Invalidity> {
     let load = &summary.load;
-    let profile = &plan.profile;
+    let profile = closed;
     let users = load.users_planned;
     // Users whose turn came before the load stopped (an abort or Ctrl-C ends spawning).
     let due = (summary.stopped_at.as_secs_f64() * profile.spawn_rate).ceil();
@@ -159,8 +325,8 @@ fn cpu(summary: &Summary) -> Option<Invalidity> {
     })
 }
 
-fn wake(plan: &Plan, load: &LoadHealth) -> Option<Invalidity> {
-    let think = plan.profile.think_time.mean();
+fn wake(closed: &Closed, load: &LoadHealth) -> Option<Invalidity> {
+    let think = closed.think_time.mean();
     if think.is_zero() || load.wake_delay.is_empty() {
         return None;
     }
@@ -251,6 +417,7 @@ mod tests {
             users_started: 10,
             worst_spawn_delay: ms(3),
             wake_delay: Sparse(vec![(300, 900), (1_000, 100)]),
+            open: None,
             cpu: vec![0.3; 10],
             cores: 2,
         }

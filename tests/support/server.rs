@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -77,6 +77,15 @@ pub enum Behaviour {
     /// mid-request, unanswered. With `answered: 0` it dies at the first request. Each request
     /// received counts, answered or not.
     DieAfter { answered: u64 },
+    /// A service that freezes periodically: 200 after `delay`, except that an answer due
+    /// during a stall (the first `hold` of every `every`, counted from the server's start) is
+    /// held until the stall ends. Arrivals at a steady rate see, at phase φ into a cycle,
+    /// `delay + max(0, hold − φ)`: for 1 s in every 5 s, p90 ≈ 0.5 s and p95 ≈ 0.75 s.
+    Stall {
+        every: Duration,
+        hold: Duration,
+        delay: Duration,
+    },
 }
 
 /// The `x-note` header value of [`Behaviour::Hostile`].
@@ -149,6 +158,7 @@ impl TestServer {
             requests: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             died: watch::Sender::new(false),
+            started: Instant::now(),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -217,6 +227,8 @@ struct Shared {
     answered: AtomicU64,
     /// `DieAfter`: set once the server is to die.
     died: watch::Sender<bool>,
+    /// When the server started: `Stall`'s cycles count from here.
+    started: Instant,
 }
 
 async fn accept_loop(
@@ -400,6 +412,16 @@ async fn respond(
     let response = match shared.behaviour {
         Behaviour::Fixed(delay) => {
             tokio::time::sleep(delay).await;
+            small(StatusCode::OK)
+        }
+        Behaviour::Stall { every, hold, delay } => {
+            tokio::time::sleep(delay).await;
+            let phase = Duration::from_nanos(
+                (shared.started.elapsed().as_nanos() % every.as_nanos().max(1)) as u64,
+            );
+            if phase < hold {
+                tokio::time::sleep(hold - phase).await;
+            }
             small(StatusCode::OK)
         }
         Behaviour::EveryNth { n, slow, fast } => {

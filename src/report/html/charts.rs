@@ -525,7 +525,7 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
             .iter()
             .map(|p| (at_end_of(p.second), f64::from(p.users))),
     );
-    let planned = f64::from(run.profile.users);
+    let planned = f64::from(run.profile.load_concurrency());
     let y = count_axis(users.iter().map(|p| p.1).fold(planned, f64::max), "users");
     let end = time_end(run);
     svg(|area| {
@@ -541,7 +541,7 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
             item(Swatch::Line(USERS), "running users"),
             item(
                 Swatch::Dashed(MUTED),
-                format!("planned: {}", run.profile.users),
+                format!("planned: {}", run.profile.load_concurrency()),
             ),
             window_item(),
         ])

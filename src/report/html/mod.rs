@@ -295,10 +295,8 @@ fn details(run: &RunReport) -> Markup {
                 }
                 dt { "Load shape" }
                 dd {
-                    (units::plural(u64::from(p.users), "user", "users"))
-                    ", spawn rate " (format!("{}/s", p.spawn_rate))
+                    (p.load.summary())
                     ", run time " (units::length(p.run_time))
-                    ", think time " (units::range(p.think_time.min, p.think_time.max))
                 }
                 dt { "Level" }
                 dd {

@@ -126,7 +126,7 @@ fn metadata_names_the_run() {
     for expected in [
         "2026-11-29T10:56:52Z",
         &rfc3339(run.finished_at),
-        "10 users, spawn rate 5/s, run time 12s, think time 500 ms–1.5 s",
+        "10 users, 5/s spawn rate, think 500 ms–1.5 s, run time 12s",
         "0:02–0:12 (10s, ramp-up excluded)",
         &run.provenance.sla_sha256,
         &run.provenance.profile_sha256,
