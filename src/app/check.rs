@@ -342,12 +342,26 @@ fn progress(p: &engine::Progress, tty: bool) {
     if !tty && !secs.is_multiple_of(10) {
         return;
     }
+    let load = match &p.arrivals {
+        // Open model: the schedule against what went out, what the service holds, what was
+        // dropped.
+        Some(a) => format!(
+            "{}/{} arrivals/s · {} in flight (max {}) · {} dropped",
+            units::rate(a.achieved_rps),
+            units::rate(a.requested_rps),
+            p.users,
+            p.target_users,
+            a.dropped
+        ),
+        None => format!("{}/{} users", p.users, p.target_users),
+    };
+    let p95 = p
+        .recent_p95
+        .map_or_else(String::new, |d| format!(" · p95 {}", units::duration(d)));
     let line = format!(
-        "[{} / {}] {}/{} users · {} requests ({}/s) · {} failures{}",
+        "[{} / {}] {load} · {} requests ({}/s) · {} failures{p95}{}",
         units::offset(p.elapsed),
         units::offset(p.run_time),
-        p.users,
-        p.target_users,
         p.requests,
         units::rate(p.recent_rps),
         p.failures,

@@ -111,6 +111,13 @@ pub fn render(run: &RunReport) -> String {
         units::length(w.length()),
         escape(&run.slagate_version),
     );
+    let arrivals = super::table::arrival_lines(run);
+    if !arrivals.is_empty() {
+        for line in &arrivals {
+            let _ = writeln!(out, "{}  ", escape(line));
+        }
+        let _ = writeln!(out);
+    }
 
     if !run.verdict.invalid.is_empty() {
         let _ = writeln!(out, "> ⛔ **{}**\n>", escape(INVALID_TITLE));

@@ -197,6 +197,25 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     }
     t.add_row(percentile_row("", "Aggregated", &run.total));
     let _ = writeln!(out, "{t}\n");
+    if run.arrivals.is_some() {
+        let _ = writeln!(
+            out,
+            "Service time percentiles (ms): the same requests from their actual write (the \
+             latency above counts from each arrival's intended send time)"
+        );
+        let mut header = vec!["Type", "Name"];
+        header.extend(LOCUST_PERCENTILES.iter().map(|(_, l)| *l));
+        let mut t = new_table(header, 2);
+        for e in &run.endpoints {
+            t.add_row(service_row(&e.method, &e.name, &e.stats));
+        }
+        t.add_row(service_row("", "Aggregated", &run.total));
+        let _ = writeln!(out, "{t}\n");
+    }
+    let arrivals = arrival_lines(run);
+    if !arrivals.is_empty() {
+        let _ = writeln!(out, "{}\n", arrivals.join("\n"));
+    }
 
     let _ = writeln!(out, "{}", sla_title(run));
     let mut t = new_table(
@@ -284,6 +303,47 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     }
     let _ = writeln!(out, "\n{}", verdict_line(run));
     out
+}
+
+/// One row of the service-time table (open model).
+pub fn service_row(kind: &str, name: &str, s: &EndpointStats) -> Vec<String> {
+    let mut row = vec![kind.to_string(), name.to_string()];
+    row.extend(
+        LOCUST_PERCENTILES
+            .iter()
+            .map(|&(q, _)| ms(s.service_quantile(q))),
+    );
+    row
+}
+
+/// An open run's delivery in two plain lines (empty for a closed run): what the schedule
+/// asked for in the measured window against what was sent and dropped, and how late arrivals
+/// went out. Shared by every format.
+pub fn arrival_lines(run: &RunReport) -> Vec<String> {
+    let Some(a) = &run.arrivals else {
+        return Vec::new();
+    };
+    let d = &a.delivery;
+    let lag = |q: f64| a.send_lag(q).map_or_else(|| "—".into(), units::duration);
+    vec![
+        format!(
+            "Arrivals (open model): {} of {} sent in the measured window ({}/s asked for, {}/s \
+             sent), {} dropped; at most {} in flight (max_in_flight {})",
+            d.sent,
+            d.asked,
+            units::rate(a.requested_rps()),
+            units::rate(a.achieved_rps()),
+            d.dropped,
+            a.peak_in_flight,
+            a.max_in_flight
+        ),
+        format!(
+            "Send lag (actual − intended send time): p50 {}, p99 {}, max {}",
+            lag(0.5),
+            lag(0.99),
+            lag(1.0)
+        ),
+    ]
 }
 
 /// The run's connections in three plain lines (empty when no connection was attempted):

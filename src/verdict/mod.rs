@@ -492,6 +492,7 @@ fn latency_check(
             units::duration(limit),
             st.max().map_or_else(|| "—".into(), units::duration),
         );
+        append_service_time(&mut d, metric, m, st);
         append_failures(&mut d, st);
         c.status = Status::Fail;
         c.diagnostic = d;
@@ -522,6 +523,34 @@ fn latency_check(
         _ => {}
     }
     c
+}
+
+/// Open model: latency counts from the intended send time, so say how much of it the service
+/// itself took (from the actual write): whether the wait was the service's or happened before
+/// the request was written.
+fn append_service_time(d: &mut String, metric: Metric, latency: Duration, st: &EndpointStats) {
+    let service = match metric {
+        Metric::Max => st.service_quantile(1.0),
+        Metric::Percentile(q) => st.service_quantile(q.get()),
+    };
+    let Some(service) = service else { return };
+    let _ = if service.as_secs_f64() >= 0.8 * latency.as_secs_f64() {
+        write!(
+            d,
+            " Service time (from the actual write) at {metric}: {}: the requests were written \
+             on time and the service held them.",
+            units::duration(service)
+        )
+    } else {
+        write!(
+            d,
+            " Service time (from the actual write) at {metric}: {}: most of the {} passed \
+             before the request was written (waiting for a connection to be made, or for the \
+             generator: see its send lag).",
+            units::duration(service),
+            units::duration(latency)
+        )
+    };
 }
 
 impl Needs {

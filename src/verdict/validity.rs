@@ -23,9 +23,10 @@
 //!   limited the load. When the cap would have held a service working at its measured service
 //!   time, the drops are the service holding requests (a stall): they are counted as failed
 //!   requests of kind `dropped` and the run is judged (FAIL on the error ceiling), not INVALID.
-//! - **rate** (open model): the arrivals sent in the measured window fall short of those the
+//! - **rate** (open model): the arrivals the generator got to in the measured window (sent, or
+//!   dropped for want of a free slot: the drops rule judges those) fall short of those the
 //!   schedule asked for by more than [`RATE_SHORTFALL`] (and at least 2 arrivals, which the
-//!   seconds' edges can shift), dropped ones not counted as sent.
+//!   seconds' edges can shift): its pacing could not keep up.
 //! - **send_lag** (open model): the p99 of how late arrivals went out against their intended
 //!   time above [`SEND_LAG_P99`], at 95 % confidence. Past a few milliseconds the generator,
 //!   not the service, is adding the latency measured from the intended time.
@@ -182,17 +183,17 @@ fn rate(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
     let Delivery {
         asked,
         sent,
+        dropped,
         seconds: secs,
-        ..
     } = delivery(plan, summary)?;
-    let short = asked.saturating_sub(sent);
+    let short = asked.saturating_sub(sent + dropped);
     if short < 2 || (short as f64) <= RATE_SHORTFALL * asked as f64 {
         return None;
     }
     let figure = format!(
-        "{} of {asked} arrivals sent ({} of the {} asked for)",
-        sent,
-        units::rate(sent as f64 / secs),
+        "{} of {asked} arrivals sent or dropped ({}/s of the {}/s asked for)",
+        sent + dropped,
+        units::rate((sent + dropped) as f64 / secs),
         units::rate(asked as f64 / secs)
     );
     Some(Invalidity {

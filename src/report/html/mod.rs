@@ -24,8 +24,8 @@ use maud::{Markup, PreEscaped, html};
 
 use super::table::{
     ANSWERS_HEADER, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, TIMED_HEADER, answers_row,
-    budget_text, connection_lines, inconclusive_warning, insecure_warning, measured_text,
-    percentile_row, request_row, result_text, sla_title, verdict_line,
+    arrival_lines, budget_text, connection_lines, inconclusive_warning, insecure_warning,
+    measured_text, percentile_row, request_row, result_text, service_row, sla_title, verdict_line,
 };
 use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
@@ -312,6 +312,11 @@ fn details(run: &RunReport) -> Markup {
                     dt { "Connections" }
                     dd { @for line in &connections { (line) br; } }
                 }
+                @let arrivals = arrival_lines(run);
+                @if !arrivals.is_empty() {
+                    dt { "Arrivals" }
+                    dd { @for line in &arrivals { (line) br; } }
+                }
                 dt { "Measured window" }
                 dd {
                     (units::offset(w.start)) "–" (units::offset(w.end))
@@ -437,6 +442,22 @@ fn requests(run: &RunReport) -> Markup {
                 tbody {
                     @for e in &run.endpoints { (row(percentile_row(&e.method, &e.name, &e.stats), false)) }
                     (row(percentile_row("", "Aggregated", &run.total), true))
+                }
+            }
+            @if run.arrivals.is_some() {
+                h2 { "Service time percentiles (ms)" }
+                p.note { "Open model: the latency above counts from each arrival's intended send time; this is the same requests from their actual write. Where the two agree the service held the requests; where latency is far above service time they waited before being written (a connection being made, or the generator: see the send lag)." }
+                table.stats.percentiles {
+                    thead {
+                        tr {
+                            th { "Type" } th { "Name" }
+                            @for (_, label) in LOCUST_PERCENTILES { th.num { (label) } }
+                        }
+                    }
+                    tbody {
+                        @for e in &run.endpoints { (row(service_row(&e.method, &e.name, &e.stats), false)) }
+                        (row(service_row("", "Aggregated", &run.total), true))
+                    }
                 }
             }
         }
