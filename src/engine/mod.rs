@@ -188,6 +188,9 @@ struct Shared {
     /// Open model: requests in flight, one counter per worker (each on its own cache line,
     /// written only by its worker).
     in_flight: Vec<InFlight>,
+    /// Set with every `Stop` other than `Run` (the watch channel wakes sleepers; this is what
+    /// the per-request loop reads).
+    stop_flag: std::sync::atomic::AtomicBool,
     starve: Option<Duration>,
     /// Failure examples are masked with these before they are stored (a target may echo the
     /// request's headers in its error body). Only the first failure of a kind per worker
@@ -369,6 +372,7 @@ pub fn run(
         seed: opts.seed,
         active: AtomicU32::new(0),
         in_flight: (0..workers).map(|_| InFlight::default()).collect(),
+        stop_flag: std::sync::atomic::AtomicBool::new(false),
         starve: opts.starve,
         secrets: plan.secrets.clone(),
     });
@@ -412,14 +416,14 @@ pub fn run(
                 if !stopped {
                     stopped = true;
                     recording.stopped_at = start.elapsed().min(profile.run_time);
-                    let _ = stop_tx.send(Stop::Finish);
+                    shared.stop(&stop_tx, Stop::Finish);
                 }
             }
             if signals >= 2 && abandoned.is_none() {
                 // A second Ctrl-C: stop waiting for requests in flight. The workers drop them
                 // and hand over what completed before, so nothing measured is lost.
                 abandoned = Some(Instant::now());
-                let _ = stop_tx.send(Stop::Abandon);
+                shared.stop(&stop_tx, Stop::Abandon);
             }
             for batch in batch_rx.try_iter() {
                 for ep in &batch.endpoints {
@@ -447,7 +451,7 @@ pub fn run(
                         at: elapsed,
                         reason,
                     });
-                    let _ = stop_tx.send(Stop::Finish);
+                    shared.stop(&stop_tx, Stop::Finish);
                 }
             }
             if last_slot != Some(slot) {
@@ -513,6 +517,16 @@ pub fn run(
 }
 
 impl Shared {
+    /// Whether the run has been told to stop starting requests.
+    fn stopping(&self) -> bool {
+        self.stop_flag.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self, tx: &watch::Sender<Stop>, how: Stop) {
+        self.stop_flag.store(true, Ordering::Relaxed);
+        let _ = tx.send(how);
+    }
+
     /// Users running (closed) or requests in flight (open), all workers.
     fn running(&self) -> u32 {
         match self.schedule {
@@ -653,6 +667,7 @@ fn worker(
                 .then(|| Pool::new(shared.plan_transport.max_streams)),
             stop: stop.clone(),
             index,
+            templates: shared.templates.iter().map(Template::local_copy).collect(),
         });
         let mut abandon = stop.clone();
         let load = async {
@@ -743,12 +758,12 @@ pub fn descriptor_warning(plan: &Plan) -> Option<String> {
     let n = plan.profile.concurrency();
     let need = u64::from(n) + FD_HEADROOM;
     let what = match plan.profile.load {
-        LoadModel::Closed(_) => format!("{n} users"),
-        LoadModel::Open(_) => format!("max_in_flight = {n}"),
+        LoadModel::Closed(_) => format!("{n} users need"),
+        LoadModel::Open(_) => format!("max_in_flight = {n} needs"),
     };
     (need > limit).then(|| {
         format!(
-            "{what} needs about {need} open files (a socket each, plus {FD_HEADROOM}) but this \
+            "{what} about {need} open files (a socket each, plus {FD_HEADROOM}) but this \
              process may open only {limit}: some requests will fail on slagate's machine and \
              the run will be INVALID; raise the limit (ulimit -n {need}) or lower it"
         )

@@ -38,6 +38,8 @@ pub(super) struct Worker {
     pub(super) stop: watch::Receiver<Stop>,
     /// This worker's number (its slot in `Shared::in_flight`).
     pub(super) index: usize,
+    /// This worker's own copy of the requests (see `Template::local_copy`).
+    pub(super) templates: Vec<super::client::Template>,
 }
 
 /// Shared HTTP/2 connections: user `k` of a worker uses slot `k / max_streams`.
@@ -74,7 +76,7 @@ impl Pool {
 impl Worker {
     /// Whether the run is still on (the server ending a connection now is news).
     fn running(&self) -> bool {
-        Instant::now() < self.shared.deadline && *self.stop.borrow() == Stop::Run
+        Instant::now() < self.shared.deadline && !self.shared.stopping()
     }
 
     /// Make a connection and record what it took. `reconnect`: it replaces an earlier one.
@@ -186,7 +188,8 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
     let mut had = false;
     let mut backoff = Backoff::new();
     loop {
-        if *stop.borrow() != Stop::Run || Instant::now() >= shared.deadline {
+        // An atomic load, not the watch channel's lock: this runs once per request.
+        if shared.stopping() || Instant::now() >= shared.deadline {
             break;
         }
         let pick = rng.random_range(0..total_weight);
@@ -245,7 +248,7 @@ pub(super) async fn hit(
     endpoint: usize,
     intended: Option<Instant>,
 ) -> bool {
-    let template = &w.shared.templates[endpoint];
+    let template = &w.templates[endpoint];
     let want = |status: u16| {
         !template.expect.accepts(status)
             && w.recorder.borrow().wants_example(
@@ -310,7 +313,7 @@ fn record(
     intended: Option<Instant>,
 ) -> bool {
     let shared = &w.shared;
-    let template = &shared.templates[endpoint];
+    let template = &w.templates[endpoint];
     let mut rec = w.recorder.borrow_mut();
     // Latency from the intended send time (open) or the write (closed); service time from
     // the write, kept only where the two differ.

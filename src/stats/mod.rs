@@ -60,4 +60,51 @@ impl Sparse {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Adds `other`'s counts, keeping the pairs sorted by value with one pair per value: what
+    /// the workers' halves of one second cost to keep is then one second's distinct buckets,
+    /// not the sum of theirs.
+    pub fn merge(&mut self, other: &Sparse) {
+        if other.0.is_empty() {
+            return;
+        }
+        if self.0.is_empty() {
+            self.0.extend_from_slice(&other.0);
+            return;
+        }
+        let mut out = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&(va, ca)), Some(&&(vb, cb))) => {
+                    if va == vb {
+                        a.next();
+                        b.next();
+                        (va, ca + cb)
+                    } else if va < vb {
+                        a.next();
+                        (va, ca)
+                    } else {
+                        b.next();
+                        (vb, cb)
+                    }
+                }
+                (Some(_), None) => *a.next().expect("peeked"),
+                (None, Some(_)) => *b.next().expect("peeked"),
+                (None, None) => break,
+            };
+            out.push(next);
+        }
+        self.0 = out;
+    }
+}
+
+/// Merges `parts` into `into`, leaving at most one sorted part.
+pub(crate) fn merge_parts(into: &mut Vec<Sparse>, parts: Vec<Sparse>) {
+    for part in parts {
+        match into.first_mut() {
+            Some(first) => first.merge(&part),
+            None => into.push(part),
+        }
+    }
 }

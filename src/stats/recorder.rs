@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::summary::FailureExample;
-use super::{FailureKind, Outcome, Sparse, new_histogram};
+use super::{FailureKind, Outcome, Sparse, merge_parts, new_histogram};
 
 /// One worker's measurements for one second of the run.
 #[derive(Debug, Clone)]
@@ -39,8 +39,10 @@ pub struct SlotEndpoint {
 
 impl SlotEndpoint {
     pub(crate) fn merge(&mut self, other: SlotEndpoint) {
-        self.latencies.extend(other.latencies);
-        self.service.extend(other.service);
+        // One sorted part per second: merged on arrival, so a second's memory is its distinct
+        // buckets, whatever the number of workers.
+        merge_parts(&mut self.latencies, other.latencies);
+        merge_parts(&mut self.service, other.service);
         self.requests += other.requests;
         self.failures += other.failures;
         self.body_bytes += other.body_bytes;
@@ -311,6 +313,25 @@ pub(crate) fn drain_slot(run_time: Duration) -> u32 {
 mod tests {
     use super::*;
     use std::sync::mpsc;
+
+    #[test]
+    fn a_second_from_two_workers_is_one_sorted_part_with_every_count() {
+        let mut a = SlotEndpoint {
+            latencies: vec![Sparse(vec![(10, 1), (30, 2), (50, 1)])],
+            ..SlotEndpoint::default()
+        };
+        let b = SlotEndpoint {
+            latencies: vec![Sparse(vec![(5, 4), (30, 1), (70, 2)])],
+            ..SlotEndpoint::default()
+        };
+        a.merge(b);
+        assert_eq!(
+            a.latencies,
+            [Sparse(vec![(5, 4), (10, 1), (30, 3), (50, 1), (70, 2)])]
+        );
+        a.merge(SlotEndpoint::default());
+        assert_eq!(a.latencies.len(), 1);
+    }
 
     #[test]
     fn requests_land_in_the_second_they_complete_and_late_ones_in_the_drain_slot() {

@@ -6,7 +6,7 @@ use crate::{slagate, stderr, stdout};
 fn validate_accepts_the_repository_config() {
     let out = slagate(&["validate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("5 profile(s) are valid"));
+    assert!(stderr(&out).contains("6 profile(s) are valid"));
 }
 
 #[test]

@@ -224,7 +224,7 @@ fn the_repository_profiles_can_all_reach_their_levels() {
     let sla_path = repo_sla();
     let sla = config::load_sla(&sla_path).unwrap();
     let paths = config::profile_paths(&sla_path).unwrap();
-    assert_eq!(paths.len(), 5, "{paths:?}");
+    assert_eq!(paths.len(), 6, "{paths:?}");
     for path in paths {
         let profile = config::load_profile(&path).unwrap();
         let plan = plan::build(&sla, &profile, &Overrides::default()).unwrap();

@@ -87,7 +87,7 @@ fn repeat_3_reports_three_runs_and_gates_on_their_combination() {
     // The combined run is an ordinary slagate.run/v3 document.
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let schema: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(repo().join("schemas/slagate.run.v3.schema.json")).unwrap(),
+        &std::fs::read(repo().join("schemas/slagate.run.v4.schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::draft202012::options().build(&schema).unwrap();

@@ -12,7 +12,7 @@ use crate::{check, repo, repo_sla, report_flags, slagate, stderr, stdout};
 
 fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
     let schema: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(repo().join("schemas/slagate.run.v3.schema.json")).unwrap(),
+        &std::fs::read(repo().join("schemas/slagate.run.v4.schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::draft202012::options().build(&schema).unwrap();
@@ -56,7 +56,7 @@ fn a_real_run_writes_every_format_and_report_reproduces_them() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
     assert_eq!(schema_errors(&json), Vec::<String>::new());
-    assert_eq!(json["schema"], "slagate.run/v3");
+    assert_eq!(json["schema"], "slagate.run/v4");
     assert_eq!(json["verdict"], "fail");
     assert_eq!(json["exit_code"], 1);
     let failing: Vec<String> = json["checks"]
@@ -215,4 +215,59 @@ fn an_interrupted_run_exits_3_and_still_writes_its_reports() {
     );
     assert!(dir.path().join("run_stats.csv").exists());
     assert!(dir.path().join("report.html").exists());
+}
+
+/// An open run's reports: the JSON carries the model, the arrivals and the service times, is
+/// valid against the schema, and every format re-renders from it byte for byte.
+#[test]
+fn an_open_run_writes_every_format_and_report_reproduces_them() {
+    let fixture = Fixture::start(0, Mode::Healthy).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = check("smoke")
+        .sla(repo_sla())
+        .host(&fixture.base_url())
+        .arg("--rate")
+        .arg("40")
+        .run_time("4s")
+        .reports(dir.path())
+        .run();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
+    assert_eq!(schema_errors(&json), Vec::<String>::new());
+    assert_eq!(json["profile"]["model"], "open");
+    assert_eq!(json["profile"]["rate"], 40.0);
+    assert_eq!(json["profile"]["users"], serde_json::Value::Null);
+    assert_eq!(json["arrivals"]["requested"], 120, "{}", json["arrivals"]);
+    assert!(json["total"]["service_time"]["50"].as_f64().unwrap() > 0.0);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Service time percentiles"));
+    assert!(html.contains("Send lag"));
+
+    let again = tempfile::tempdir().unwrap();
+    let run_json = dir.path().join("run.json");
+    let mut args = vec![
+        "report".to_string(),
+        run_json.to_string_lossy().into_owned(),
+    ];
+    args.extend(report_flags(again.path()).into_iter().skip(2));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slagate(&args);
+    assert_eq!(
+        out.status.code().map(|c| c <= 1),
+        Some(true),
+        "{}",
+        stderr(&out)
+    );
+    for f in ["report.html", "junit.xml", "summary.md", "run_stats.csv"] {
+        let a = std::fs::read(dir.path().join(f)).unwrap();
+        let b = std::fs::read(again.path().join(f)).unwrap();
+        assert!(a == b, "{f} differs after slagate report");
+    }
+    let out = slagate(&["report", run_json.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("Arrivals (open model): "),
+        "{}",
+        stdout(&out)
+    );
 }
