@@ -259,6 +259,9 @@ fn add_stats(
     into.latency
         .add(&run.latency)
         .expect("every histogram has slagate's bounds");
+    into.service
+        .add(&run.service)
+        .expect("every histogram has slagate's bounds");
     for &(status, n) in &run.statuses {
         into.add_status(status, n);
     }
@@ -290,6 +293,8 @@ fn add_stats(
 
 /// Two points that landed on one second (a drain folded into a last second).
 fn add_point(into: &mut TimelinePoint, other: &TimelinePoint) {
+    into.arrivals += other.arrivals;
+    into.dropped += other.dropped;
     for (a, b) in into.endpoints.iter_mut().zip(&other.endpoints) {
         *a = add_second(a, b);
     }
