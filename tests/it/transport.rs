@@ -235,6 +235,33 @@ fn http2_on_cleartext_is_h2c() {
     assert_eq!(names(&s.run()["connections"]["protocols"]), ["HTTP/2"]);
 }
 
+/// The open model over HTTP/2: arrivals are streams on shared connections (`max_streams` per
+/// connection), not a connection each: 60 arrivals/s held 50 ms ≈ 3 in flight, on one
+/// connection per worker at most.
+#[test]
+fn open_model_arrivals_over_http2_are_streams_on_shared_connections() {
+    let pki = TestPki::generate();
+    let server = H2cServer::start(ServeOptions::new().delay(Duration::from_millis(50)));
+    let s = Setup::new(
+        &pki,
+        &server.url(),
+        "",
+        "rate = 60\nrun_time = \"3s\"\nmax_in_flight = 50\n",
+    );
+    let out = s.check().arg("--http2").run();
+    passed(&out);
+    let run = s.run();
+    let stats = server.stats();
+    assert!(
+        stats.http2_requests >= 170 && stats.http1_requests == 0,
+        "{stats:?}"
+    );
+    assert_eq!(names(&run["connections"]["protocols"]), ["HTTP/2"]);
+    let opened = run["connections"]["opened"].as_u64().unwrap();
+    assert!(opened <= 2, "one connection per worker at most: {opened}");
+    assert_eq!(run["arrivals"]["dropped"], 0);
+}
+
 /// A server that ends each HTTP/2 connection with GOAWAY after a few requests: the users move
 /// to a new connection without a failure, and the run counts the GOAWAYs.
 #[test]
