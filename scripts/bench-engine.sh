@@ -291,7 +291,8 @@ def cmd_oha(path):  # answered requests/s, notes
     notes = []
     if s.get("successRate", 1) < 1:
         notes.append(f"success rate {s['successRate']:.4f}")
-    errs = r.get("errorDistribution") or {}
+    # requests still in flight at -z's deadline are aborted: no error of the target's
+    errs = {k: v for k, v in (r.get("errorDistribution") or {}).items() if k != "aborted due to deadline"}
     if errs:
         notes.append("errors: " + ", ".join(f"{k} {v}" for k, v in list(errs.items())[:3]))
     ok = s["requestsPerSec"] * s.get("successRate", 1)
@@ -407,7 +408,7 @@ run_tool() {
   if [ -s "$work/$name.time" ] && line=$(tail -n1 "$work/$name.time") &&
     [[ $line =~ ^([0-9]+)\ ([0-9.]+)\ ([0-9.]+)\ ([0-9.]+)$ ]]; then
     run_rss=${BASH_REMATCH[1]}
-    run_cpu=$(python3 -c "print(${BASH_REMATCH[2]} + ${BASH_REMATCH[3]})")
+    run_cpu=$(python3 -c "print(round(${BASH_REMATCH[2]} + ${BASH_REMATCH[3]}, 2))")
     run_wall=${BASH_REMATCH[4]}
   elif [ -s "$work/$name.samples" ]; then # no GNU time: the last second is missing from the CPU
     run_rss=$(awk '$3 != "-" && $3 > m {m = $3} END {print m ? m : "-"}' "$work/$name.samples")

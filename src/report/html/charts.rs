@@ -526,10 +526,20 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
             .map(|p| (at_end_of(p.second), f64::from(p.users))),
     );
     let planned = f64::from(run.profile.load_concurrency());
-    let y = count_axis(users.iter().map(|p| p.1).fold(planned, f64::max), "users");
+    // The open model has no users: what it has in flight, against its cap.
+    let open = matches!(run.profile.load, crate::plan::LoadModel::Open(_));
+    let (title, line, cap) = if open {
+        ("Requests in flight over time", "in flight", "max_in_flight")
+    } else {
+        ("Users over time", "running users", "planned")
+    };
+    let y = count_axis(
+        users.iter().map(|p| p.1).fold(planned, f64::max),
+        if open { "in flight" } else { "users" },
+    );
     let end = time_end(run);
     svg(|area| {
-        let mut chart = time_chart(area, "Users over time", end, run.window, y)?;
+        let mut chart = time_chart(area, title, end, run.window, y)?;
         chart.draw_series(DashedLineSeries::new(
             vec![(0.0, planned), (end, planned)],
             6,
@@ -538,10 +548,10 @@ pub(crate) fn users(run: &RunReport) -> Result<String, RenderError> {
         ))?;
         chart.draw_series(LineSeries::new(users, USERS.stroke_width(2)))?;
         Ok(vec![
-            item(Swatch::Line(USERS), "running users"),
+            item(Swatch::Line(USERS), line),
             item(
                 Swatch::Dashed(MUTED),
-                format!("planned: {}", run.profile.load_concurrency()),
+                format!("{cap}: {}", run.profile.load_concurrency()),
             ),
             window_item(),
         ])
