@@ -141,7 +141,7 @@ pub struct CompareArgs {
 /// writable before any load is sent.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReportArgs {
-    /// The complete run as versioned JSON (schema slagate.run/v3): re-render any format from
+    /// The complete run as versioned JSON (schema slagate.run/v4): re-render any format from
     /// it later with `slagate report`.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
