@@ -393,6 +393,7 @@ pub fn run(
     drop(batch_tx);
 
     let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time);
+    recording.set_service_from(profile.window_start());
     let mut interrupted = false;
     let mut cpu = CpuMeter::new(handles.iter().filter_map(ThreadClock::of).collect(), start);
     let window_start = profile.window_start();

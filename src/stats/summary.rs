@@ -48,6 +48,11 @@ pub struct Recording {
     pub connections: Connections,
     /// Set when an `abort_when` rule stopped the run early.
     pub aborted: Option<Abort>,
+    /// Open model: the service time of every request completed from `service_from` on, per
+    /// endpoint, kept whole rather than per second (no report shows it per second, and a
+    /// second of a broad distribution costs as much again as its latencies).
+    service: Vec<Option<Histogram<u64>>>,
+    service_from: u32,
 }
 
 impl Recording {
@@ -62,7 +67,14 @@ impl Recording {
             load: LoadHealth::default(),
             connections: Connections::default(),
             aborted: None,
+            service: vec![None; endpoints],
+            service_from: 0,
         }
+    }
+
+    /// Keep service times from this second on (the measured window's first second).
+    pub fn set_service_from(&mut self, slot: u32) {
+        self.service_from = slot;
     }
 
     fn slot_mut(&mut self, slot: u32) -> &mut Slot {
@@ -79,7 +91,18 @@ impl Recording {
         &mut self.slots[i]
     }
 
-    pub fn add(&mut self, batch: Batch) {
+    pub fn add(&mut self, mut batch: Batch) {
+        if batch.slot >= self.service_from {
+            for (into, se) in self.service.iter_mut().zip(&mut batch.endpoints) {
+                for part in se.service.drain(..) {
+                    part.add_to(into.get_or_insert_with(new_histogram));
+                }
+            }
+        } else {
+            for se in &mut batch.endpoints {
+                se.service.clear();
+            }
+        }
         let slot = self.slot_mut(batch.slot);
         slot.arrivals += batch.arrivals;
         slot.dropped += batch.dropped;
@@ -315,9 +338,6 @@ impl Summary {
                 for part in &se.latencies {
                     part.add_to(&mut st.latency);
                 }
-                for part in &se.service {
-                    part.add_to(&mut st.service);
-                }
                 st.requests += se.requests;
                 st.failures += se.failures;
                 st.body_bytes += se.body_bytes;
@@ -375,6 +395,11 @@ impl Summary {
             }
         }
         let rate = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        for (st, service) in endpoints.iter_mut().zip(&rec.service) {
+            if let Some(h) = service {
+                st.service.add(h).expect("same bounds");
+            }
+        }
         let mut total = EndpointStats::empty();
         for (st, &(reqs, fails)) in endpoints.iter_mut().zip(&in_window) {
             st.rps = rate(reqs);
@@ -510,5 +535,44 @@ mod tests {
         assert_eq!(s.timeline.len(), 5);
         assert_eq!(s.timeline[0].total.requests, 3);
         assert_eq!(e.count_at_or_above(ms(30)), 4);
+    }
+
+    #[test]
+    fn service_time_is_kept_whole_from_the_window_and_not_per_second() {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let mut r = Recorder::new(1, start, Duration::from_secs(3), tx);
+        // Ramp-up second: a slow one, out of the window.
+        r.record_timed(
+            0,
+            ms(900),
+            Some(ms(800)),
+            Outcome::Success,
+            1,
+            start + ms(500),
+        );
+        for s in 1..3 {
+            r.record_timed(
+                0,
+                ms(40),
+                Some(ms(10)),
+                Outcome::Success,
+                1,
+                start + ms(s * 1000 + 5),
+            );
+        }
+        r.flush();
+        let mut rec = Recording::new(1, SystemTime::now(), Duration::from_secs(3));
+        rec.set_service_from(1);
+        for b in rx.try_iter() {
+            rec.add(b);
+        }
+        assert!(rec.slots.iter().all(|s| s.endpoints[0].service.is_empty()));
+        let s = Summary::new(&rec, 1);
+        let e = &s.endpoints[0];
+        assert_eq!(e.service.len(), 2);
+        assert_eq!(e.service_quantile(1.0).map(|d| d.as_millis()), Some(10));
+        assert_eq!(e.quantile(1.0).map(|d| d.as_millis()), Some(40));
+        assert_eq!(s.total.service.len(), 2);
     }
 }
