@@ -233,7 +233,7 @@ mod tests {
         assert_eq!(h.users_planned, 4);
         assert_eq!(h.users_started, 3);
         assert_eq!(h.worst_spawn_delay, Duration::from_millis(40));
-        let n: u64 = h.wake_delay.0.iter().map(|&(_, c)| c).sum();
+        let n: u64 = h.wake_delay.0.iter().map(|&(_, c)| u64::from(c)).sum();
         assert_eq!(n, 3);
         let max = h.wake_delay.0.iter().map(|&(v, _)| v).max().unwrap();
         assert!((24_900..=25_100).contains(&max), "{max}");

@@ -38,22 +38,26 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 /// A histogram as (value, count) pairs of its non-empty buckets: what a second of one endpoint
-/// costs to keep (a few hundred pairs at most) instead of a full 200 KB counts array.
+/// costs to keep (a few hundred pairs at most) instead of a full 200 KB counts array. Pairs are
+/// 32-bit: every value fits (the highest is an hour in µs, below 2³²), and so does any count
+/// a bucket reaches in a second; a whole-run count beyond 2³² − 1 saturates, as the histogram
+/// does. Half the size of 64-bit pairs, for the structure a long run keeps per second.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sparse(pub Vec<(u64, u64)>);
+pub struct Sparse(pub Vec<(u32, u32)>);
 
 impl Sparse {
     pub fn from_histogram(h: &Histogram<u64>) -> Sparse {
+        let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         Sparse(
             h.iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .map(|v| (narrow(v.value_iterated_to()), narrow(v.count_at_value())))
                 .collect(),
         )
     }
 
     pub fn add_to(&self, h: &mut Histogram<u64>) {
         for &(value, count) in &self.0 {
-            h.saturating_record_n(value, count);
+            h.saturating_record_n(u64::from(value), u64::from(count));
         }
     }
 
@@ -80,7 +84,7 @@ impl Sparse {
                     if va == vb {
                         a.next();
                         b.next();
-                        (va, ca + cb)
+                        (va, ca.saturating_add(cb))
                     } else if va < vb {
                         a.next();
                         (va, ca)

@@ -279,7 +279,7 @@ impl<'a> View<'a> {
                     .latency
                     .0
                     .iter()
-                    .map(|&(v, _)| v)
+                    .map(|&(v, _)| u64::from(v))
                     .max()?;
                 Some((max, p.second))
             })
@@ -395,8 +395,8 @@ impl<'a> View<'a> {
                         st.latency
                             .0
                             .iter()
-                            .filter(|&&(v, _)| h.lowest_equivalent(v) >= us)
-                            .map(|&(_, n)| n)
+                            .filter(|&&(v, _)| h.lowest_equivalent(u64::from(v)) >= us)
+                            .map(|&(_, n)| u64::from(n))
                             .sum::<u64>()
                     };
                     (
