@@ -51,11 +51,6 @@ impl Pacer for Schedule {
     }
 }
 
-/// The timer wheel's resolution.
-const TICK: Duration = Duration::from_millis(1);
-/// Events closer together than this are met by yielding rather than by the timer alone.
-const SPIN_BELOW: Duration = Duration::from_millis(2);
-
 /// Runs worker `index`'s share of `pacer`'s events from `start`: sleeps until the next is due,
 /// then hands `due(i, intended, now)` every event whose time has come (tokio's timers tick at
 /// 1 ms, so one wake-up may owe several). Ends when the schedule does, or when the run stops.
@@ -69,24 +64,13 @@ pub(super) async fn pace(
 ) {
     let step = workers.max(1) as u64;
     let mut i = index as u64;
-    let mut previous: Option<Duration> = None;
     while let Some(at) = pacer.at(i) {
         let intended = start + at;
-        // tokio's timers fire on the first 1 ms tick at or after their deadline: up to a
-        // millisecond late. When this worker's events come faster than every SPIN_BELOW, it
-        // is busy anyway, so it sleeps to a tick short of the event and yields (letting its
-        // requests run) until the event is due: the send lag stays well under a millisecond.
-        let dense = previous.is_some_and(|p| at.saturating_sub(p) < SPIN_BELOW);
-        previous = Some(at);
-        let early = if dense { TICK } else { Duration::ZERO };
-        if intended > Instant::now() + early {
+        if intended > Instant::now() {
             tokio::select! {
-                _ = tokio::time::sleep_until((intended - early).into()) => {}
+                _ = tokio::time::sleep_until(intended.into()) => {}
                 _ = stop.changed() => {}
             }
-        }
-        while dense && Instant::now() < intended && *stop.borrow() == Stop::Run {
-            tokio::task::yield_now().await;
         }
         if *stop.borrow() != Stop::Run {
             return;

@@ -30,9 +30,6 @@
 //! - **send_lag** (open model): the p99 of how late arrivals went out against their intended
 //!   time above [`SEND_LAG_P99`], at 95 % confidence. Past a few milliseconds the generator,
 //!   not the service, is adding the latency measured from the intended time.
-//!
-//! The cpu rule judges the closed model only; an open run's saturation shows as send lag.
-//!
 //! - **local_resources**: any request of the measured window that failed because slagate's
 //!   machine ran out of something (file descriptors, ephemeral ports, buffers).
 //!
@@ -96,12 +93,8 @@ pub fn validity(plan: &Plan, summary: &Summary) -> Vec<Invalidity> {
             if let Some(open) = &load.open {
                 found.extend(drops(o, summary));
                 found.extend(rate(plan, summary));
-                // No CPU rule: a worker meets arrivals closer than 2 ms apart by yielding until
-                // each is due (see engine::pacer), so its core reads busy whatever the load,
-                // and the send lag measures what the CPU rule stands in for: the dispatcher
-                // shares its thread with the worker's requests, so a saturated worker sends
-                // late.
                 found.extend(send_lag(open));
+                found.extend(cpu(summary));
             }
         }
     }
