@@ -21,7 +21,8 @@
 //!   in flight) and the cap is below what the service's own service time needs at the
 //!   schedule's peak rate by Little's law (rate × service-time p50): the cap, not the service,
 //!   limited the load. When the cap would have held a service working at its measured service
-//!   time, the drops are the service holding requests (a stall): they are counted as failed
+//!   time and slagate's busiest worker stayed below [`DROPS_CPU`] of its core throughout the
+//!   window, the drops are the service holding requests (a stall): they are counted as failed
 //!   requests of kind `dropped` and the run is judged (FAIL on the error ceiling), not INVALID.
 //! - **rate** (open model): the arrivals the generator got to in the measured window (sent, or
 //!   dropped for want of a free slot: the drops rule judges those) fall short of those the
@@ -73,6 +74,10 @@ const SCALE_OUT: &str = "run with fewer users, on a bigger or less busy machine,
 
 /// An open run may send this share fewer arrivals than its schedule asked for.
 pub const RATE_SHORTFALL: f64 = 0.01;
+/// Drops are the service's doing only while slagate's busiest worker stayed below this share
+/// of its core in every second of the window (below the saturation mark on purpose: this
+/// decides whom a verdict blames).
+pub const DROPS_CPU: f64 = 0.80;
 /// The open model's send lag may reach this at p99. tokio's timers tick at 1 ms and a worker
 /// sends everything due on each wake-up, so a healthy generator is within ~1–2 ms.
 pub const SEND_LAG_P99: Duration = Duration::from_millis(5);
@@ -115,8 +120,18 @@ fn drops(open: &Open, summary: &Summary) -> Option<Invalidity> {
     // The service's own time per request, free of any wait for a slot.
     let service_p50 = summary.total.service_quantile(0.5);
     let need = service_p50.map(|p50| rate * p50.as_secs_f64());
-    // Without a single answer there is no service time: then the cap cannot be cleared.
-    if need.is_some_and(|need| need <= cap) {
+    // The service filled the cap only if slagate was not busy itself: a worker near its
+    // core's limit reads answers late, which inflates the service time it measures and holds
+    // slots for its own sake. Without a single answer there is no service time, and then the
+    // cap cannot be cleared either.
+    let window = summary.window.start.as_secs() as usize..summary.window.end.as_secs() as usize;
+    let busiest = summary
+        .load
+        .cpu
+        .get(window.start.min(summary.load.cpu.len())..window.end.min(summary.load.cpu.len()))
+        .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max));
+    let generator_busy = busiest >= DROPS_CPU;
+    if need.is_some_and(|need| need <= cap) && !generator_busy {
         return None;
     }
     let figure = format!(
@@ -125,6 +140,12 @@ fn drops(open: &Open, summary: &Summary) -> Option<Invalidity> {
         open.max_in_flight
     );
     let why = match (need, service_p50) {
+        _ if generator_busy => format!(
+            "slagate's busiest worker reached {} of a core in the measured window, so the \
+             slots may have been held by slagate reading answers late rather than by the \
+             service",
+            units::percent(busiest)
+        ),
         (Some(need), Some(p50)) => format!(
             "at {} arrivals/s a service answering in its measured {} (service-time p50) holds \
              ≈ {} requests at once, more than the {} allowed",
