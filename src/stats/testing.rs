@@ -43,6 +43,33 @@ impl RecordedRun {
             .record(endpoint, latency, outcome, body_bytes, self.start + at);
     }
 
+    /// An open-model request: `latency` from its intended send time, `service` from its write.
+    pub fn record_open(
+        &mut self,
+        endpoint: usize,
+        latency: Duration,
+        service: Duration,
+        at: Duration,
+    ) {
+        self.recorder.record_timed(
+            endpoint,
+            latency,
+            Some(service),
+            Outcome::Success,
+            0,
+            self.start + at,
+        );
+    }
+
+    /// Open model: an arrival sent (`dropped`: dropped) `at` into the run.
+    pub fn arrival(&mut self, dropped: bool, at: Duration) {
+        if dropped {
+            self.recorder.dropped(self.start + at);
+        } else {
+            self.recorder.arrived(self.start + at);
+        }
+    }
+
     /// What a failure of `kind` looked like, `at` into the run (kept if it is the first of its
     /// kind on this endpoint).
     pub fn example(&mut self, endpoint: usize, kind: FailureKind, at: Duration, text: String) {

@@ -120,7 +120,7 @@ fn an_open_run_reports_a_stall_that_a_closed_run_hides() {
     assert_eq!(arrivals["requested"], 2000, "{arrivals}");
     assert_eq!(arrivals["dropped"], 0, "{arrivals}");
     assert!(
-        arrivals["send_lag_ms"]["p99"].as_f64().unwrap() <= 5.0,
+        arrivals["send_lag_ms"]["p99"].as_f64().unwrap() <= 10.0,
         "{arrivals}"
     );
     // The service held the requests (they were written on time): its service time shows the
