@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use super::confidence;
 use crate::plan::{Closed, LoadModel, Open, Plan, Schedule};
-use crate::stats::{FailureKind, LoadHealth, OpenHealth, Summary, new_histogram};
+use crate::stats::{FailureKind, LoadHealth, OpenHealth, Sparse, Summary, new_histogram};
 use crate::units;
 
 /// One reason the run did not measure the service.
@@ -233,16 +233,23 @@ fn rate(plan: &Plan, summary: &Summary) -> Option<Invalidity> {
     })
 }
 
-fn send_lag(open: &OpenHealth) -> Option<Invalidity> {
-    if open.send_lag.is_empty() {
+/// The p99 of a lateness histogram (µs), when it is over `limit` by the verdict's own rule for
+/// thin data: a handful of late events on a busy machine is no proof that the p99 is over the
+/// limit; only enough late ones to be 95 % sure make the run invalid.
+fn p99_late(lateness: &Sparse, limit: Duration) -> Option<Duration> {
+    if lateness.is_empty() {
         return None;
     }
     let mut hist = new_histogram();
-    open.send_lag.add_to(&mut hist);
+    lateness.add_to(&mut hist);
     let p99 = Duration::from_micros(hist.value_at_quantile(0.99));
-    let limit_us = u64::try_from(SEND_LAG_P99.as_micros()).unwrap_or(u64::MAX);
+    let limit_us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
     let late = hist.count_between(hist.next_non_equivalent(limit_us), u64::MAX);
-    (p99 > SEND_LAG_P99 && confidence::exceeds(hist.len(), late, 0.99)).then(|| {
+    (p99 > limit && confidence::exceeds(hist.len(), late, 0.99)).then_some(p99)
+}
+
+fn send_lag(open: &OpenHealth) -> Option<Invalidity> {
+    p99_late(&open.send_lag, SEND_LAG_P99).map(|p99| {
         let figure = format!(
             "p99 send lag {} (limit {})",
             units::duration(p99),
@@ -353,18 +360,11 @@ fn cpu(summary: &Summary) -> Option<Invalidity> {
 
 fn wake(closed: &Closed, load: &LoadHealth) -> Option<Invalidity> {
     let think = closed.think_time.mean();
-    if think.is_zero() || load.wake_delay.is_empty() {
+    if think.is_zero() {
         return None;
     }
-    let mut hist = new_histogram();
-    load.wake_delay.add_to(&mut hist);
-    let p99 = Duration::from_micros(hist.value_at_quantile(0.99));
     let limit = WAKE_FLOOR.max(think.mul_f64(WAKE_SHARE));
-    let limit_us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
-    let late = hist.count_between(hist.next_non_equivalent(limit_us), u64::MAX);
-    // The verdict's own rule for thin data: a handful of wake-ups on a busy machine is no proof
-    // that the p99 is over the limit; only enough late ones to be 95 % sure make the run invalid.
-    (p99 > limit && confidence::exceeds(hist.len(), late, 0.99)).then(|| {
+    p99_late(&load.wake_delay, limit).map(|p99| {
         let figure = format!(
             "p99 wake-up delay {} (limit {})",
             units::duration(p99),
