@@ -125,6 +125,14 @@ pub enum ProblemKind {
     InvalidPem,
     /// A private key that is not the key of its certificate.
     KeyMismatch,
+    /// A `{{…}}` that is not a well-formed reference, or a capture name that is not a name.
+    InvalidTemplate,
+    /// A capture's JSONPath, regex or header name that cannot be used.
+    InvalidCapture,
+    /// A flow step that names no endpoint.
+    UnknownStep,
+    /// A `{{name}}` that no earlier step of the flow captures.
+    UncapturedReference,
 }
 
 impl ProblemKind {
@@ -157,6 +165,10 @@ impl ProblemKind {
             ProblemKind::UnreadableFile => "unreadable_file",
             ProblemKind::InvalidPem => "invalid_pem",
             ProblemKind::KeyMismatch => "key_mismatch",
+            ProblemKind::InvalidTemplate => "invalid_template",
+            ProblemKind::InvalidCapture => "invalid_capture",
+            ProblemKind::UnknownStep => "unknown_step",
+            ProblemKind::UncapturedReference => "uncaptured_reference",
         }
     }
 }

@@ -39,6 +39,7 @@
 mod builtin;
 mod error;
 mod expand;
+mod flow;
 mod pem;
 mod profile;
 mod regression;
@@ -65,6 +66,7 @@ pub use builtin::load_builtin;
 pub(crate) use error::Problems;
 pub use error::{ConfigError, Problem, ProblemKind};
 pub(crate) use expand::Lookup;
+pub use flow::{CaptureSource, CaptureSpec, FlowSpec, Piece, is_name, split_template};
 pub(crate) use pem::{PemError, check_key_matches, read_certificates, read_private_key};
 pub use secrets::{MASK, Secrets};
 pub(crate) use sla::parse_base_url;
@@ -110,6 +112,8 @@ pub struct SlaFile {
     pub target: TargetSpec,
     /// In file order; at least one; names unique.
     pub endpoints: Vec<EndpointSpec>,
+    /// `[[flow]]` tables, in file order; steps name endpoints, references are captured.
+    pub flows: Vec<FlowSpec>,
     /// The `[level.NAME]` tables, in file order.
     pub levels: Vec<LevelSpec>,
     /// The top-level `[abort_when]` rule, for every level that has none of its own.
@@ -175,6 +179,8 @@ pub struct TargetSpec {
     /// `connect_budget = { p99 = "50ms" }`: limits on connection set-up, with `budget`'s keys
     /// and rules (non-decreasing); empty when not written.
     pub connect_budgets: Vec<BudgetSpec>,
+    /// `cookies = true`: each user (open model: each session) keeps a cookie jar.
+    pub cookies: bool,
 }
 
 /// `http = "…"` in `[target]`.
@@ -238,6 +244,8 @@ pub struct EndpointSpec {
     /// The endpoint's own headers (not merged with the target's).
     pub headers: HeaderMap,
     pub body: Body,
+    /// `capture = {…}`, in the order written.
+    pub captures: Vec<CaptureSpec>,
     /// The `[[endpoint]]` header (or inline table).
     pub span: Range<usize>,
 }
@@ -310,6 +318,8 @@ pub struct ProfileFile {
     pub run_time: Duration,
     /// `level = "…"` if written; otherwise the level is the file stem.
     pub level: Option<Spanned<String>>,
+    /// Open model: `sessions = N`, the pool of flow sessions arrivals draw from.
+    pub sessions: Option<u32>,
     /// The values `${NAME}` expanded to (at or above the floor).
     pub secrets: Secrets,
 }
@@ -397,6 +407,7 @@ pub(crate) fn parse_sla_with(
         source,
         target: sla.target,
         endpoints: sla.endpoints,
+        flows: sla.flows,
         levels: sla.levels,
         abort_when: sla.abort_when,
         regression: sla.regression,
@@ -432,6 +443,7 @@ pub(crate) fn parse_profile_with(
         load: profile.load,
         run_time: profile.run_time,
         level: profile.level,
+        sessions: profile.sessions,
         secrets,
     })
 }

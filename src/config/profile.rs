@@ -24,6 +24,7 @@ const PROFILE_KEYS: &[&str] = &[
     "rate",
     "stages",
     "max_in_flight",
+    "sessions",
     "level",
 ];
 
@@ -34,6 +35,7 @@ pub(crate) struct Profile {
     pub(crate) load: LoadSpec,
     pub(crate) run_time: Duration,
     pub(crate) level: Option<Spanned<String>>,
+    pub(crate) sessions: Option<u32>,
 }
 
 pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
@@ -118,11 +120,52 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
         },
     };
 
+    let sessions = match root.get_key_value("sessions") {
+        None => Some(None),
+        Some((k, _)) if !open => {
+            p.push(
+                Problem::new(
+                    ProblemKind::Conflict,
+                    k.span(),
+                    "`sessions` is the open model's pool of logged-in flow users, but this \
+                     profile sets no `rate`",
+                )
+                .label("open-model key")
+                .help(
+                    "a closed model's users each carry their own session; remove `sessions`, \
+                     or set rate = N for an open model",
+                ),
+            );
+            None
+        }
+        Some((_, v)) => {
+            walk::integer(p, "sessions", v, "100").and_then(|n| match u32::try_from(n) {
+                Ok(m) if (1..=MAX_IN_FLIGHT).contains(&m) => Some(Some(m)),
+                _ => {
+                    p.push(
+                        Problem::new(
+                            ProblemKind::OutOfRange,
+                            v.span(),
+                            format!("`sessions` = {n} is out of range"),
+                        )
+                        .label(format!("must be 1 to {MAX_IN_FLIGHT}"))
+                        .help(
+                            "how many logged-in sessions the open model's flow arrivals \
+                             draw from: sessions = 100",
+                        ),
+                    );
+                    None
+                }
+            })
+        }
+    };
+
     Some(Profile {
         description: description?,
         load: load?,
         run_time: run_time?,
         level: level?,
+        sessions: sessions?,
     })
 }
 

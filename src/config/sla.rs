@@ -16,7 +16,14 @@ use super::transport;
 use super::walk::{self, Value};
 use super::{AbortWhenSpec, Body, BudgetMetric, BudgetSpec, EndpointSpec, LevelSpec, TargetSpec};
 
-const TOP_KEYS: &[&str] = &["target", "endpoint", "level", "abort_when", "regression"];
+const TOP_KEYS: &[&str] = &[
+    "target",
+    "endpoint",
+    "flow",
+    "level",
+    "abort_when",
+    "regression",
+];
 const TARGET_KEYS: &[&str] = &[
     "base_url",
     "timeout",
@@ -27,6 +34,7 @@ const TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "tls",
     "connect_budget",
+    "cookies",
 ];
 const ENDPOINT_KEYS: &[&str] = &[
     "name",
@@ -38,6 +46,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "headers",
     "json",
     "body",
+    "capture",
 ];
 const LEVEL_KEYS: &[&str] = &[
     "min_rps",
@@ -60,11 +69,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest `weight`: weights are relative shares, and keeping each small keeps their sum far
 /// from overflowing in the engine's weighted pick.
-const MAX_WEIGHT: i128 = 1_000_000;
+pub(super) const MAX_WEIGHT: i128 = 1_000_000;
 
 pub(crate) struct Sla {
     pub(crate) target: TargetSpec,
     pub(crate) endpoints: Vec<EndpointSpec>,
+    pub(crate) flows: Vec<super::FlowSpec>,
     pub(crate) levels: Vec<LevelSpec>,
     pub(crate) abort_when: Option<AbortWhenSpec>,
     pub(crate) regression: Option<super::RegressionSpec>,
@@ -75,6 +85,10 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<S
     walk::check_keys(p, root, TOP_KEYS, "the sla file");
     let target = read_target(p, root, dir);
     let endpoints = read_endpoints(p, root);
+    let flows = super::flow::read_flows(p, root);
+    if let (Some(endpoints), Some(flows)) = (&endpoints, &flows) {
+        super::flow::check(p, endpoints, flows);
+    }
     let levels = read_levels(p, root);
     let abort_when = match root.get("abort_when") {
         None => Some(None),
@@ -87,6 +101,7 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<S
     Some(Sla {
         target: target?,
         endpoints: endpoints?,
+        flows: flows?,
         levels: levels?,
         abort_when: abort_when?,
         regression: regression?,
@@ -169,6 +184,10 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<Targe
         None => Some(Vec::new()),
         Some(v) => read_redact(p, v),
     };
+    let cookies = match table.get("cookies") {
+        None => Some(false),
+        Some(v) => walk::boolean(p, "cookies", v),
+    };
     let url = base_url
         .as_ref()
         .map(|(url, _)| (url.get_ref(), url.span()));
@@ -186,6 +205,7 @@ fn read_target(p: &mut Problems, root: &DeTable<'_>, dir: &Path) -> Option<Targe
         connect_timeout: transport.connect_timeout,
         tls: transport.tls,
         connect_budgets: transport.connect_budgets,
+        cookies: cookies?,
     })
 }
 
@@ -502,6 +522,10 @@ fn read_endpoint(p: &mut Problems, item: &Value<'_>) -> Option<EndpointSpec> {
         }
         (None, None) => Some(Body::Empty),
     };
+    let captures = match table.get("capture") {
+        None => Some(Vec::new()),
+        Some(v) => super::flow::read_captures(p, v),
+    };
 
     Some(EndpointSpec {
         name: name?,
@@ -512,6 +536,7 @@ fn read_endpoint(p: &mut Problems, item: &Value<'_>) -> Option<EndpointSpec> {
         expect_status: expect_status?,
         headers: headers?,
         body: body?,
+        captures: captures?,
         span: item.span(),
     })
 }
@@ -540,6 +565,22 @@ fn parse_method(text: &str) -> Result<Method, (String, String)> {
     Err((format!("`{text}` is not a method slagate can send"), help))
 }
 
+/// `text` with each `{{name}}` reference written as a plain value, to check what is around
+/// them (the captured values are percent-encoded when sent); malformed references are left as
+/// they are, and reported by the flow checks.
+fn filled(text: &str) -> String {
+    match super::flow::split_template(text) {
+        Ok(pieces) => pieces
+            .iter()
+            .map(|p| match p {
+                super::flow::Piece::Text(t) => *t,
+                super::flow::Piece::Var(_) => "x",
+            })
+            .collect(),
+        Err(_) => text.to_string(),
+    }
+}
+
 /// An endpoint path (with an optional query): starts with `/`, and is valid in a request line.
 /// `from_name` says the path was defaulted from `name`, which changes what to suggest.
 fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool) -> Option<String> {
@@ -555,7 +596,7 @@ fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool)
                 format!("write path = \"/{text}\"")
             },
         ))
-    } else if text.contains('#') || http::uri::PathAndQuery::from_str(text).is_err() {
+    } else if text.contains('#') || http::uri::PathAndQuery::from_str(&filled(text)).is_err() {
         Some((
             format!("path `{text}` is not valid in a request"),
             "percent-encode spaces and special characters (a space is %20), and leave out any \

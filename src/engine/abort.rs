@@ -41,8 +41,14 @@ pub(crate) fn check(
     let (mut requests, mut failures) = (0u64, 0u64);
     for s in first..complete {
         let slot = rec.slots.get(s as usize)?;
-        let r: u64 = slot.endpoints.iter().map(|e| e.requests).sum();
-        let f: u64 = slot.endpoints.iter().map(|e| e.failures).sum();
+        let r: u64 = slot.endpoints[..rec.endpoints]
+            .iter()
+            .map(|e| e.requests)
+            .sum();
+        let f: u64 = slot.endpoints[..rec.endpoints]
+            .iter()
+            .map(|e| e.failures)
+            .sum();
         if r == 0 || (f as f64) < rule.error_rate * r as f64 {
             return None;
         }

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full};
 
+use super::flow::{Built, Context, Pieces, Templated, needs_body};
 use super::transport::Sender;
-use crate::plan::{Endpoint, StatusSet};
+use crate::plan::{Capture, Endpoint, StatusSet};
 use crate::stats::FailureKind;
 
 /// An endpoint's request, built once in both forms: HTTP/1.1 (path and a `Host` header) and
@@ -18,12 +19,21 @@ use crate::stats::FailureKind;
 /// one allocation hyper's by-value API forces on us).
 pub(crate) struct Template {
     method: Method,
-    uri_h1: Uri,
-    headers_h1: HeaderMap,
-    uri_h2: Uri,
-    headers_h2: HeaderMap,
-    body: Bytes,
+    pub(super) uri_h1: Uri,
+    pub(super) headers_h1: HeaderMap,
+    pub(super) uri_h2: Uri,
+    pub(super) headers_h2: HeaderMap,
+    pub(super) body: Bytes,
     pub(crate) expect: StatusSet,
+    /// `scheme://authority` of the target.
+    pub(super) origin: String,
+    /// The request's URL, for the cookie jar.
+    pub(super) url: url::Url,
+    /// The parts with `{{name}}` references (empty for most endpoints).
+    pub(super) templated: Templated,
+    pub(super) captures: Vec<Capture>,
+    /// A capture reads the body (json, regex).
+    pub(super) needs_body: bool,
 }
 
 impl Template {
@@ -32,12 +42,48 @@ impl Template {
         ep: &Endpoint,
         host_header: &HeaderValue,
         origin: &str,
+        vars: &[String],
     ) -> Result<Template, String> {
         let bad = |e: http::uri::InvalidUri| format!("endpoint `{}`: bad path: {e}", ep.name);
-        let uri_h1: Uri = ep.path_and_query.parse().map_err(bad)?;
-        let uri_h2: Uri = format!("{origin}{}", ep.path_and_query)
-            .parse()
-            .map_err(bad)?;
+        let split = |text: &str| {
+            Pieces::split(text, vars).map_err(|e| format!("endpoint `{}`: {e}", ep.name))
+        };
+        let path = split(&ep.path_and_query)?;
+        // A templated path is checked with its references blank; what is sent is built per user.
+        let literal = match &path {
+            Some(_) => crate::plan::split_template(&ep.path_and_query)
+                .map_err(|e| format!("endpoint `{}`: {e}", ep.name))?
+                .iter()
+                .map(|p| match p {
+                    crate::plan::Piece::Text(t) => *t,
+                    crate::plan::Piece::Var(_) => "x",
+                })
+                .collect::<String>(),
+            None => ep.path_and_query.clone(),
+        };
+        let uri_h1: Uri = literal.parse().map_err(bad)?;
+        let uri_h2: Uri = format!("{origin}{literal}").parse().map_err(bad)?;
+        let url = url::Url::parse(&format!("{origin}{literal}"))
+            .map_err(|e| format!("endpoint `{}`: bad URL: {e}", ep.name))?;
+        let mut templated = Templated {
+            path,
+            ..Templated::default()
+        };
+        for (name, value) in &ep.headers {
+            if let Some(p) = split(&String::from_utf8_lossy(value.as_bytes()))? {
+                templated
+                    .headers
+                    .push((name.clone(), p, value.is_sensitive()));
+            }
+        }
+        if let Some(p) = split(&String::from_utf8_lossy(&ep.body))? {
+            let json = ep.headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes()
+                    .windows(4)
+                    .any(|w| w.eq_ignore_ascii_case(b"json"))
+            });
+            templated.body = Some((p, if json { Context::Json } else { Context::Raw }));
+        }
         let mut headers = ep.headers.clone();
         if !ep.body.is_empty() || ep.method == Method::POST || ep.method == Method::PUT {
             headers
@@ -69,6 +115,11 @@ impl Template {
             headers_h2,
             body: ep.body.clone(),
             expect: ep.expect_status.clone(),
+            origin: origin.to_string(),
+            url,
+            templated,
+            needs_body: ep.captures.iter().any(|c| needs_body(&c.source)),
+            captures: ep.captures.clone(),
         })
     }
 
@@ -97,18 +148,34 @@ impl Template {
             headers_h2: headers(&self.headers_h2),
             body: Bytes::copy_from_slice(&self.body),
             expect: self.expect.clone(),
+            origin: self.origin.clone(),
+            url: self.url.clone(),
+            templated: self.templated.clone(),
+            captures: self.captures.clone(),
+            needs_body: self.needs_body,
         }
     }
 
-    fn request(&self, h2: bool) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
+    /// The request as sent: this template's parts, or those `built` for a user.
+    fn request(&self, h2: bool, built: Option<&Built>) -> Request<Full<Bytes>> {
+        let (uri_h1, uri_h2, headers_h1, headers_h2, body) = match built {
+            Some(b) => (&b.uri_h1, &b.uri_h2, &b.headers_h1, &b.headers_h2, &b.body),
+            None => (
+                &self.uri_h1,
+                &self.uri_h2,
+                &self.headers_h1,
+                &self.headers_h2,
+                &self.body,
+            ),
+        };
+        let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = self.method.clone();
         if h2 {
-            *req.uri_mut() = self.uri_h2.clone();
-            *req.headers_mut() = self.headers_h2.clone();
+            *req.uri_mut() = uri_h2.clone();
+            *req.headers_mut() = headers_h2.clone();
         } else {
-            *req.uri_mut() = self.uri_h1.clone();
-            *req.headers_mut() = self.headers_h1.clone();
+            *req.uri_mut() = uri_h1.clone();
+            *req.headers_mut() = headers_h1.clone();
         }
         req
     }
@@ -160,7 +227,21 @@ pub(crate) struct Response {
     /// Whether the excerpt and location were asked for: an example is only made of a response
     /// whose body was kept for it.
     pub(crate) kept: bool,
+    /// The response's headers, kept only when asked (a header capture, the cookie jar).
+    pub(crate) headers: Option<HeaderMap>,
 }
+
+/// What a flow keeps of an answer besides its status and size.
+#[derive(Default)]
+pub(crate) struct Keep<'a> {
+    /// The body, up to [`KEPT_BODY`] bytes (what a capture reads).
+    pub(crate) body: Option<&'a mut Vec<u8>>,
+    pub(crate) headers: bool,
+}
+
+/// The most of a body kept for a capture: a capture reads an answer that says who the user is,
+/// not a download.
+pub(crate) const KEPT_BODY: usize = 1 << 20;
 
 const EXCERPT_BYTES: usize = 300;
 
@@ -179,27 +260,29 @@ pub(crate) enum Unsent {
 pub(crate) async fn exchange(
     sender: &mut Sender,
     template: &Template,
+    built: Option<&Built>,
     want_excerpt: impl Fn(u16) -> bool,
+    keep: Keep<'_>,
 ) -> Result<Response, Unsent> {
     let resp = match sender {
         Sender::H1(s) => {
             s.ready().await.map_err(|_| Unsent::Closed)?;
-            match s.try_send_request(template.request(false)).await {
+            match s.try_send_request(template.request(false, built)).await {
                 Ok(resp) => resp,
                 Err(e) => return Err(unsent(e)),
             }
         }
         Sender::H2(s) => {
             s.ready().await.map_err(|_| Unsent::Closed)?;
-            match s.try_send_request(template.request(true)).await {
+            match s.try_send_request(template.request(true, built)).await {
                 Ok(resp) => resp,
                 Err(e) => return Err(unsent(e)),
             }
         }
     };
     let status = resp.status().as_u16();
-    let keep = want_excerpt(status);
-    let location = keep
+    let keep_excerpt = want_excerpt(status);
+    let location = keep_excerpt
         .then(|| resp.headers().get(header::LOCATION))
         .flatten()
         .map(|v| {
@@ -208,16 +291,27 @@ pub(crate) async fn exchange(
                 .take(EXCERPT_BYTES)
                 .collect()
         });
-    let mut body = resp.into_body();
+    let (parts, mut body) = resp.into_parts();
+    let headers = keep.headers.then_some(parts.headers);
+    let mut kept_body = keep.body;
+    if let Some(b) = kept_body.as_deref_mut() {
+        b.clear();
+    }
     let mut body_bytes = 0u64;
     let mut excerpt = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Unsent::Failed(hyper_failure(e)))?;
         if let Some(data) = frame.data_ref() {
             body_bytes += data.len() as u64;
-            if keep && excerpt.len() < EXCERPT_BYTES {
+            if keep_excerpt && excerpt.len() < EXCERPT_BYTES {
                 let take = (EXCERPT_BYTES - excerpt.len()).min(data.len());
                 excerpt.extend_from_slice(&data[..take]);
+            }
+            if let Some(b) = kept_body.as_deref_mut()
+                && b.len() < KEPT_BODY
+            {
+                let take = (KEPT_BODY - b.len()).min(data.len());
+                b.extend_from_slice(&data[..take]);
             }
         }
     }
@@ -226,7 +320,8 @@ pub(crate) async fn exchange(
         body_bytes,
         excerpt,
         location,
-        kept: keep,
+        kept: keep_excerpt,
+        headers,
     })
 }
 

@@ -16,6 +16,7 @@
 
 mod abort;
 mod client;
+mod flow;
 mod health;
 mod open;
 mod pacer;
@@ -169,8 +170,18 @@ struct Shared {
     /// Trust roots, loaded once; each worker builds its own TLS configuration from them.
     roots: Arc<RootCertStore>,
     templates: Vec<Template>,
-    /// Cumulative endpoint weights, for a weighted pick with one random number.
+    /// Cumulative weights of the free endpoints and the flows, for a weighted pick with one
+    /// random number; `choices[i]` is what pick `i` means.
     cumulative: Vec<u64>,
+    choices: Vec<flow::Choice>,
+    flows: Vec<flow::FlowSteps>,
+    /// Endpoint names, for flow failure examples.
+    names: Vec<String>,
+    /// The plan's capture names.
+    vars: Vec<String>,
+    cookies: bool,
+    /// Open model: flow sessions, all workers.
+    sessions: u32,
     think: ThinkTime,
     timeout: Duration,
     start: Instant,
@@ -315,14 +326,24 @@ pub fn run(
     let templates = plan
         .endpoints
         .iter()
-        .map(|ep| Template::new(ep, &host_header, &origin))
+        .map(|ep| Template::new(ep, &host_header, &origin, &plan.vars))
         .collect::<Result<Vec<_>, _>>()
         .map_err(EngineError::Unsupported)?;
-    let mut cumulative = Vec::with_capacity(plan.endpoints.len());
+    // Endpoints a flow names are sent only by their flows.
+    let mut cumulative = Vec::with_capacity(plan.endpoints.len() + plan.flows.len());
+    let mut choices = Vec::with_capacity(cumulative.capacity());
     let mut sum = 0u64;
-    for ep in &plan.endpoints {
-        sum += u64::from(ep.weight);
+    for (i, ep) in plan.endpoints.iter().enumerate() {
+        if !ep.in_flow {
+            sum += u64::from(ep.weight);
+            cumulative.push(sum);
+            choices.push(flow::Choice::Endpoint(i));
+        }
+    }
+    for (f, fl) in plan.flows.iter().enumerate() {
+        sum += u64::from(fl.weight);
         cumulative.push(sum);
+        choices.push(flow::Choice::Flow(f));
     }
 
     let profile = &plan.profile;
@@ -351,6 +372,19 @@ pub fn run(
         roots,
         templates,
         cumulative,
+        choices,
+        flows: plan
+            .flows
+            .iter()
+            .map(|f| flow::FlowSteps {
+                once: f.once.clone(),
+                steps: f.steps.clone(),
+            })
+            .collect(),
+        names: plan.endpoints.iter().map(|e| e.name.clone()).collect(),
+        vars: plan.vars.clone(),
+        cookies: plan.target.cookies,
+        sessions: profile.sessions,
         think: profile.closed().map_or(
             ThinkTime {
                 min: Duration::ZERO,
@@ -392,7 +426,15 @@ pub fn run(
     }
     drop(batch_tx);
 
-    let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time);
+    let mut recording = Recording::new(plan.endpoints.len(), started_at, profile.run_time)
+        .with_flows(plan.flows.len());
+    // A login run once per user happens as the user starts: judge it on the whole run.
+    recording.whole_run = (0..plan.endpoints.len())
+        .filter(|&e| {
+            plan.flows.iter().any(|f| f.once.contains(&e))
+                && !plan.flows.iter().any(|f| f.steps.contains(&e))
+        })
+        .collect();
     recording.set_service_from(profile.window_start());
     let mut interrupted = false;
     let mut cpu = CpuMeter::new(handles.iter().filter_map(ThreadClock::of).collect(), start);
@@ -427,7 +469,8 @@ pub fn run(
                 shared.stop(&stop_tx, Stop::Abandon);
             }
             for batch in batch_rx.try_iter() {
-                for ep in &batch.endpoints {
+                // Flow rows (after the endpoints) count iterations, not requests.
+                for ep in batch.endpoints.iter().take(plan.endpoints.len()) {
                     requests += ep.requests;
                     failures += ep.failures;
                 }
@@ -518,6 +561,21 @@ pub fn run(
 }
 
 impl Shared {
+    /// A flow user's state, empty: no values, no cookies, no `once` step done.
+    fn new_session(&self) -> flow::Session {
+        flow::Session::new(
+            self.vars.len(),
+            self.flows.len(),
+            self.templates.len(),
+            self.cookies,
+        )
+    }
+
+    /// What a weighted pick of `pick` (0..total weight) chose.
+    fn choose(&self, pick: u64) -> flow::Choice {
+        self.choices[self.cumulative.partition_point(|&c| c <= pick)]
+    }
+
     /// Whether the run has been told to stop starting requests.
     fn stopping(&self) -> bool {
         self.stop_flag.load(Ordering::Relaxed)
@@ -550,7 +608,10 @@ fn recent(rec: &Recording, now: u32) -> &[crate::stats::Slot] {
 
 fn recent_p95(rec: &Recording, now: u32) -> Option<Duration> {
     let mut hist = crate::stats::new_histogram();
-    for se in recent(rec, now).iter().flat_map(|s| &s.endpoints) {
+    for se in recent(rec, now)
+        .iter()
+        .flat_map(|s| &s.endpoints[..rec.endpoints])
+    {
         for part in &se.latencies {
             part.add_to(&mut hist);
         }
@@ -580,7 +641,7 @@ fn recent_rps(rec: &Recording, now: u32) -> f64 {
     }
     let requests: u64 = seconds
         .iter()
-        .flat_map(|s| &s.endpoints)
+        .flat_map(|s| &s.endpoints[..rec.endpoints])
         .map(|e| e.requests)
         .sum();
     requests as f64 / seconds.len() as f64
@@ -618,7 +679,7 @@ fn worker(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let recorder = Rc::new(RefCell::new(Recorder::new(
-            shared.templates.len(),
+            shared.templates.len() + shared.flows.len(),
             shared.start,
             shared.run_time,
             sink,

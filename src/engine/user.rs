@@ -19,10 +19,14 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
-use super::client::{self, Failure, FailureDetail, Unsent, exchange};
+use std::borrow::Cow;
+
+use super::client::{self, Failure, FailureDetail, Keep, Template, Unsent, exchange};
+use super::flow::{Choice, Iteration, Next, Session};
 use super::health::WorkerHealth;
 use super::transport::{Connected, Connector, Protocol, Sender};
 use super::{Shared, Stop, think_time};
+use crate::plan::CaptureSource;
 use crate::stats::{ConnectionRecorder, FailureKind, Opened, Outcome, Recorder};
 
 /// What one worker's users share (single-threaded: `Rc`, `RefCell`).
@@ -175,6 +179,8 @@ enum Attempt {
 }
 
 /// User `id` (the worker's `k`-th), started `scheduled`, until the run ends or is stopped.
+/// Each pick is a free endpoint or one iteration of a flow; every request, flow steps included,
+/// is followed by the profile's think time.
 pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worker>) {
     let shared = Arc::clone(&w.shared);
     let mut stop = w.stop.clone();
@@ -187,16 +193,50 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
     let mut conn: Option<Sender> = None;
     let mut had = false;
     let mut backoff = Backoff::new();
+    let mut session = (!shared.flows.is_empty()).then(|| shared.new_session());
+    let mut iteration: Option<Iteration> = None;
     loop {
-        // An atomic load, not the watch channel's lock: this runs once per request.
+        // An atomic load, not the watch channel's lock: this runs once per request. An
+        // iteration the end of the run cuts short is not counted.
         if shared.stopping() || Instant::now() >= shared.deadline {
             break;
         }
-        let pick = rng.random_range(0..total_weight);
-        let endpoint = shared.cumulative.partition_point(|&c| c <= pick);
-        let back_off = hit(&w, k, &mut conn, &mut had, &mut backoff, endpoint, None).await;
+        let (endpoint, flow_session) = match (iteration, session.as_mut()) {
+            (Some(it), Some(s)) => (it.endpoint(&shared.flows), Some(s)),
+            (_, s) => match shared.choose(rng.random_range(0..total_weight)) {
+                Choice::Endpoint(e) => (e, None),
+                Choice::Flow(f) => {
+                    let s = s.expect("a session for every user when there are flows");
+                    let it = Iteration::start(f, &shared.flows, s);
+                    iteration = Some(it);
+                    (it.endpoint(&shared.flows), Some(s))
+                }
+            },
+        };
+        let result = hit(
+            &w,
+            k,
+            &mut conn,
+            &mut had,
+            &mut backoff,
+            endpoint,
+            None,
+            flow_session,
+        )
+        .await;
         let done = Instant::now();
-        if back_off {
+        if let (Some(it), Some(s)) = (iteration, session.as_mut()) {
+            let captures = !w.templates[endpoint].captures.is_empty();
+            iteration = match it.advance(&shared.flows, captures, result.failure, result.latency, s)
+            {
+                Next::Step(next) => Some(next),
+                Next::Done(failure, latency) => {
+                    record_iteration(&w, it.flow, latency, failure, done);
+                    None
+                }
+            };
+        }
+        if result.back_off {
             let wait = backoff.step();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -233,12 +273,46 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
     shared.active.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// A finished iteration of `flow`, in its row after the endpoints': the steps' response times
+/// added up, failed with the kind of the step that failed (an example names the step).
+pub(super) fn record_iteration(
+    w: &Worker,
+    flow: usize,
+    latency: Duration,
+    failure: Option<(FailureKind, usize)>,
+    done: Instant,
+) {
+    let row = w.templates.len() + flow;
+    let mut rec = w.recorder.borrow_mut();
+    let outcome = match failure {
+        None => Outcome::Success,
+        Some((kind, endpoint)) => {
+            if rec.wants_example(row, kind, done) {
+                let text = format!("at step `{}`: {kind}", w.shared.names[endpoint]);
+                rec.add_example(row, kind, done, text);
+            }
+            Outcome::Failure(kind)
+        }
+    };
+    rec.record(row, latency, outcome, 0, done);
+}
+
+/// What came of one request, for a flow to go on from.
+pub(super) struct Hit {
+    /// The target refused or broke the connection: wait before the next attempt.
+    pub(super) back_off: bool,
+    pub(super) failure: Option<FailureKind>,
+    /// The response time, when there was one.
+    pub(super) latency: Option<Duration>,
+}
+
 /// One request, the step both models share: an established connection first (its set-up is
 /// recorded as set-up), then the exchange from its write to its last body byte, classified and
 /// recorded. `intended`: the open model's intended send time, from which the latency counts
 /// (the service time, from the write, is kept beside it); `None`: the closed model, whose
-/// latency starts at the write. Returns whether the caller should back off before its next
-/// attempt (the target refused or broke the connection).
+/// latency starts at the write. `session`: a flow's user, whose values and cookies the request
+/// is built with and whose captures its answer fills.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn hit(
     w: &Rc<Worker>,
     k: usize,
@@ -247,7 +321,8 @@ pub(super) async fn hit(
     backoff: &mut Backoff,
     endpoint: usize,
     intended: Option<Instant>,
-) -> bool {
+    mut session: Option<&mut Session>,
+) -> Hit {
     let template = &w.templates[endpoint];
     let want = |status: u16| {
         !template.expect.accepts(status)
@@ -257,53 +332,78 @@ pub(super) async fn hit(
                 Instant::now(),
             )
     };
+    let headers = !template.captures.is_empty()
+        && template
+            .captures
+            .iter()
+            .any(|c| matches!(c.source, CaptureSource::Header(_)))
+        || session.as_ref().is_some_and(|s| s.jar.is_some());
 
     let mut retried = false;
-    let attempt = loop {
-        if conn.as_ref().is_none_or(Sender::is_closed) {
-            match w.connection(k, had).await {
-                Ok(s) => {
-                    *conn = Some(s);
-                    backoff.reset();
+    let attempt = {
+        let (built, body) = match session.as_deref_mut() {
+            Some(s) => {
+                let (built, body) = s.prepare(endpoint, template, Instant::now());
+                (built, Some(body))
+            }
+            None => (None, None),
+        };
+        let mut body = body.filter(|_| template.needs_body);
+        loop {
+            if conn.as_ref().is_none_or(Sender::is_closed) {
+                match w.connection(k, had).await {
+                    Ok(s) => {
+                        *conn = Some(s);
+                        backoff.reset();
+                    }
+                    Err(f) => break Attempt::NoConnection(f),
                 }
-                Err(f) => break Attempt::NoConnection(f),
             }
-        }
-        let sender = conn.as_mut().expect("connected above");
-        let sent = Instant::now();
-        match tokio::time::timeout(w.shared.timeout, exchange(sender, template, want)).await {
-            Ok(Ok(resp)) => break Attempt::Answered(resp, sent),
-            Ok(Err(Unsent::Closed)) if !retried => {
-                // Never written: the server had closed the connection. Once more, on a
-                // new one; its set-up is not this request's time.
-                *conn = None;
-                retried = true;
-                w.connections.borrow_mut().retried();
+            let sender = conn.as_mut().expect("connected above");
+            let sent = Instant::now();
+            let keep = Keep {
+                body: body.as_deref_mut(),
+                headers,
+            };
+            match tokio::time::timeout(
+                w.shared.timeout,
+                exchange(sender, template, built, want, keep),
+            )
+            .await
+            {
+                Ok(Ok(resp)) => break Attempt::Answered(resp, sent),
+                Ok(Err(Unsent::Closed)) if !retried => {
+                    // Never written: the server had closed the connection. Once more, on a
+                    // new one; its set-up is not this request's time.
+                    *conn = None;
+                    retried = true;
+                    w.connections.borrow_mut().retried();
+                }
+                Ok(Err(Unsent::Closed)) => {
+                    break Attempt::Failed(
+                        Failure {
+                            kind: FailureKind::Closed,
+                            error: FailureDetail::Text(
+                                "the connection closed before the request could be written, \
+                                 twice in a row"
+                                    .into(),
+                            ),
+                        },
+                        sent,
+                    );
+                }
+                Ok(Err(Unsent::Failed(f))) => break Attempt::Failed(f, sent),
+                Err(_elapsed) => break Attempt::TimedOut(sent),
             }
-            Ok(Err(Unsent::Closed)) => {
-                break Attempt::Failed(
-                    Failure {
-                        kind: FailureKind::Closed,
-                        error: FailureDetail::Text(
-                            "the connection closed before the request could be written, \
-                             twice in a row"
-                                .into(),
-                        ),
-                    },
-                    sent,
-                );
-            }
-            Ok(Err(Unsent::Failed(f))) => break Attempt::Failed(f, sent),
-            Err(_elapsed) => break Attempt::TimedOut(sent),
         }
     };
     let done = Instant::now();
-    record(w, endpoint, attempt, done, conn, intended)
+    record(w, endpoint, attempt, done, conn, intended, session)
 }
 
-/// Record one attempt; drop the connection when it cannot be trusted any more. Returns
-/// whether the user should back off before its next attempt (the target refused or broke the
-/// connection).
+/// Record one attempt; drop the connection when it cannot be trusted any more. Returns what
+/// came of it, and whether the user should back off before its next attempt (the target
+/// refused or broke the connection).
 fn record(
     w: &Worker,
     endpoint: usize,
@@ -311,10 +411,17 @@ fn record(
     done: Instant,
     conn: &mut Option<Sender>,
     intended: Option<Instant>,
-) -> bool {
+    mut session: Option<&mut Session>,
+) -> Hit {
     let shared = &w.shared;
     let template = &w.templates[endpoint];
     let mut rec = w.recorder.borrow_mut();
+    // Examples are masked with the static secrets and, for a flow's user, everything it holds
+    // that may be secret (captured values, cookies): a target may echo them back.
+    let secrets = |session: &Option<&mut Session>| match session {
+        Some(s) => Cow::Owned(s.secrets(&shared.secrets)),
+        None => Cow::Borrowed(&shared.secrets),
+    };
     // Latency from the intended send time (open) or the write (closed); service time from
     // the write, kept only where the two differ.
     let times = |sent: Instant| match intended {
@@ -323,11 +430,16 @@ fn record(
     };
     let mut fail = |kind: FailureKind, sent: Instant, text: &dyn Fn() -> String| {
         if rec.wants_example(endpoint, kind, done) {
-            let text = shared.secrets.redact_owned(text());
+            let text = secrets(&session).redact_owned(text());
             rec.add_example(endpoint, kind, done, text);
         }
         let (latency, service) = times(sent);
         rec.record_timed(endpoint, latency, service, Outcome::Failure(kind), 0, done);
+        Hit {
+            back_off: false,
+            failure: Some(kind),
+            latency: kind.has_response_time().then_some(latency),
+        }
     };
     let (resp, sent) = match attempt {
         Attempt::Answered(resp, sent) => (resp, sent),
@@ -342,35 +454,58 @@ fn record(
                 *conn = None;
             }
             let kind = f.kind;
-            fail(kind, sent, &|| f.error.describe());
-            return matches!(kind, FailureKind::Reset | FailureKind::Closed);
+            let mut hit = fail(kind, sent, &|| f.error.describe());
+            hit.back_off = matches!(kind, FailureKind::Reset | FailureKind::Closed);
+            return hit;
         }
         Attempt::TimedOut(sent) => {
             // The connection is mid-exchange: it cannot be reused.
             *conn = None;
-            fail(FailureKind::Timeout, sent, &|| {
+            return fail(FailureKind::Timeout, sent, &|| {
                 client::timeout_text(shared.timeout)
             });
-            return false;
         }
         Attempt::NoConnection(f) => {
             *conn = None;
             // Nothing was sent: no response time (the kind has none), whatever the model.
-            fail(f.kind, done, &|| f.error.describe());
-            return true;
+            let mut hit = fail(f.kind, done, &|| f.error.describe());
+            hit.back_off = true;
+            return hit;
         }
     };
+    // Cookies are kept from every answer, whatever its status (a 302 to a login page sets
+    // them too).
+    if let Some(s) = session.as_deref_mut()
+        && let (Some(headers), Some(_)) = (&resp.headers, &s.jar)
+    {
+        let url = s.url_of(endpoint, template).clone();
+        if let Some(jar) = &mut s.jar {
+            jar.store(headers, &url);
+        }
+    }
     let outcome = if template.expect.accepts(resp.status) {
-        Outcome::Success
+        match capture(shared, template, &resp, session.as_deref_mut()) {
+            Ok(()) => Outcome::Success,
+            Err(missing) => {
+                let kind = FailureKind::Capture;
+                if rec.wants_example(endpoint, kind, done) {
+                    let text = capture_text(shared, template, &resp, missing, &session);
+                    let text = secrets(&session).redact_truncated(&text).into_owned();
+                    rec.add_example(endpoint, kind, done, text);
+                }
+                Outcome::Failure(kind)
+            }
+        }
     } else {
         let kind = FailureKind::Status(resp.status);
         if resp.kept && rec.wants_example(endpoint, kind, done) {
             let text = client::example_text(&resp);
+            let secrets = secrets(&session);
             // The excerpt may end inside a secret: mask a cut-off one too.
             let text = if resp.body_bytes > resp.excerpt.len() as u64 {
-                shared.secrets.redact_truncated(&text).into_owned()
+                secrets.redact_truncated(&text).into_owned()
             } else {
-                shared.secrets.redact_owned(text)
+                secrets.redact_owned(text)
             };
             rec.add_example(endpoint, kind, done, text);
         }
@@ -379,7 +514,108 @@ fn record(
     let (latency, service) = times(sent);
     rec.record_timed(endpoint, latency, service, outcome, resp.body_bytes, done);
     rec.count_status(endpoint, resp.status);
-    false
+    Hit {
+        back_off: false,
+        failure: match outcome {
+            Outcome::Success => None,
+            Outcome::Failure(kind) => Some(kind),
+        },
+        latency: Some(latency),
+    }
+}
+
+/// Fill the user's values from a successful answer; `Err(i)`: capture `i` found nothing (the
+/// values taken before it are kept, those after it are not looked for).
+fn capture(
+    shared: &super::Shared,
+    template: &Template,
+    resp: &client::Response,
+    session: Option<&mut Session>,
+) -> Result<(), usize> {
+    if template.captures.is_empty() {
+        return Ok(());
+    }
+    let empty = Vec::new();
+    // A free endpoint's captures check the answer (and fail on it) but keep nothing.
+    let mut scratch_values = None;
+    let (values, body) = match session {
+        Some(s) => (&mut s.values, &s.body),
+        None => (
+            scratch_values.insert(super::flow::Values::new(shared.vars.len())),
+            &empty,
+        ),
+    };
+    let body: &[u8] = if template.needs_body { body } else { &[] };
+    for (i, c) in template.captures.iter().enumerate() {
+        let (mut digits, mut scratch) = ([0u8; 3], String::new());
+        match super::flow::extract(
+            &c.source,
+            resp.status,
+            resp.headers.as_ref(),
+            body,
+            &mut digits,
+            &mut scratch,
+        ) {
+            Some(v) => values.store(c.var, v),
+            None => return Err(i),
+        }
+    }
+    Ok(())
+}
+
+/// Every string and number of a JSON document replaced with the mask.
+fn mask_values(v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match v {
+        J::String(_) | J::Number(_) => *v = J::String(crate::plan::MASK.into()),
+        J::Array(items) => items.iter_mut().for_each(mask_values),
+        J::Object(map) => map.values_mut().for_each(mask_values),
+        J::Null | J::Bool(_) => {}
+    }
+}
+
+/// A capture failure's example: which capture, and the answer it looked in.
+fn capture_text(
+    shared: &super::Shared,
+    template: &Template,
+    resp: &client::Response,
+    missing: usize,
+    session: &Option<&mut Session>,
+) -> String {
+    let c = &template.captures[missing];
+    let name = &shared.vars[c.var];
+    let reason = http::StatusCode::from_u16(resp.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut text = format!(
+        "capture `{name}` ({}) found nothing in HTTP {} {reason}",
+        c.source.describe(),
+        resp.status
+    );
+    if let Some(s) = session
+        && template.needs_body
+    {
+        // A JSON answer is shown by its shape, every value masked: the keys show what the
+        // path missed, and a token the path failed to take is still a secret.
+        if let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(&s.body) {
+            mask_values(&mut doc);
+            let shape: String = doc.to_string().chars().take(300).collect();
+            text.push_str(": ");
+            text.push_str(&shape);
+            return text;
+        }
+        let excerpt: String = String::from_utf8_lossy(&s.body[..s.body.len().min(300)])
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let excerpt = excerpt.trim();
+        if !excerpt.is_empty() {
+            text.push_str(": ");
+            text.push_str(excerpt);
+        }
+    }
+    text
 }
 
 #[cfg(test)]

@@ -148,6 +148,7 @@ pub fn build(
         e.name = secrets.redact_owned(std::mem::take(&mut e.name));
     }
     check_shown_names(sla, &endpoints)?;
+    let (flows, vars) = flows(sla, &mut endpoints, &secrets)?;
     if let Some(level) = &mut level {
         level.name = secrets.redact_owned(std::mem::take(&mut level.name));
     }
@@ -159,8 +160,11 @@ pub fn build(
             timeout: sla.target.timeout,
             headers: target_headers,
             transport,
+            cookies: sla.target.cookies,
         },
         endpoints,
+        flows,
+        vars,
         profile: Profile {
             name: profile.name.clone(),
             path: profile.source.path.clone(),
@@ -168,6 +172,7 @@ pub fn build(
             load,
             run_time,
             level_name: secrets.redact(profile.level_name()).into_owned(),
+            sessions: profile.sessions.unwrap_or(super::DEFAULT_SESSIONS),
         },
         level,
         abort_when,
@@ -550,8 +555,70 @@ fn endpoint(
             Some(codes) => StatusSet::Exactly(codes.clone()),
         },
         budgets,
+        captures: Vec::new(),
+        in_flow: false,
         location: location(&sla.source, spec.span.start),
     })
+}
+
+/// The flows, by endpoint index, and every capture by the index of its name in `vars`
+/// (config has checked that steps name endpoints and references are captured).
+fn flows(
+    sla: &SlaFile,
+    endpoints: &mut [Endpoint],
+    secrets: &super::Secrets,
+) -> Result<(Vec<super::Flow>, Vec<String>), ConfigError> {
+    let mut vars: Vec<String> = Vec::new();
+    for (e, spec) in endpoints.iter_mut().zip(&sla.endpoints) {
+        for c in &spec.captures {
+            let name = c.name.get_ref();
+            let var = match vars.iter().position(|v| v == name) {
+                Some(i) => i,
+                None => {
+                    vars.push(name.clone());
+                    vars.len() - 1
+                }
+            };
+            e.captures.push(super::Capture {
+                var,
+                source: c.source.clone(),
+            });
+        }
+    }
+    let index = |name: &str| {
+        sla.endpoints
+            .iter()
+            .position(|e| e.name.get_ref() == name)
+            .ok_or_else(|| ConfigError::Inconsistent {
+                message: format!("flow step `{name}` names no endpoint"),
+                help: "this is a bug in slagate's config checks: please report it".into(),
+            })
+    };
+    let mut flows = Vec::with_capacity(sla.flows.len());
+    for f in &sla.flows {
+        let once = f
+            .once
+            .iter()
+            .map(|s| index(s.get_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let steps = f
+            .steps
+            .iter()
+            .map(|s| index(s.get_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for &i in once.iter().chain(&steps) {
+            endpoints[i].in_flow = true;
+        }
+        flows.push(super::Flow {
+            name: secrets.redact(f.name.get_ref()).into_owned(),
+            weight: f.weight,
+            once,
+            steps,
+            budgets: budgets_of(sla, &f.budgets)?,
+            location: location(&sla.source, f.span.start),
+        });
+    }
+    Ok((flows, vars))
 }
 
 /// Budgets as the plan speaks them, each located in the sla file (`budget`, `connect_budget`).

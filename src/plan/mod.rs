@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-pub use crate::config::{MASK, Secrets};
+pub use crate::config::{CaptureSource, MASK, Piece, Secrets, split_template};
 pub use build::{Overrides, build};
 pub use regression::{LatencyStat, Tolerances, tolerances};
 pub use schedule::Schedule;
@@ -34,6 +34,11 @@ pub struct Plan {
     pub sla_path: PathBuf,
     pub target: Target,
     pub endpoints: Vec<Endpoint>,
+    /// `[[flow]]`s: sequences of endpoints a user runs, carrying captured values.
+    pub flows: Vec<Flow>,
+    /// The names every capture writes, indexed by `Capture::var`: a user's values are a
+    /// vector of this length.
+    pub vars: Vec<String>,
     pub profile: Profile,
     /// The throughput level this profile is judged against; `None`: no min_rps, and the default error ceiling (see `error_ceiling`).
     pub level: Option<Level>,
@@ -118,6 +123,8 @@ pub struct Target {
     pub headers: HeaderMap,
     /// How the connection is made and spoken over.
     pub transport: Transport,
+    /// `cookies = true`: a cookie jar per user (open model: per session).
+    pub cookies: bool,
 }
 
 /// `[target]`'s transport: protocol, connection sharing, connect timeout, TLS, and the budgets
@@ -279,7 +286,36 @@ pub struct Endpoint {
     pub expect_status: StatusSet,
     /// In the order written; percentile limits are validated to be non-decreasing.
     pub budgets: Vec<Budget>,
+    /// What to take from a successful answer, in the order written.
+    pub captures: Vec<Capture>,
+    /// A flow names it: it is sent only by its flows, never chosen on its own.
+    pub in_flow: bool,
     /// Where `[[endpoint]]` starts, for pointing at it.
+    pub location: Location,
+}
+
+/// One value an endpoint's answer gives its user, for `{{name}}` in later requests.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// Index into `Plan::vars` (and a user's values).
+    pub var: usize,
+    pub source: CaptureSource,
+}
+
+/// `[[flow]]`: what a user chosen for it sends. Its rows in the reports are its iterations: one
+/// pass of `steps`, timed as the steps' response times added up (think time left out).
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub name: String,
+    /// Share of the users' choices beside the free endpoints' weights; > 0.
+    pub weight: u32,
+    /// Endpoint indices run once per user first, and again after a failure that may have
+    /// left the user without what they capture.
+    pub once: Vec<usize>,
+    /// Endpoint indices run in order, repeatedly; at least one.
+    pub steps: Vec<usize>,
+    /// Budgets on the iteration time; may be empty.
+    pub budgets: Vec<Budget>,
     pub location: Location,
 }
 
@@ -369,7 +405,12 @@ pub struct Profile {
     pub run_time: Duration,
     /// The `[level.NAME]` this profile is judged against (default: the profile's name).
     pub level_name: String,
+    /// Open model: flow arrivals draw a logged-in session from a pool of this many.
+    pub sessions: u32,
 }
+
+/// `sessions` when an open profile sets none.
+pub const DEFAULT_SESSIONS: u32 = 100;
 
 /// The two ways a profile makes load. Everything after the plan reads the model from here.
 #[derive(Debug, Clone, PartialEq)]

@@ -88,8 +88,11 @@ impl PlanBuilder {
                     timeout: Duration::from_secs(1),
                     headers: HeaderMap::new(),
                     transport: super::Transport::with_timeout(Duration::from_secs(1)),
+                    cookies: false,
                 },
                 endpoints: Vec::new(),
+                flows: Vec::new(),
+                vars: Vec::new(),
                 profile: Profile {
                     name: "t".into(),
                     path: PathBuf::from("profiles/t.toml"),
@@ -104,6 +107,7 @@ impl PlanBuilder {
                     }),
                     run_time: Duration::from_secs(10),
                     level_name: "t".into(),
+                    sessions: super::DEFAULT_SESSIONS,
                 },
                 level: None,
                 abort_when: None,
@@ -143,6 +147,8 @@ impl PlanBuilder {
                 weight: 1,
                 expect_status: StatusSet::Success,
                 budgets: Vec::new(),
+                captures: Vec::new(),
+                in_flow: false,
                 location: Location::default(),
             },
         };

@@ -40,8 +40,8 @@ use serde::{Deserialize, Serialize};
 
 use super::table::LOCUST_PERCENTILES;
 use super::{
-    Arrivals, EndpointReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter, RunOutcome,
-    RunReport,
+    Arrivals, EndpointReport, FlowReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter,
+    RunOutcome, RunReport,
 };
 use crate::plan::{Closed, LoadModel, Location, Metric, Open, Quantile, Stage, ThinkTime};
 use crate::stats::{
@@ -269,8 +269,22 @@ struct RunDoc {
     provenance: ProvenanceDoc,
     checks: Vec<CheckDoc>,
     endpoints: Vec<EndpointDoc>,
+    /// `[[flow]]`s (absent when there are none): their iterations in an endpoint's shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    flows: Vec<FlowDoc>,
     total: EndpointDoc,
     timeline: Vec<PointDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowDoc {
+    name: String,
+    /// Its endpoints in order, the `once` ones first.
+    steps: Vec<String>,
+    once: usize,
+    /// Iterations as requests, iteration time as latency, failed iterations as failures.
+    iterations: EndpointDoc,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
@@ -836,6 +850,18 @@ impl RunDoc {
                 .iter()
                 .map(|e| EndpointDoc::from_stats(&e.name, &e.method, &e.stats))
                 .collect::<Result<_, _>>()?,
+            flows: run
+                .flows
+                .iter()
+                .map(|f| {
+                    Ok::<_, RenderError>(FlowDoc {
+                        name: f.name.clone(),
+                        steps: f.steps.clone(),
+                        once: f.once,
+                        iterations: EndpointDoc::from_stats(&f.name, "", &f.stats)?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             total: EndpointDoc::from_stats(AGGREGATED, "", &run.total)?,
             timeline: run
                 .timeline
@@ -1191,10 +1217,31 @@ impl RunDoc {
                 })
             })
             .collect::<Result<_, LoadError>>()?;
+        let flows = self
+            .flows
+            .into_iter()
+            .map(|f| {
+                if f.once > f.steps.len() {
+                    return Err(invalid(format!(
+                        "flow {}: once = {} but it has {} steps",
+                        f.name,
+                        f.once,
+                        f.steps.len()
+                    )));
+                }
+                Ok(FlowReport {
+                    label: format!("flow {}", f.name),
+                    name: f.name,
+                    steps: f.steps,
+                    once: f.once,
+                    stats: f.iterations.into_stats()?,
+                })
+            })
+            .collect::<Result<Vec<_>, LoadError>>()?;
         let checks = self
             .checks
             .into_iter()
-            .map(|c| c.into_check(&endpoints))
+            .map(|c| c.into_check(&endpoints, &flows))
             .collect::<Result<_, _>>()?;
         Ok(RunReport {
             slagate_version: self.slagate_version,
@@ -1223,6 +1270,7 @@ impl RunDoc {
                 end: from_secs(self.measured_window.end, "measured_window.end")?,
             },
             endpoints,
+            flows,
             total: self.total.into_stats()?,
             timeline: self
                 .timeline
@@ -1355,7 +1403,11 @@ impl InvalidityDoc {
 }
 
 impl CheckDoc {
-    fn into_check(self, endpoints: &[EndpointReport]) -> Result<Check, LoadError> {
+    fn into_check(
+        self,
+        endpoints: &[EndpointReport],
+        flows: &[FlowReport],
+    ) -> Result<Check, LoadError> {
         let what = format!("check {} {}", self.endpoint, self.metric);
         let metric = match self.metric.as_str() {
             "min_rps" => CheckMetric::MinRps,
@@ -1378,7 +1430,10 @@ impl CheckDoc {
             _ => match endpoints.iter().position(|e| e.name == self.endpoint) {
                 Some(i) => Subject::Endpoint(i),
                 None if self.endpoint == super::model::CONNECTIONS => Subject::Connections,
-                None => return Err(invalid(format!("{what}: no endpoint of that name"))),
+                None => match flows.iter().position(|f| f.label == self.endpoint) {
+                    Some(f) => Subject::Flow(f),
+                    None => return Err(invalid(format!("{what}: no endpoint of that name"))),
+                },
             },
         };
         let value =

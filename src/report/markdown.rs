@@ -201,6 +201,23 @@ pub fn render(run: &RunReport) -> String {
         }
         let _ = writeln!(out, "\n</details>");
     }
+    if !run.flows.is_empty() {
+        let _ = writeln!(out, "\n{}\n", escape(super::table::FLOWS_TITLE));
+        let header = super::table::FLOW_HEADER;
+        let _ = writeln!(
+            out,
+            "| {} |\n|---|---|{}",
+            header.map(escape).join(" | "),
+            "--:|".repeat(header.len() - 2)
+        );
+        for f in &run.flows {
+            let cells: Vec<String> = super::table::flow_row(f)
+                .iter()
+                .map(|c| escape(c))
+                .collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
     out
 }
 

@@ -126,6 +126,19 @@ pub struct EndpointReport {
     pub stats: EndpointStats,
 }
 
+/// A flow's row: its iterations as requests, iteration time as latency.
+#[derive(Debug, Clone)]
+pub struct FlowReport {
+    pub name: String,
+    /// Its endpoints in order, `once` steps first.
+    pub steps: Vec<String>,
+    /// How many of `steps` are `once` steps.
+    pub once: usize,
+    pub stats: EndpointStats,
+    /// `flow NAME`: what checks on it are labelled.
+    pub label: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub slagate_version: String,
@@ -137,6 +150,8 @@ pub struct RunReport {
     pub finished_at: SystemTime,
     pub window: Window,
     pub endpoints: Vec<EndpointReport>,
+    /// One per `[[flow]]`.
+    pub flows: Vec<FlowReport>,
     pub total: EndpointStats,
     pub timeline: Timeline,
     /// How the connections were made: set-up times, reconnects, what was negotiated.
@@ -218,6 +233,23 @@ impl RunReport {
                     stats,
                 })
                 .collect(),
+            flows: plan
+                .flows
+                .iter()
+                .zip(summary.flows)
+                .map(|(f, stats)| FlowReport {
+                    name: f.name.clone(),
+                    steps: f
+                        .once
+                        .iter()
+                        .chain(&f.steps)
+                        .map(|&e| plan.endpoints[e].name.clone())
+                        .collect(),
+                    once: f.once.len(),
+                    stats,
+                    label: format!("flow {}", f.name),
+                })
+                .collect(),
             total: summary.total,
             timeline: summary.timeline,
             connections: summary.connections,
@@ -241,6 +273,9 @@ impl RunReport {
             }
             crate::verdict::Subject::All => "all endpoints",
             crate::verdict::Subject::Connections => CONNECTIONS,
+            crate::verdict::Subject::Flow(i) => {
+                self.flows.get(*i).map_or("?", |f| f.label.as_str())
+            }
         }
     }
 }

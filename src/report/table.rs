@@ -216,6 +216,14 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     if !arrivals.is_empty() {
         let _ = writeln!(out, "{}\n", arrivals.join("\n"));
     }
+    if !run.flows.is_empty() {
+        let _ = writeln!(out, "{FLOWS_TITLE}");
+        let mut t = new_table(FLOW_HEADER.to_vec(), 2);
+        for f in &run.flows {
+            t.add_row(flow_row(f));
+        }
+        let _ = writeln!(out, "{t}\n");
+    }
 
     let _ = writeln!(out, "{}", sla_title(run));
     let mut t = new_table(
@@ -303,6 +311,58 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     }
     let _ = writeln!(out, "\n{}", verdict_line(run));
     out
+}
+
+/// The flows table's title, in every format that has one.
+pub const FLOWS_TITLE: &str = "Flows — one iteration is one pass of the steps (with the `once` \
+     steps when it ran them); its time is the steps' response times added up, think time left \
+     out; times in ms";
+
+/// The flows table's header.
+pub const FLOW_HEADER: [&str; 10] = [
+    "Flow",
+    "Steps",
+    "# iterations",
+    "# failed",
+    "iterations/s",
+    "Med",
+    "95%",
+    "99%",
+    "Max",
+    TIMED_HEADER,
+];
+
+/// "once: login · then: profile → orders".
+pub fn flow_steps_text(f: &crate::report::FlowReport) -> String {
+    let (once, steps) = f.steps.split_at(f.once.min(f.steps.len()));
+    let steps = steps.join(" → ");
+    if once.is_empty() {
+        steps
+    } else {
+        format!("once: {} · then: {steps}", once.join(", "))
+    }
+}
+
+/// One flow's row of the flows table.
+pub fn flow_row(f: &crate::report::FlowReport) -> Vec<String> {
+    let s = &f.stats;
+    let fail_pct = if s.requests == 0 {
+        0.0
+    } else {
+        s.failures as f64 * 100.0 / s.requests as f64
+    };
+    vec![
+        f.name.clone(),
+        flow_steps_text(f),
+        s.requests.to_string(),
+        format!("{} ({:.2}%)", s.failures, fail_pct),
+        format!("{:.2}", s.rps),
+        ms(s.quantile(0.5)),
+        ms(s.quantile(0.95)),
+        ms(s.quantile(0.99)),
+        ms(s.max()),
+        s.latency.len().to_string(),
+    ]
 }
 
 /// One row of the service-time table (open model).

@@ -271,6 +271,7 @@ fn check_mut<'a>(run: &'a mut RunReport, who: &str, metric: &str) -> &'a mut Che
                 Subject::Endpoint(i) => NAMES[i].1,
                 Subject::All => "all endpoints",
                 Subject::Connections => crate::report::model::CONNECTIONS,
+                Subject::Flow(_) => "flow",
             };
             name == who && c.metric.to_string() == metric
         })

@@ -56,11 +56,15 @@ pub enum FailureKind {
     /// Open model: the arrival was due but every one of `max_in_flight` requests was still
     /// held by the service, so it was never sent (a real client would have waited or failed).
     Dropped,
+    /// A successful answer that lacked a value a capture takes from it (`capture = {…}`): the
+    /// user's flow could not go on with it.
+    Capture,
 }
 
 impl FailureKind {
-    /// Every kind but `Status`: the transport failures, where no complete response arrived.
-    pub const TRANSPORT: [FailureKind; 13] = [
+    /// Every kind but `Status`: the transport failures, where no complete response arrived,
+    /// and the capture failure (an answer without a value the flow needs).
+    pub const TRANSPORT: [FailureKind; 14] = [
         FailureKind::ConnectRefused,
         FailureKind::Connect,
         FailureKind::Timeout,
@@ -74,6 +78,7 @@ impl FailureKind {
         FailureKind::Io,
         FailureKind::LocalResource,
         FailureKind::Dropped,
+        FailureKind::Capture,
     ];
 
     /// Stable identifier for machine formats (`status_503`, `connect_refused`, …).
@@ -100,12 +105,22 @@ impl FailureKind {
             FailureKind::Io => "io_error",
             FailureKind::LocalResource => "local_resource_exhausted",
             FailureKind::Dropped => "dropped",
+            FailureKind::Capture => "capture",
         }
     }
 
-    /// An unexpected status (an answer) or a timeout: see `Outcome::has_response_time`.
+    /// An unexpected status or a failed capture (an answer) or a timeout: see
+    /// `Outcome::has_response_time`.
     pub fn has_response_time(self) -> bool {
-        matches!(self, FailureKind::Status(_) | FailureKind::Timeout)
+        matches!(
+            self,
+            FailureKind::Status(_) | FailureKind::Timeout | FailureKind::Capture
+        )
+    }
+
+    /// A complete answer came (an unexpected status, or one a capture found nothing in).
+    pub fn is_answer(self) -> bool {
+        matches!(self, FailureKind::Status(_) | FailureKind::Capture)
     }
 
     /// The connection to the target was never made (refused, unreachable): the request did
@@ -143,6 +158,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Io => f.write_str("I/O error"),
             FailureKind::LocalResource => f.write_str("load generator out of resources"),
             FailureKind::Dropped => f.write_str("not sent: max_in_flight all held"),
+            FailureKind::Capture => f.write_str("capture found nothing"),
         }
     }
 }

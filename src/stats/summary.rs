@@ -33,6 +33,14 @@ pub struct Slot {
 #[derive(Debug, Clone)]
 pub struct Recording {
     pub endpoints: usize,
+    /// Rows after the endpoints' in each slot: one per flow, its iterations recorded as
+    /// requests (iteration time as latency, a failed iteration as a failure of the kind that
+    /// ended it). Not in any total.
+    pub flows: usize,
+    /// Rows summarised over the whole run rather than the measured window: endpoints sent
+    /// only as a flow's `once` steps (a login), which happen when each user starts, in the
+    /// ramp-up the window leaves out.
+    pub whole_run: Vec<usize>,
     pub slots: Vec<Slot>,
     pub started_at: SystemTime,
     /// The run time that was planned.
@@ -59,6 +67,8 @@ impl Recording {
     pub fn new(endpoints: usize, started_at: SystemTime, run_time: Duration) -> Self {
         Recording {
             endpoints,
+            flows: 0,
+            whole_run: Vec::new(),
             slots: Vec::new(),
             started_at,
             run_time,
@@ -72,6 +82,18 @@ impl Recording {
         }
     }
 
+    /// Rows for `flows` flows after the endpoints; before anything is added.
+    pub fn with_flows(mut self, flows: usize) -> Self {
+        self.flows = flows;
+        self.service = vec![None; self.endpoints + flows];
+        self
+    }
+
+    /// Endpoints and flows: the rows of every slot.
+    pub fn rows(&self) -> usize {
+        self.endpoints + self.flows
+    }
+
     /// Keep service times from this second on (the measured window's first second).
     pub fn set_service_from(&mut self, slot: u32) {
         self.service_from = slot;
@@ -80,7 +102,7 @@ impl Recording {
     fn slot_mut(&mut self, slot: u32) -> &mut Slot {
         let i = slot as usize;
         if self.slots.len() <= i {
-            let endpoints = self.endpoints;
+            let endpoints = self.rows();
             self.slots.resize_with(i + 1, || Slot {
                 users: 0,
                 arrivals: 0,
@@ -92,14 +114,18 @@ impl Recording {
     }
 
     pub fn add(&mut self, mut batch: Batch) {
-        if batch.slot >= self.service_from {
-            for (into, se) in self.service.iter_mut().zip(&mut batch.endpoints) {
+        let measured = batch.slot >= self.service_from;
+        for (row, (into, se)) in self
+            .service
+            .iter_mut()
+            .zip(&mut batch.endpoints)
+            .enumerate()
+        {
+            if measured || self.whole_run.contains(&row) {
                 for part in se.service.drain(..) {
                     part.add_to(into.get_or_insert_with(new_histogram));
                 }
-            }
-        } else {
-            for se in &mut batch.endpoints {
+            } else {
                 se.service.clear();
             }
         }
@@ -175,7 +201,7 @@ impl EndpointStats {
     pub fn unanswered(&self) -> u64 {
         self.failures_by_kind
             .iter()
-            .filter(|k| !matches!(k.kind, FailureKind::Status(_)))
+            .filter(|k| !k.kind.is_answer())
             .map(|k| k.count)
             .sum()
     }
@@ -307,6 +333,9 @@ pub struct Summary {
     pub finished_at: Duration,
     pub window: Window,
     pub endpoints: Vec<EndpointStats>,
+    /// One per flow: iterations as requests, iteration time as latency (see
+    /// `Recording::flows`); in no total and not in the timeline.
+    pub flows: Vec<EndpointStats>,
     pub total: EndpointStats,
     pub timeline: Timeline,
     pub load: LoadHealth,
@@ -329,11 +358,15 @@ impl Summary {
         };
         let secs = window.length().as_secs_f64();
         let mut endpoints: Vec<EndpointStats> =
-            (0..rec.endpoints).map(|_| EndpointStats::empty()).collect();
-        let mut in_window = vec![(0u64, 0u64); rec.endpoints];
-        for (i, slot) in rec.slots.iter().enumerate().skip(window_start as usize) {
+            (0..rec.rows()).map(|_| EndpointStats::empty()).collect();
+        let mut in_window = vec![(0u64, 0u64); rec.rows()];
+        for (i, slot) in rec.slots.iter().enumerate() {
             let second = Duration::from_secs(i as u64);
+            let before = (i as u32) < window_start;
             for (e, se) in slot.endpoints.iter().enumerate() {
+                if before && !rec.whole_run.contains(&e) {
+                    continue;
+                }
                 let st = &mut endpoints[e];
                 for part in &se.latencies {
                     part.add_to(&mut st.latency);
@@ -366,7 +399,11 @@ impl Summary {
             }
         }
         let mut reached = 0u64;
-        for se in rec.slots.iter().flat_map(|slot| &slot.endpoints) {
+        for se in rec
+            .slots
+            .iter()
+            .flat_map(|slot| &slot.endpoints[..rec.endpoints])
+        {
             let unconnected: u64 = se
                 .failures_by_kind
                 .iter()
@@ -400,12 +437,16 @@ impl Summary {
                 st.service.add(h).expect("same bounds");
             }
         }
-        let mut total = EndpointStats::empty();
         for (st, &(reqs, fails)) in endpoints.iter_mut().zip(&in_window) {
             st.rps = rate(reqs);
             st.failures_per_s = rate(fails);
             st.failures_by_kind
                 .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+        }
+        let flows = endpoints.split_off(rec.endpoints);
+        let in_window = &in_window[..rec.endpoints];
+        let mut total = EndpointStats::empty();
+        for st in &endpoints {
             total.requests += st.requests;
             total.failures += st.failures;
             total.body_bytes += st.body_bytes;
@@ -441,6 +482,7 @@ impl Summary {
             finished_at: rec.finished_at,
             window,
             endpoints,
+            flows,
             total,
             timeline: timeline(rec),
             load: rec.load.clone(),
@@ -459,8 +501,7 @@ fn timeline(rec: &Recording) -> Timeline {
         .enumerate()
         .map(|(i, slot)| {
             total.reset();
-            let endpoints = slot
-                .endpoints
+            let endpoints = slot.endpoints[..rec.endpoints]
                 .iter()
                 .map(|se| {
                     per_endpoint.reset();

@@ -52,6 +52,9 @@ const EXAMPLE_CHARS: usize = 100;
 /// thirds of the window, or a burst of failures); failures by kind; for throughput, Little's law;
 /// one hint from the guide's Troubleshooting section.
 pub fn explain(plan: &Plan, summary: &Summary, check: &Check) -> Vec<String> {
+    if let Subject::Flow(f) = check.subject {
+        return flow_lines(plan, summary, f, check);
+    }
     let Some(view) = View::new(plan, summary, check) else {
         return Vec::new();
     };
@@ -70,6 +73,56 @@ pub fn explain(plan: &Plan, summary: &Summary, check: &Check) -> Vec<String> {
     lines.extend(throughput.as_ref().map(|t| t.line.clone()));
     let evidence = view.evidence(trend.as_ref(), throughput.as_ref());
     lines.extend(pick_hint(&evidence).map(|h| h.line().to_string()));
+    lines
+}
+
+/// A flow's iteration time is its steps' response times added up: say what each step took at
+/// the check's percentile, slowest first, and how many iterations failed and where.
+fn flow_lines(plan: &Plan, summary: &Summary, f: usize, check: &Check) -> Vec<String> {
+    let (Some(flow), Some(st)) = (plan.flows.get(f), summary.flows.get(f)) else {
+        return Vec::new();
+    };
+    let CheckMetric::Latency(metric) = check.metric else {
+        return Vec::new();
+    };
+    let mut unique: Vec<usize> = Vec::new();
+    for &e in flow.once.iter().chain(&flow.steps) {
+        if !unique.contains(&e) {
+            unique.push(e);
+        }
+    }
+    let mut steps: Vec<(usize, Duration)> = unique
+        .into_iter()
+        .filter_map(|e| Some((e, summary.endpoints.get(e)?.quantile(metric.quantile())?)))
+        .collect();
+    steps.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let mut lines = Vec::new();
+    if !steps.is_empty() {
+        let parts: Vec<String> = steps
+            .iter()
+            .map(|(e, q)| format!("{} {}", plan.endpoints[*e].name, units::duration(*q)))
+            .collect();
+        lines.push(format!(
+            "its steps' own {metric}, slowest first: {} (an iteration adds up its steps' times)",
+            parts.join(", ")
+        ));
+    }
+    if st.failures > 0 {
+        let kinds: Vec<String> = st
+            .failures_by_kind
+            .iter()
+            .map(|k| match &k.example {
+                Some(ex) => format!("{} × {} ({})", k.count, k.kind, ex.text),
+                None => format!("{} × {}", k.count, k.kind),
+            })
+            .collect();
+        lines.push(format!(
+            "{} of {} iterations failed: {}",
+            st.failures,
+            st.requests,
+            kinds.join("; ")
+        ));
+    }
     lines
 }
 
@@ -181,6 +234,7 @@ impl<'a> View<'a> {
             Subject::All => (&summary.total, "all endpoints".to_string(), None),
             // Set-up times have no timeline to explain them by: the headline says it all.
             Subject::Connections => return None,
+            Subject::Flow(_) => return None,
         };
         let start = summary.window.start.as_secs();
         // The drain slot (completions after the run time) is not a second of the window.
@@ -1122,7 +1176,11 @@ fn pick_hint(e: &Evidence) -> Option<Hint> {
             | FailureKind::Io
             | FailureKind::StreamReset => Some(Hint::ServerErrors),
             // The guide has no TLS row: the failure's own line says what was refused.
-            FailureKind::Status(_) | FailureKind::LocalResource | FailureKind::Tls => None,
+            // The answer lacked what the flow captures: the capture's own line says which.
+            FailureKind::Status(_)
+            | FailureKind::LocalResource
+            | FailureKind::Tls
+            | FailureKind::Capture => None,
         };
     }
     if e.latency_rising {

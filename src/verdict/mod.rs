@@ -45,6 +45,8 @@ pub enum Subject {
     All,
     /// Connection set-up, TCP connect plus TLS handshake (`connect_budget`).
     Connections,
+    /// The flow at this index of `Plan::flows`: its iteration time (`[[flow]] budget`).
+    Flow(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -283,6 +285,25 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
             checks.push(c);
         }
         checks.push(coverage_check(i, &ep.name, st, &ep.location));
+    }
+    // A flow's budgets judge its iteration time, as an endpoint's judge its response time
+    // (on the whole measured window; per-window figures are kept for endpoints only).
+    for (f, (flow, st)) in plan.flows.iter().zip(&summary.flows).enumerate() {
+        for budget in &flow.budgets {
+            let mut c = latency_check(
+                Subject::Flow(f),
+                budget.metric,
+                budget.limit,
+                st,
+                &budget.location,
+            );
+            if let Some(judged) =
+                level.and_then(|l| l.judges.as_ref().filter(|_| !l.judges(budget.metric)))
+            {
+                leave_to_longer_profiles(&mut c, plan, &judged.value);
+            }
+            checks.push(c);
+        }
     }
     // Connection set-up, judged over every connection of the run (most are made during the
     // ramp-up, which the measured window leaves out).

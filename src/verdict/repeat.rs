@@ -166,6 +166,9 @@ pub fn merge(runs: &[&Summary]) -> Summary {
     let n_endpoints = first.endpoints.len();
     let mut endpoints: Vec<EndpointStats> =
         (0..n_endpoints).map(|_| EndpointStats::empty()).collect();
+    let mut flows: Vec<EndpointStats> = (0..first.flows.len())
+        .map(|_| EndpointStats::empty())
+        .collect();
     let mut total = EndpointStats::empty();
     let mut points: Vec<TimelinePoint> = Vec::new();
     let mut aborted = None;
@@ -180,6 +183,9 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         let shift =
             |d: Duration| (d + Duration::from_secs(to)).saturating_sub(Duration::from_secs(from));
         for (mine, theirs) in endpoints.iter_mut().zip(&run.endpoints) {
+            add_stats(mine, theirs, run.window.length(), &shift);
+        }
+        for (mine, theirs) in flows.iter_mut().zip(&run.flows) {
             add_stats(mine, theirs, run.window.length(), &shift);
         }
         add_stats(&mut total, &run.total, run.window.length(), &shift);
@@ -214,7 +220,11 @@ pub fn merge(runs: &[&Summary]) -> Summary {
     }
     points.sort_by_key(|p| p.second);
     let secs = length.as_secs_f64();
-    for st in endpoints.iter_mut().chain(std::iter::once(&mut total)) {
+    for st in endpoints
+        .iter_mut()
+        .chain(flows.iter_mut())
+        .chain(std::iter::once(&mut total))
+    {
         // add_stats accumulated rate × window seconds: turn them back into rates.
         st.rps = if secs > 0.0 { st.rps / secs } else { 0.0 };
         st.failures_per_s = if secs > 0.0 {
@@ -232,6 +242,7 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         finished_at: end + last.finished_at.saturating_sub(last.stopped_at),
         window: Window { start, end },
         endpoints,
+        flows,
         total,
         timeline: points,
         // Not merged: each run's validity is judged on its own (see `combine`).
@@ -348,6 +359,7 @@ mod tests {
         }
         Summary {
             started_at: SystemTime::UNIX_EPOCH,
+            flows: Vec::new(),
             run_time: secs(1 + window),
             stopped_at: secs(1 + window),
             finished_at: secs(1 + window),

@@ -65,6 +65,7 @@ fn statuses(v: &Verdict) -> Vec<(String, Status)> {
                 Subject::Endpoint(i) => format!("e{i}"),
                 Subject::All => "all".into(),
                 Subject::Connections => "connections".into(),
+                Subject::Flow(f) => format!("flow{f}"),
             };
             (format!("{who} {}", c.metric), c.status)
         })

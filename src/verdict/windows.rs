@@ -149,6 +149,7 @@ mod tests {
         let empty = crate::stats::EndpointStats::empty;
         Summary {
             started_at: SystemTime::UNIX_EPOCH,
+            flows: Vec::new(),
             run_time: end,
             stopped_at: end,
             finished_at: end,

@@ -13,6 +13,7 @@ mod e2e;
 mod edges;
 mod explain;
 mod fixture_server;
+mod flows;
 mod generator;
 mod ground_truth;
 mod honesty;

@@ -86,7 +86,18 @@ pub enum Behaviour {
         hold: Duration,
         delay: Duration,
     },
+    /// A service that demands a login (see [`AUTH_PASSWORD`]): `POST /v1/session` with a JSON
+    /// body holding the password answers `{"access_token":"tok-N"}` and sets the cookie
+    /// `sid=N; Path=/v1` (N counts logins from 1); `GET /v1/profile` with
+    /// `authorization: Bearer tok-N` answers `{"account_id":"acct-N"}`; `GET
+    /// /v1/accounts/acct-N/orders` wants the same token and the cookie `sid=N`. Anything else
+    /// is 401 (no or unknown token, wrong cookie) or 404 (another account), counted as refused.
+    /// Each answer takes `delay`.
+    Auth { delay: Duration },
 }
+
+/// The password [`Behaviour::Auth`] accepts.
+pub const AUTH_PASSWORD: &str = "s3cret-pass";
 
 /// The `x-note` header value of [`Behaviour::Hostile`].
 pub const HOSTILE_NOTE: &str = "<img src=x onerror=alert(1)>";
@@ -159,6 +170,8 @@ impl TestServer {
             answered: AtomicU64::new(0),
             died: watch::Sender::new(false),
             started: Instant::now(),
+            logins: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -189,6 +202,16 @@ impl TestServer {
     /// counts. For `CloseImmediately`, accepted connections.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// [`Behaviour::Auth`]: logins accepted so far.
+    pub fn logins(&self) -> u64 {
+        self.shared.logins.load(Ordering::SeqCst)
+    }
+
+    /// [`Behaviour::Auth`]: requests refused (401 or 404) so far.
+    pub fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::SeqCst)
     }
 }
 
@@ -229,6 +252,9 @@ struct Shared {
     died: watch::Sender<bool>,
     /// When the server started: `Stall`'s cycles count from here.
     started: Instant,
+    /// `Auth`: logins accepted, and requests refused (401/404).
+    logins: AtomicU64,
+    refused: AtomicU64,
 }
 
 async fn accept_loop(
@@ -449,6 +475,10 @@ async fn respond(
             first: true,
         }),
         Behaviour::EchoHeaders => echo_headers(&_req),
+        Behaviour::Auth { delay } => {
+            tokio::time::sleep(delay).await;
+            auth(&shared, _req).await
+        }
         Behaviour::Redirect {
             status,
             ref location,
@@ -468,6 +498,69 @@ async fn respond(
         | Behaviour::DieAfter { .. } => small(StatusCode::INTERNAL_SERVER_ERROR),
     };
     Ok(response)
+}
+
+/// [`Behaviour::Auth`]'s answer to `req`.
+async fn auth(shared: &Shared, req: Request<Incoming>) -> Response<TestBody> {
+    use http_body_util::BodyExt;
+    let json = |status: StatusCode, body: String| {
+        let mut r = Response::new(TestBody::full(Bytes::from(body)));
+        *r.status_mut() = status;
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    };
+    let refuse = |status: StatusCode| {
+        shared.refused.fetch_add(1, Ordering::SeqCst);
+        json(status, format!("{{\"error\":{}}}", status.as_u16()))
+    };
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    // The login number a token names, if the server gave it out.
+    let token = header("authorization")
+        .and_then(|v| {
+            v.strip_prefix("Bearer tok-")
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .filter(|n| (1..=shared.logins.load(Ordering::SeqCst)).contains(n));
+    let path = req.uri().path().to_string();
+    let cookie = header("cookie");
+    if req.method() == hyper::Method::POST && path == "/v1/session" {
+        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+        let ok = body.is_ok_and(|b| {
+            serde_json::from_slice::<serde_json::Value>(&b)
+                .is_ok_and(|v| v["password"] == AUTH_PASSWORD)
+        });
+        if !ok {
+            return refuse(StatusCode::UNAUTHORIZED);
+        }
+        let n = shared.logins.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut r = json(
+            StatusCode::OK,
+            format!("{{\"access_token\":\"tok-{n}\",\"token_type\":\"bearer\"}}"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("sid={n}; Path=/v1; HttpOnly")) {
+            r.headers_mut().insert(hyper::header::SET_COOKIE, v);
+        }
+        return r;
+    }
+    let Some(n) = token else {
+        return refuse(StatusCode::UNAUTHORIZED);
+    };
+    if path == "/v1/profile" {
+        return json(StatusCode::OK, format!("{{\"account_id\":\"acct-{n}\"}}"));
+    }
+    if path == format!("/v1/accounts/acct-{n}/orders") {
+        if cookie.as_deref() != Some(format!("sid={n}").as_str()) {
+            return refuse(StatusCode::UNAUTHORIZED);
+        }
+        return json(StatusCode::OK, "{\"orders\":[]}".into());
+    }
+    refuse(StatusCode::NOT_FOUND)
 }
 
 /// [`Behaviour::EchoHeaders`]'s answer to `req`.

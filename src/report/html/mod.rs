@@ -23,9 +23,10 @@ use std::time::{Duration, SystemTime};
 use maud::{Markup, PreEscaped, html};
 
 use super::table::{
-    ANSWERS_HEADER, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER, TIMED_HEADER, answers_row,
-    arrival_lines, budget_text, connection_lines, inconclusive_warning, insecure_warning,
-    measured_text, percentile_row, request_row, result_text, service_row, sla_title, verdict_line,
+    ANSWERS_HEADER, FLOW_HEADER, FLOWS_TITLE, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER,
+    TIMED_HEADER, answers_row, arrival_lines, budget_text, connection_lines, flow_row,
+    inconclusive_warning, insecure_warning, measured_text, percentile_row, request_row,
+    result_text, service_row, sla_title, verdict_line,
 };
 use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
 use crate::stats::EndpointStats;
@@ -457,6 +458,22 @@ fn requests(run: &RunReport) -> Markup {
                     tbody {
                         @for e in &run.endpoints { (row(service_row(&e.method, &e.name, &e.stats), false)) }
                         (row(service_row("", "Aggregated", &run.total), true))
+                    }
+                }
+            }
+            @if !run.flows.is_empty() {
+                h2 { "Flows" }
+                p.note { (FLOWS_TITLE) }
+                table.stats.flows {
+                    thead {
+                        tr {
+                            @for (i, h) in FLOW_HEADER.iter().enumerate() {
+                                @if i < 2 { th { (h) } } @else { th.num { (h) } }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for f in &run.flows { (row(flow_row(f), false)) }
                     }
                 }
             }
