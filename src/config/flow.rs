@@ -481,6 +481,10 @@ pub(crate) fn check(p: &mut Problems, endpoints: &[EndpointSpec], flows: &[FlowS
         .iter()
         .map(|e| e.name.get_ref().as_str())
         .collect();
+    let all_captures: Vec<&str> = endpoints
+        .iter()
+        .flat_map(|e| e.captures.iter().map(|c| c.name.get_ref().as_str()))
+        .collect();
     let mut in_a_flow: Vec<&str> = Vec::new();
     for flow in flows {
         let mut captured: Vec<&str> = Vec::new();
@@ -524,11 +528,16 @@ pub(crate) fn check(p: &mut Problems, endpoints: &[EndpointSpec], flows: &[FlowS
                         )
                         .label("sent here")
                         .also(e.span.clone(), "the endpoint that uses it")
-                        .help(format!(
-                            "capture it in a step before this one, e.g. capture = {{ {name} = \
-                             {{ json = \"$.{name}\" }} }}, and list that step first (in `once` \
-                             for a value taken once per user)"
-                        )),
+                        .help(match walk::did_you_mean(name, &all_captures) {
+                            Some(m) if m != name => format!(
+                                "did you mean {{{{{m}}}}}? (captured by another endpoint)"
+                            ),
+                            _ => format!(
+                                "capture it in a step before this one, e.g. capture = {{ {name} \
+                                 = {{ json = \"$.{name}\" }} }}, and list that step first (in \
+                                 `once` for a value taken once per user)"
+                            ),
+                        }),
                     );
                 }
             }

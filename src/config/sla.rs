@@ -596,6 +596,16 @@ fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool)
                 format!("write path = \"/{text}\"")
             },
         ))
+    } else if let Err(message) = super::flow::split_template(text) {
+        p.push(
+            Problem::new(ProblemKind::InvalidTemplate, span, message)
+                .label("in this path")
+                .help(
+                    "a captured value is written {{name}}, with the name of a capture of an \
+                     earlier step of the flow",
+                ),
+        );
+        return None;
     } else if text.contains('#') || http::uri::PathAndQuery::from_str(&filled(text)).is_err() {
         Some((
             format!("path `{text}` is not valid in a request"),

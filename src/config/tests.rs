@@ -30,6 +30,29 @@ fn bad(name: &str) -> PathBuf {
 /// and the substance of its help, so the test fails if a diagnostic becomes vague or moves.
 const BAD_FILES: &[(&str, &[&str])] = &[
     (
+        "flow_captures.toml",
+        &[
+            "flow_captures.toml:8:30]",
+            "is not a JSONPath",
+            "capture `id` takes its value from two places",
+            "`status = false` captures nothing",
+            "is not a regular expression",
+            "`bad name` cannot be a capture name",
+            "`steps` is empty",
+        ],
+    ),
+    (
+        "flow_steps.toml",
+        &[
+            "flow `shopper` names no endpoint `logn`",
+            "did you mean `login`?",
+            "`profile` sends {{tokn}}, but no earlier step of flow `shopper` captures `tokn`",
+            "`orders` sends {{account}}, but no earlier step of flow `shopper` captures `account`",
+            "is not a reference",
+            "endpoint `free` sends {{account}} but is in no flow",
+        ],
+    ),
+    (
         "regression_tolerance.toml",
         &[
             "regression_tolerance.toml:10:7]",

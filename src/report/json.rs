@@ -1554,6 +1554,49 @@ mod tests {
             assert_same_stats(&ea.name, &ea.stats, &eb.stats);
         }
         assert_same_stats(AGGREGATED, &a.total, &b.total);
+        assert_eq!(a.flows.len(), b.flows.len());
+        for (fa, fb) in a.flows.iter().zip(&b.flows) {
+            assert_eq!(
+                (&fa.name, &fa.steps, fa.once, &fa.label),
+                (&fb.name, &fb.steps, fb.once, &fb.label)
+            );
+            assert_same_stats(&fa.name, &fa.stats, &fb.stats);
+        }
+    }
+
+    /// The sample run with a flow over its first two endpoints, its iterations failed by a
+    /// capture, and a failing budget on it.
+    fn flow_run() -> RunReport {
+        use crate::report::FlowReport;
+        use crate::stats::{FailureKind, KindStats};
+        use crate::verdict::Subject;
+        let mut run = sample_run();
+        let mut stats = run.endpoints[0].stats.clone();
+        stats.failures_by_kind.push(KindStats {
+            kind: FailureKind::Capture,
+            count: 1,
+            first_seen: Duration::from_secs(3),
+            last_seen: Duration::from_secs(3),
+            example: None,
+        });
+        stats.failures += 1;
+        run.flows.push(FlowReport {
+            name: "shopper".into(),
+            steps: vec![run.endpoints[0].name.clone(), run.endpoints[1].name.clone()],
+            once: 1,
+            stats,
+            label: "flow shopper".into(),
+        });
+        let mut check = run
+            .verdict
+            .checks
+            .iter()
+            .find(|c| matches!(c.metric, CheckMetric::Latency(_)))
+            .expect("a latency check")
+            .clone();
+        check.subject = Subject::Flow(0);
+        run.verdict.checks.push(check);
+        run
     }
 
     fn assert_same_stats(name: &str, a: &EndpointStats, b: &EndpointStats) {
@@ -1588,6 +1631,7 @@ mod tests {
             inconclusive_run(false),
             inconclusive_run(true),
             invalid_run(),
+            flow_run(),
         ] {
             let bytes = render(&run);
             let loaded = load(&bytes).expect("loads");
@@ -1800,6 +1844,7 @@ mod tests {
                 honest_run(),
                 inconclusive_run(true),
                 invalid_run(),
+                super::flow_run(),
             ] {
                 let doc: serde_json::Value = serde_json::from_slice(&render(&run)).unwrap();
                 let errs = errors(&v, &doc);

@@ -203,6 +203,9 @@ pub fn render(run: &RunReport) -> String {
     }
     if !run.flows.is_empty() {
         let _ = writeln!(out, "\n{}\n", escape(super::table::FLOWS_TITLE));
+        if let Some(note) = super::table::once_note(run) {
+            let _ = writeln!(out, "{}\n", escape(&note));
+        }
         let header = super::table::FLOW_HEADER;
         let _ = writeln!(
             out,

@@ -168,7 +168,11 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
         t.add_row(request_row(&e.method, &e.name, &e.stats));
     }
     t.add_row(request_row("", "Aggregated", &run.total));
-    let _ = writeln!(out, "{t}\n");
+    let _ = writeln!(out, "{t}");
+    if let Some(note) = once_note(run) {
+        let _ = writeln!(out, "{note}");
+    }
+    let _ = writeln!(out);
 
     // Every answer by its status, accepted or not: a 302 to a login page or a 204 where a
     // body was expected is visible here, not only in the failure counts.
@@ -311,6 +315,31 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
     }
     let _ = writeln!(out, "\n{}", verdict_line(run));
     out
+}
+
+/// Endpoints sent only as a flow's `once` steps are counted over the whole run (see
+/// `stats::Recording::whole_run`): say so under the request table.
+pub fn once_note(run: &RunReport) -> Option<String> {
+    let mut once: Vec<&str> = Vec::new();
+    for f in &run.flows {
+        for name in &f.steps[..f.once.min(f.steps.len())] {
+            let repeated = run
+                .flows
+                .iter()
+                .any(|g| g.steps[g.once.min(g.steps.len())..].contains(name));
+            if !repeated && !once.contains(&name.as_str()) {
+                once.push(name);
+            }
+        }
+    }
+    (!once.is_empty()).then(|| {
+        format!(
+            "{}: a flow's `once` step{}, counted over the whole run (ramp-up included), when              each user runs {}",
+            once.join(", "),
+            if once.len() == 1 { "" } else { "s" },
+            if once.len() == 1 { "it" } else { "them" }
+        )
+    })
 }
 
 /// The flows table's title, in every format that has one.

@@ -269,9 +269,20 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     });
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
+        let once_only = plan.flows.iter().any(|f| f.once.contains(&i))
+            && !plan.flows.iter().any(|f| f.steps.contains(&i));
         for (b, budget) in ep.budgets.iter().enumerate() {
             let subject = Subject::Endpoint(i);
             let mut c = latency_check(subject, budget.metric, budget.limit, st, &budget.location);
+            if once_only && c.status == Status::Inconclusive {
+                // More time gives a login no more samples: it runs once per user.
+                c.diagnostic.push_str(&format!(
+                    "; but `{}` is a flow's `once` step, sent once per user (judged over the \
+                     whole run, ramp-up included): more users give it more samples, a longer \
+                     run does not",
+                    ep.name
+                ));
+            }
             match level.and_then(|l| l.judges.as_ref().filter(|_| !l.judges(budget.metric))) {
                 Some(judged) => leave_to_longer_profiles(&mut c, plan, &judged.value),
                 None => {

@@ -25,7 +25,7 @@ use maud::{Markup, PreEscaped, html};
 use super::table::{
     ANSWERS_HEADER, FLOW_HEADER, FLOWS_TITLE, INVALID_TITLE, LOCUST_PERCENTILES, MEASURED_HEADER,
     TIMED_HEADER, answers_row, arrival_lines, budget_text, connection_lines, flow_row,
-    inconclusive_warning, insecure_warning, measured_text, percentile_row, request_row,
+    inconclusive_warning, insecure_warning, measured_text, once_note, percentile_row, request_row,
     result_text, service_row, sla_title, verdict_line,
 };
 use super::{NotRun, RenderError, Reporter, RunOutcome, RunReport};
@@ -464,6 +464,7 @@ fn requests(run: &RunReport) -> Markup {
             @if !run.flows.is_empty() {
                 h2 { "Flows" }
                 p.note { (FLOWS_TITLE) }
+                @if let Some(note) = once_note(run) { p.note { (note) } }
                 table.stats.flows {
                     thead {
                         tr {
