@@ -428,6 +428,16 @@ pub fn judged(plan: &Plan) -> String {
         Some(min) => parts.push(format!("min_rps {}", units::number(min.value))),
         None => parts.push("no min_rps".into()),
     }
+    if !plan.flows.is_empty() {
+        let budgets: usize = plan.flows.iter().map(|f| f.budgets.len()).sum();
+        parts.push(format!(
+            "{} flow{} ({} with an iteration budget: {budgets} budget{})",
+            plan.flows.len(),
+            if plan.flows.len() == 1 { "" } else { "s" },
+            plan.flows.iter().filter(|f| !f.budgets.is_empty()).count(),
+            if budgets == 1 { "" } else { "s" }
+        ));
+    }
     let connect = &plan.target.transport.connect_budgets;
     if !connect.is_empty() {
         parts.push(format!(
