@@ -193,7 +193,8 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
     let mut conn: Option<Sender> = None;
     let mut had = false;
     let mut backoff = Backoff::new();
-    let mut session = (!shared.flows.is_empty()).then(|| shared.new_session());
+    // A user carries a session for its flows, and for its cookies when the jar is on.
+    let mut session = (!shared.flows.is_empty() || shared.cookies).then(|| shared.new_session());
     let mut iteration: Option<Iteration> = None;
     loop {
         // An atomic load, not the watch channel's lock: this runs once per request. An
@@ -204,7 +205,7 @@ pub(super) async fn user_loop(id: u64, k: usize, scheduled: Instant, w: Rc<Worke
         let (endpoint, flow_session) = match (iteration, session.as_mut()) {
             (Some(it), Some(s)) => (it.endpoint(&shared.flows), Some(s)),
             (_, s) => match shared.choose(rng.random_range(0..total_weight)) {
-                Choice::Endpoint(e) => (e, None),
+                Choice::Endpoint(e) => (e, s),
                 Choice::Flow(f) => {
                     let s = s.expect("a session for every user when there are flows");
                     let it = Iteration::start(f, &shared.flows, s);
