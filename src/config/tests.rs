@@ -1630,3 +1630,31 @@ mod open_model {
         }
     }
 }
+
+#[test]
+fn sessions_belong_to_the_open_model() {
+    let open = parse_profile(
+        Path::new("profiles/o.toml"),
+        b"rate = 10\nrun_time = \"1m\"\nsessions = 20\n",
+    )
+    .unwrap();
+    assert_eq!(open.sessions, Some(20));
+    let Err(e) = parse_profile(
+        Path::new("profiles/c.toml"),
+        b"users = 2\nspawn_rate = 1\nrun_time = \"1m\"\nsessions = 20\n",
+    ) else {
+        panic!("sessions on a closed profile was accepted");
+    };
+    let rendered = render(&e);
+    assert!(
+        rendered.contains("`sessions` is the open model's pool"),
+        "{rendered}"
+    );
+    let Err(e) = parse_profile(
+        Path::new("profiles/o.toml"),
+        b"rate = 10\nrun_time = \"1m\"\nsessions = 0\n",
+    ) else {
+        panic!("sessions = 0 was accepted");
+    };
+    assert!(render(&e).contains("`sessions` = 0 is out of range"));
+}

@@ -550,6 +550,52 @@ mod tests {
         assert_ne!(v.generation, g);
     }
 
+    fn endpoint(path: &str, auth: &str) -> crate::plan::Endpoint {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(auth).unwrap());
+        crate::plan::Endpoint {
+            name: "e".into(),
+            method: http::Method::GET,
+            path_and_query: path.into(),
+            headers,
+            body: Bytes::new(),
+            weight: 1,
+            expect_status: crate::plan::StatusSet::Success,
+            budgets: Vec::new(),
+            captures: Vec::new(),
+            in_flow: true,
+            location: crate::plan::Location::default(),
+        }
+    }
+
+    #[test]
+    fn a_request_is_rebuilt_only_when_a_value_it_uses_changes() {
+        let host = HeaderValue::from_static("h");
+        let ep = endpoint("/a/{{id}}", "Bearer {{token}}");
+        let t = super::super::client::Template::new(&ep, &host, "http://h", &vars()).unwrap();
+        let mut s = Session::new(2, 1, 1, false);
+        s.values.store(0, b"tok");
+        s.values.store(1, b"7");
+        let now = Instant::now();
+        let first = s.prepare(0, &t, now).0.map(|b| b as *const Built).unwrap();
+        s.values.store(0, b"tok"); // the same token captured again
+        let again = s.prepare(0, &t, now).0.unwrap();
+        assert!(
+            std::ptr::eq(first, again),
+            "an unchanged value rebuilds nothing"
+        );
+        assert_eq!(again.uri_h1.to_string(), "/a/7");
+        assert_eq!(again.headers_h1[header::AUTHORIZATION], "Bearer tok");
+        s.values.store(1, b"8");
+        let rebuilt = s.prepare(0, &t, now).0.unwrap();
+        assert_eq!(rebuilt.uri_h1.to_string(), "/a/8");
+        assert_eq!(rebuilt.uri_h2.to_string(), "http://h/a/8");
+        // An endpoint without references and no jar is sent from its template as it is.
+        let plain = endpoint("/plain", "Bearer x");
+        let t = super::super::client::Template::new(&plain, &host, "http://h", &vars()).unwrap();
+        assert!(s.prepare(0, &t, now).0.is_none());
+    }
+
     #[test]
     fn captures_take_json_header_regex_and_status() {
         let body = br#"{"access_token":"tok-1","n":42,"gone":null,"items":[{"id":"a"}]}"#;
