@@ -138,26 +138,14 @@ pub(crate) fn read(p: &mut Problems, root: &DeTable<'_>) -> Option<Profile> {
             );
             None
         }
-        Some((_, v)) => {
-            walk::integer(p, "sessions", v, "100").and_then(|n| match u32::try_from(n) {
-                Ok(m) if (1..=MAX_IN_FLIGHT).contains(&m) => Some(Some(m)),
-                _ => {
-                    p.push(
-                        Problem::new(
-                            ProblemKind::OutOfRange,
-                            v.span(),
-                            format!("`sessions` = {n} is out of range"),
-                        )
-                        .label(format!("must be 1 to {MAX_IN_FLIGHT}"))
-                        .help(
-                            "how many logged-in sessions the open model's flow arrivals \
-                             draw from: sessions = 100",
-                        ),
-                    );
-                    None
-                }
-            })
-        }
+        Some((_, v)) => count(
+            p,
+            "sessions",
+            v,
+            "100",
+            "how many logged-in sessions the open model's flow arrivals draw from: sessions = 100",
+        )
+        .map(Some),
     };
 
     Some(Profile {
@@ -281,26 +269,14 @@ fn read_open(p: &mut Problems, root: &DeTable<'_>) -> Option<LoadSpec> {
     };
     let max_in_flight = match root.get("max_in_flight") {
         None => Some(None),
-        Some(v) => {
-            walk::integer(p, "max_in_flight", v, "1000").and_then(|n| match u32::try_from(n) {
-                Ok(m) if (1..=MAX_IN_FLIGHT).contains(&m) => Some(Some(m)),
-                _ => {
-                    p.push(
-                        Problem::new(
-                            ProblemKind::OutOfRange,
-                            v.span(),
-                            format!("`max_in_flight` = {n} is out of range"),
-                        )
-                        .label(format!("must be 1 to {MAX_IN_FLIGHT}"))
-                        .help(
-                            "the most requests in flight at once (each holds a connection): \
-                             max_in_flight = 1000",
-                        ),
-                    );
-                    None
-                }
-            })
-        }
+        Some(v) => count(
+            p,
+            "max_in_flight",
+            v,
+            "1000",
+            "the most requests in flight at once (each holds a connection): max_in_flight = 1000",
+        )
+        .map(Some),
     };
     let (rate, stages, max_in_flight) = (rate?, stages?, max_in_flight?);
     if let (Some(rate), Some(last)) = (&rate, stages.last())
@@ -330,6 +306,26 @@ fn read_open(p: &mut Problems, root: &DeTable<'_>) -> Option<LoadSpec> {
         stages,
         max_in_flight,
     })
+}
+
+/// A whole number from 1 to [`MAX_IN_FLIGHT`] (`max_in_flight`, `sessions`).
+fn count(p: &mut Problems, key: &str, v: &Value<'_>, example: &str, help: &str) -> Option<u32> {
+    let n = walk::integer(p, key, v, example)?;
+    match u32::try_from(n) {
+        Ok(m) if (1..=MAX_IN_FLIGHT).contains(&m) => Some(m),
+        _ => {
+            p.push(
+                Problem::new(
+                    ProblemKind::OutOfRange,
+                    v.span(),
+                    format!("`{key}` = {n} is out of range"),
+                )
+                .label(format!("must be 1 to {MAX_IN_FLIGHT}"))
+                .help(help.to_string()),
+            );
+            None
+        }
+    }
 }
 
 /// At most this many requests in flight per process (each holds a socket).
