@@ -205,11 +205,10 @@ impl Session {
         }
     }
 
-    /// Start the flow over: its values and cookies are forgotten, its `once` steps run again.
-    pub(crate) fn reset(&mut self, flow: usize) {
-        if let Some(r) = self.ready.get_mut(flow) {
-            *r = false;
-        }
+    /// Start over: the user's values and cookies are forgotten, and every flow's `once` steps
+    /// run again (the values are the user's, shared by its flows).
+    pub(crate) fn reset(&mut self) {
+        self.ready.iter_mut().for_each(|r| *r = false);
         self.values.clear();
         if let Some(jar) = &mut self.jar {
             jar.clear();
@@ -341,7 +340,7 @@ impl Iteration {
         self.latency += latency.unwrap_or_default();
         if let Some(kind) = failure {
             if self.once || captures || kind == crate::stats::FailureKind::Capture {
-                session.reset(self.flow);
+                session.reset();
             }
             return Next::Done(Some((kind, endpoint)), self.latency);
         }
