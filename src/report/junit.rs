@@ -70,6 +70,25 @@ impl Reporter for Junit {
             props.push(("git_commit", commit.clone()));
         }
         suite.add_properties(props.into_iter().map(|(k, v)| Property::new(k, v)));
+        // A flow's figures (its budget, if any, is a test case like an endpoint's).
+        suite.add_properties(run.flows.iter().map(|f| {
+            let s = &f.stats;
+            let ms = |q: f64| super::table::ms(s.quantile(q));
+            Property::new(
+                format!("flow.{}", f.name),
+                format!(
+                    "{} iterations, {} failed, {:.2}/s; iteration time ms p50 {} p95 {} p99 {} \
+                     max {}",
+                    s.requests,
+                    s.failures,
+                    s.rps,
+                    ms(0.5),
+                    ms(0.95),
+                    ms(0.99),
+                    super::table::ms(s.max())
+                ),
+            )
+        }));
         suite.add_test_cases(run.verdict.checks.iter().map(|c| test_case(run, c)));
         suite.add_test_cases(run.verdict.invalid.iter().map(|i| invalid_case(run, i)));
         if run.outcome == RunOutcome::Interrupted {

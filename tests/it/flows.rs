@@ -79,6 +79,10 @@ impl Scratch {
             .arg(&json)
             .arg("--markdown")
             .arg(self.path("run.md"))
+            .arg("--junit")
+            .arg(self.path("run.xml"))
+            .arg("--html")
+            .arg(self.path("run.html"))
             .run();
         let text = format!("{}\n{}", stdout(&out), stderr(&out));
         let bytes = std::fs::read(&json).unwrap_or_else(|e| panic!("no report ({e}):\n{text}"));
@@ -152,6 +156,20 @@ fn each_user_logs_in_once_and_carries_its_token_id_and_cookie() {
     // Every report has the flow's row.
     assert!(text.contains("Flows —"), "{text}");
     let md = std::fs::read_to_string(scratch.path("run.md")).unwrap();
+    let junit = std::fs::read_to_string(scratch.path("run.xml")).unwrap();
+    assert!(
+        junit.contains("<property name=\"flow.shopper\" value=\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("flow shopper p95"),
+        "the flow's budget is a test case: {junit}"
+    );
+    let html = std::fs::read_to_string(scratch.path("run.html")).unwrap();
+    assert!(
+        html.contains("once: login · then: profile → orders"),
+        "the HTML has the flow"
+    );
     assert!(
         md.contains("| shopper | once: login · then: profile → orders |"),
         "{md}"
