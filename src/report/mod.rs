@@ -17,7 +17,9 @@ pub mod term;
 #[doc(hidden)]
 pub mod testdata;
 
-pub use model::{Arrivals, EndpointReport, NotRun, ProfileInfo, Provenance, RunOutcome, RunReport};
+pub use model::{
+    Arrivals, EndpointReport, Imported, NotRun, ProfileInfo, Provenance, RunOutcome, RunReport,
+};
 pub use outputs::{Format, OutputError, Outputs};
 
 /// Renders a finished document (a run, by default; a comparison). Pure: no I/O, no clock.

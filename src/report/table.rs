@@ -141,6 +141,10 @@ pub fn render(run: &RunReport) -> String {
 
 pub fn render_with(run: &RunReport, color: bool) -> String {
     let mut out = String::new();
+    let imported = imported_lines(run);
+    if !imported.is_empty() {
+        let _ = writeln!(out, "{}\n", imported.join("\n"));
+    }
     let w = run.window;
     let _ = writeln!(
         out,
@@ -421,6 +425,27 @@ pub fn connection_lines(run: &RunReport) -> Vec<String> {
         format!("Protocol: {negotiated}"),
         format!("Connection {setup}; not in any request's latency"),
     ]
+}
+
+/// What every format says first about a run whose load another tool made (`slagate judge`):
+/// who made it, with how many users, and what that tool's files could not give.
+pub fn imported_lines(run: &RunReport) -> Vec<String> {
+    let Some(i) = &run.imported else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "ⓘ Judged from a {} run: the load was made by {}, with {}; the profile's load shape \
+         ({}) was not what drove it.",
+        i.tool,
+        i.tool,
+        match i.users {
+            Some(u) => units::plural(u64::from(u), "user", "users"),
+            None => "an unknown number of users".to_string(),
+        },
+        run.profile.load.short()
+    )];
+    lines.extend(i.notes.iter().map(|n| format!("ⓘ {n}")));
+    lines
 }
 
 /// The warning every format carries when certificates were not verified.
