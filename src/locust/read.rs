@@ -241,9 +241,17 @@ fn records<'a>(
     let mut rows = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(bad)?;
-        let (line, byte) = rec
-            .position()
-            .map_or((0, 0), |p| (p.line(), p.byte() as usize));
+        // With CRLF ends the csv crate places a record at the `\n` that ends the line before
+        // it: step over line ends, and count lines from the offset.
+        let mut byte = rec.position().map_or(0, |p| p.byte() as usize);
+        while matches!(text.as_bytes().get(byte), Some(b'\r' | b'\n')) {
+            byte += 1;
+        }
+        let line = text.as_bytes()[..byte]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
         rows.push((rec, line, byte));
     }
     Ok((Table { path, text, header }, rows))

@@ -1,1 +1,376 @@
+//! The reader against real Locust 2.47 output: the reference samples (`fixtures/locust/
+//! reference/`, from locust-formats.md §0) and two runs of `tests/locust/locustfile.py` against
+//! the simulator (`fixtures/locust/{degraded,healthy}/`, 50 users for 20 s). Figures are
+//! asserted exactly as Locust wrote them.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::read::{self, PERCENTILES};
+use super::*;
+use crate::plan::{Overrides, Plan};
+use crate::stats::FailureKind;
+use crate::verdict::{self, CheckMetric, Status, Subject};
+use crate::{config, plan};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/locust")
+        .join(path)
+}
+
+fn text(path: &str) -> String {
+    std::fs::read_to_string(fixture(path)).unwrap()
+}
+
+fn medium() -> Plan {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sla = config::load_sla(&root.join("sla.toml")).unwrap();
+    let profile = config::load_profile(&root.join("profiles/medium.toml")).unwrap();
+    plan::build(&sla, &profile, &Overrides::default()).unwrap()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn the_reference_stats_file_reads_exactly() {
+    let (rows, agg) =
+        read::stats_rows(Path::new("ex_stats.csv"), &text("reference/ex_stats.csv")).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["/", "/missing", "/q \"x\",y", "/slow"]);
+    let slow = &rows[3];
+    assert_eq!(
+        (slow.method.as_str(), slow.requests, slow.failures),
+        ("GET", 105, 0)
+    );
+    assert_eq!(slow.max_ms, 351.43632799997704);
+    assert_eq!(slow.average_ms, 233.01567129523713);
+    assert_eq!(
+        slow.percentiles,
+        Some([240, 280, 300, 310, 330, 340, 340, 350, 350, 350, 350])
+    );
+    assert_eq!(slow.line, 5);
+    let agg = agg.expect("the Aggregated row");
+    assert_eq!(
+        (agg.method.as_str(), agg.requests, agg.failures),
+        ("", 351, 71)
+    );
+    assert_eq!(agg.rps, 26.99677579212265);
+    assert_eq!(agg.line, 6);
+}
+
+#[test]
+fn the_reference_history_and_failures_read_exactly() {
+    let h = read::history_rows(Path::new("h"), &text("reference/ex_stats_history.csv")).unwrap();
+    assert_eq!(h.len(), 14, "a 14 s run: 14 data rows");
+    assert_eq!(
+        (h[0].timestamp, h[0].users, h[0].percentiles),
+        (1795949812, 0, None)
+    );
+    let r = h.iter().find(|r| r.timestamp == 1795949815).unwrap();
+    assert_eq!((r.users, r.total_requests, r.total_failures), (5, 82, 15));
+    assert_eq!(
+        r.percentiles,
+        Some([4, 15, 120, 160, 290, 320, 340, 340, 340, 340, 340])
+    );
+    let f = read::failure_rows(Path::new("f"), &text("reference/ex_failures.csv")).unwrap();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].method.as_str(), f[0].name.as_str()),
+        ("GET", "/missing")
+    );
+    assert_eq!(f[0].occurrences, 71);
+    assert_eq!(f[0].first_seen, Some(1795949812)); // 2026-11-29T10:56:52Z
+    assert_eq!(failure_kind(&f[0].error), FailureKind::Status(404));
+}
+
+#[test]
+fn the_reference_json_reads_exactly() {
+    let j = read::json_entries(Path::new("out.json"), &text("reference/out.json")).unwrap();
+    let q = j.iter().find(|e| e.name == "/q \"x\",y").unwrap();
+    assert_eq!((q.num_requests, q.num_failures), (50, 0));
+    assert_eq!(q.response_times.get("22"), Some(&1));
+    assert_eq!(q.response_times.values().sum::<u64>(), 50);
+    let st = from_json(q);
+    assert_eq!(st.latency.len(), 50);
+    assert_eq!(
+        st.max(),
+        Some(Duration::from_secs_f64(23.953669999997373 / 1e3))
+    );
+    assert!(!st.points_only(), "a whole distribution has intervals");
+}
+
+/// The synthesised histogram holds Locust's written value at each of Locust's ranks
+/// (v[min(⌊N·p⌋, N−1)], locust-formats.md §4.2), and `quantile` reads the written figure.
+#[test]
+fn synthesised_histograms_reproduce_every_written_percentile() {
+    let (rows, agg) = read::stats_rows(Path::new("s"), &text("degraded/run_stats.csv")).unwrap();
+    for row in rows.iter().chain(agg.iter()) {
+        let st = from_row(row);
+        let points = row.percentiles.unwrap();
+        let n = row.requests;
+        assert_eq!(st.latency.len(), n, "{}", row.name);
+        let sorted: Vec<u64> = st
+            .latency
+            .iter_recorded()
+            .flat_map(|v| std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize))
+            .collect();
+        for (i, (q, label)) in PERCENTILES.iter().enumerate() {
+            let rank = ((n as f64 * q) as u64).min(n - 1) as usize;
+            assert!(
+                st.latency.equivalent(sorted[rank], points[i] * 1000),
+                "{} {label}: rank {rank} holds {} µs, Locust wrote {} ms",
+                row.name,
+                sorted[rank],
+                points[i]
+            );
+            assert_eq!(st.quantile(*q), Some(ms(points[i])), "{} {label}", row.name);
+        }
+        assert!(st.points_only());
+    }
+    let analysis = rows.iter().find(|r| r.name == "/analysis/").unwrap();
+    assert_eq!(from_row(analysis).quantile(0.99), Some(ms(2300)));
+}
+
+#[test]
+fn a_degraded_run_summarises_and_fails_on_the_analysis_p99_without_an_interval() {
+    let plan = medium();
+    let files = read(Some(&fixture("degraded/run")), None).unwrap();
+    check_budgets(&plan, &files).unwrap();
+    let import = summarise(&plan, &files);
+    let s = &import.summary;
+    assert_eq!(import.users, Some(50));
+    assert!(import.unseen.is_empty());
+    // The user count reached 50 at the history's third row (t0 + 2 s); the last row is t0 + 19 s.
+    assert_eq!(s.window.start, Duration::from_secs(2));
+    assert_eq!(s.window.end, Duration::from_secs(19));
+    let analysis = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/analysis/")
+        .unwrap();
+    assert_eq!(s.endpoints[analysis].requests, 230);
+    assert_eq!(s.total.requests, 1683);
+    assert_eq!(s.total.failures, 12);
+    // req/s over the window: (1683 − 152) requests in 17 s.
+    assert!(
+        (s.total.rps - 1531.0 / 17.0).abs() < 1e-9,
+        "{}",
+        s.total.rps
+    );
+    let optimize = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/optimize/run")
+        .unwrap();
+    let kinds = &s.endpoints[optimize].failures_by_kind;
+    assert_eq!(kinds.len(), 1);
+    assert_eq!(
+        (kinds[0].kind, kinds[0].count),
+        (FailureKind::Status(503), 12)
+    );
+    assert!(
+        kinds[0]
+            .example
+            .as_ref()
+            .unwrap()
+            .text
+            .starts_with("HTTPError('503")
+    );
+    // The timeline's requests add up to Locust's total.
+    let seconds: u64 = s.timeline.iter().map(|p| p.total.requests).sum();
+    assert_eq!(seconds, 1683);
+
+    let v = verdict::judge(&plan, s);
+    assert!(
+        v.invalid.is_empty(),
+        "no generator data is no INVALID: {:?}",
+        v.invalid
+    );
+    let check = |i: usize, metric: &str| {
+        v.checks
+            .iter()
+            .find(|c| c.subject == Subject::Endpoint(i) && c.metric.to_string() == metric)
+            .unwrap()
+    };
+    let p99 = check(analysis, "p99");
+    assert_eq!(p99.status, Status::Fail);
+    assert_eq!(p99.measured, Some(verdict::Value::Latency(ms(2300))));
+    assert_eq!(p99.interval, None);
+    assert!(
+        p99.diagnostic.contains("as Locust wrote it"),
+        "{}",
+        p99.diagnostic
+    );
+    // 662 samples bound a p99: a pass on the written figure, no interval, never marginal.
+    let health = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/health/")
+        .unwrap();
+    let c = check(health, "p99");
+    assert_eq!(
+        (c.status, c.interval, c.marginal),
+        (Status::Pass, None, false)
+    );
+    // 278 do not: INCONCLUSIVE, as for a run of slagate's own.
+    let lmcache = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/lmcache/status")
+        .unwrap();
+    assert_eq!(check(lmcache, "p99").status, Status::Inconclusive);
+    let error_rate = v
+        .checks
+        .iter()
+        .find(|c| c.metric == CheckMetric::MaxErrorRate)
+        .unwrap();
+    assert_eq!(error_rate.status, Status::Fail);
+}
+
+#[test]
+fn with_the_json_every_percentile_has_an_interval() {
+    let plan = medium();
+    let files = read(
+        Some(&fixture("degraded/run")),
+        Some(&fixture("degraded/run.json")),
+    )
+    .unwrap();
+    let import = summarise(&plan, &files);
+    let v = verdict::judge(&plan, &import.summary);
+    let health = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/health/")
+        .unwrap();
+    let c = v
+        .checks
+        .iter()
+        .find(|c| c.subject == Subject::Endpoint(health) && c.metric.to_string() == "p50")
+        .unwrap();
+    assert!(c.interval.is_some(), "{c:?}");
+}
+
+#[test]
+fn a_budget_at_a_percentile_locust_does_not_write_is_refused_unless_the_json_is_given() {
+    let mut plan = medium();
+    plan.endpoints[0].budgets[0].metric =
+        crate::plan::Metric::Percentile(crate::plan::Quantile::new(0.97).unwrap());
+    let csv = read(Some(&fixture("degraded/run")), None).unwrap();
+    let e = check_budgets(&plan, &csv).unwrap_err();
+    assert!(e.to_string().contains("/health/ p97"), "{e}");
+    let json = read(None, Some(&fixture("degraded/run.json"))).unwrap();
+    check_budgets(&plan, &json).unwrap();
+}
+
+#[test]
+fn an_endpoint_locust_never_named_is_unseen_and_a_stray_row_is_noted() {
+    let plan = medium();
+    let mut files = read(Some(&fixture("healthy/run")), None).unwrap();
+    let row = files
+        .stats
+        .iter_mut()
+        .find(|r| r.name == "/analysis/")
+        .unwrap();
+    row.name = "/analyse".into();
+    let import = summarise(&plan, &files);
+    let analysis = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/analysis/")
+        .unwrap();
+    assert_eq!(import.unseen.len(), 1);
+    assert_eq!(import.unseen[0].0, analysis);
+    assert!(
+        import.unseen[0].1.contains("POST /analyse"),
+        "{:?}",
+        import.unseen
+    );
+    assert!(
+        import
+            .notes
+            .iter()
+            .any(|n| n.contains("POST /analyse (252 requests)")),
+        "{:?}",
+        import.notes
+    );
+    let v = verdict::judge(&plan, &import.summary);
+    let coverage = v
+        .checks
+        .iter()
+        .find(|c| c.subject == Subject::Endpoint(analysis) && c.metric == CheckMetric::Coverage)
+        .unwrap();
+    assert_eq!(coverage.status, Status::Fail);
+}
+
+#[test]
+fn without_a_history_the_window_is_the_whole_run() {
+    let plan = medium();
+    let mut files = read(Some(&fixture("healthy/run")), None).unwrap();
+    files.history = None;
+    let import = summarise(&plan, &files);
+    assert_eq!(import.users, None);
+    assert_eq!(import.summary.window.start, Duration::ZERO);
+    // Locust's rate is N / (last request − start): the run's length is N / rate.
+    let agg = files.aggregated.as_ref().unwrap();
+    let expect = Duration::from_secs_f64(agg.requests as f64 / agg.rps);
+    assert_eq!(import.summary.window.end, expect);
+    assert!(import.notes.iter().any(|n| n.contains("whole run")));
+}
+
+#[test]
+fn failure_kinds_from_locust_error_texts() {
+    let cases = [
+        (
+            "HTTPError('503 Server Error: Service Unavailable for url: /x')",
+            FailureKind::Status(503),
+        ),
+        (
+            "BadStatusCode('http://h/x', code=429)",
+            FailureKind::Status(429),
+        ),
+        (
+            "ConnectionError(MaxRetryError(\"… [Errno 111] Connection refused\"))",
+            FailureKind::ConnectRefused,
+        ),
+        (
+            "ReadTimeout('… Read timed out. (read timeout=10)')",
+            FailureKind::Timeout,
+        ),
+        (
+            "ConnectionResetError(104, 'Connection reset by peer')",
+            FailureKind::Reset,
+        ),
+        (
+            "RemoteDisconnected('Remote end closed connection without response')",
+            FailureKind::Closed,
+        ),
+        ("CatchResponseError('bad body')", FailureKind::Io),
+    ];
+    for (text, kind) in cases {
+        assert_eq!(failure_kind(text), kind, "{text}");
+    }
+}
+
+#[test]
+fn bad_input_names_the_file_and_line() {
+    let e = read::stats_rows(Path::new("x_stats.csv"), "Type,Name\r\nGET,/\r\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("x_stats.csv:1: no `Request Count` column"),
+        "{e}"
+    );
+    let good = text("degraded/run_stats.csv");
+    let bad = good.replacen(",662,", ",66x,", 1);
+    let e = read::stats_rows(Path::new("s.csv"), &bad).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.csv:3: `Request Count` is \"66x\", not a number"
+    );
+    let e = read::json_entries(Path::new("j.json"), "{}").unwrap_err();
+    assert!(e.to_string().starts_with("j.json:1: not the array"), "{e}");
+    let e = read(Some(Path::new("/nonexistent/run")), None).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/run_stats.csv"), "{e}");
+}
