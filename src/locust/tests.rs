@@ -374,3 +374,78 @@ fn bad_input_names_the_file_and_line() {
     let e = read(Some(Path::new("/nonexistent/run")), None).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/run_stats.csv"), "{e}");
 }
+
+/// A judged Locust run as `slagate judge` reports it.
+fn judged(prefix: &str, json: Option<&str>) -> crate::report::RunReport {
+    let plan = medium();
+    let files = read(Some(&fixture(prefix)), json.map(fixture).as_deref()).unwrap();
+    let import = summarise(&plan, &files);
+    let v = verdict::judge(&plan, &import.summary);
+    let mut run =
+        crate::report::RunReport::new(&plan, Default::default(), import.summary, v, false, false);
+    run.imported = Some(crate::report::Imported {
+        tool: "Locust".into(),
+        users: import.users,
+        notes: import.notes,
+    });
+    run
+}
+
+/// `slagate report RUN.json` re-renders a judged Locust run byte for byte: the written
+/// figures and the notes travel in the JSON, which the committed schema accepts.
+#[test]
+fn a_judged_locust_run_round_trips_through_its_json_and_validates() {
+    use crate::report::Reporter;
+    use crate::report::json::{Json, load};
+    use crate::report::markdown::Markdown;
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/slagate.run.v4.schema.json")).unwrap();
+    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    for run in [
+        judged("degraded/run", None),
+        judged("degraded/run", Some("degraded/run.json")),
+        judged("healthy/run", None),
+    ] {
+        let bytes = Json.render(&run).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let back = load(&bytes).unwrap();
+        assert_eq!(back.imported, run.imported);
+        assert_eq!(Json.render(&back).unwrap(), bytes);
+        assert_eq!(
+            crate::report::table::render(&back),
+            crate::report::table::render(&run)
+        );
+        assert_eq!(
+            Markdown.render(&back).unwrap(),
+            Markdown.render(&run).unwrap()
+        );
+    }
+}
+
+#[test]
+fn every_format_says_the_load_was_locusts_and_that_there_is_no_interval() {
+    use crate::report::Reporter;
+    let run = judged("degraded/run", None);
+    let table = crate::report::table::render(&run);
+    let markdown =
+        String::from_utf8(crate::report::markdown::Markdown.render(&run).unwrap()).unwrap();
+    let html = String::from_utf8(crate::report::html::Html.render(&run).unwrap()).unwrap();
+    let junit = String::from_utf8(crate::report::junit::Junit.render(&run).unwrap()).unwrap();
+    for (format, text) in [
+        ("table", &table),
+        ("markdown", &markdown),
+        ("html", &html),
+        ("junit", &junit),
+    ] {
+        assert!(
+            text.contains("the load was made by Locust, with 50 users"),
+            "{format}"
+        );
+        assert!(text.contains("No interval: Locust"), "{format}");
+    }
+}
