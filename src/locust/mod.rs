@@ -52,19 +52,10 @@ pub enum LocustError {
         )
     )]
     Read { path: String, reason: String },
-    #[error("{path}:{line}: {message}")]
-    #[diagnostic(code(slagate::locust::format))]
-    Format {
-        path: String,
-        line: u64,
-        message: String,
-        #[help]
-        help: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("here")]
-        span: SourceSpan,
-    },
+    /// Boxed: the source text it carries would make every `Result` of the reader large.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Format(Box<FormatError>),
     #[error("Locust's CSV has no {}", budgets.join(", "))]
     #[diagnostic(
         code(slagate::locust::percentile),
@@ -79,6 +70,22 @@ pub enum LocustError {
         budgets: Vec<String>,
         available: String,
     },
+}
+
+/// A file that is not what Locust writes, with its line labelled.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{path}:{line}: {message}")]
+#[diagnostic(code(slagate::locust::format))]
+pub struct FormatError {
+    pub path: String,
+    pub line: u64,
+    pub message: String,
+    #[help]
+    pub help: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: SourceSpan,
 }
 
 /// A Locust run, summarised as a run of slagate's own for `verdict::judge`, with what the

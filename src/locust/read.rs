@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use miette::{NamedSource, SourceSpan};
 use serde::Deserialize;
 
-use super::LocustError;
+use super::{FormatError, LocustError};
 
 /// Locust's percentile columns (`PERCENTILES_TO_REPORT`), as quantiles and as headers.
 pub const PERCENTILES: [(f64, &str); 11] = [
@@ -174,14 +174,14 @@ impl<'a> Table<'a> {
         let len = len
             .max(1)
             .min(self.text.len().saturating_sub(offset).max(1));
-        LocustError::Format {
+        LocustError::Format(Box::new(FormatError {
             path: self.path.display().to_string(),
             line,
             message,
             help: help.to_string(),
             src: NamedSource::new(self.path.display().to_string(), self.text.to_string()),
             span: SourceSpan::new(offset.min(self.text.len()).into(), len),
-        }
+        }))
     }
 
     fn column(&self, name: &str, what: &str) -> Result<usize, LocustError> {
@@ -201,12 +201,15 @@ impl<'a> Table<'a> {
     }
 }
 
+/// Each record with its 1-based line and the byte offset where it starts.
+type Records = Vec<(csv::StringRecord, u64, usize)>;
+
 /// Opens a CSV text: `what` names the file kind in errors.
 fn records<'a>(
     path: &'a Path,
     text: &'a str,
     what: &str,
-) -> Result<(Table<'a>, Vec<(csv::StringRecord, u64, usize)>), LocustError> {
+) -> Result<(Table<'a>, Records), LocustError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -440,7 +443,7 @@ pub fn json_entries(path: &Path, text: &str) -> Result<Vec<JsonEntry>, LocustErr
             .map(str::len)
             .sum::<usize>()
             + e.column().saturating_sub(1);
-        LocustError::Format {
+        LocustError::Format(Box::new(FormatError {
             path: path.display().to_string(),
             line: e.line() as u64,
             message: format!("not the array `locust --json` prints: {e}"),
@@ -449,6 +452,6 @@ pub fn json_entries(path: &Path, text: &str) -> Result<Vec<JsonEntry>, LocustErr
                 .to_string(),
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span: SourceSpan::new(offset.min(text.len()).into(), 1),
-        }
+        }))
     })
 }

@@ -698,10 +698,21 @@ pub fn verdict_line(run: &RunReport) -> String {
     let failed = v.failed_count();
     let inconclusive = v.count(Status::Inconclusive);
     let marginal = v.marginal_count();
+    // An imported run's load was the other tool's, not the profile's shape.
+    let load = match &run.imported {
+        None => run.profile.load.short(),
+        Some(i) => match i.users {
+            Some(u) => format!(
+                "{} by {}",
+                units::plural(u64::from(u), "user", "users"),
+                i.tool
+            ),
+            None => format!("load by {}", i.tool),
+        },
+    };
     let mut context = format!(
-        "profile {}, {}, {} measured",
+        "profile {}, {load}, {} measured",
         run.profile.name,
-        run.profile.load.short(),
         units::length(run.window.length())
     );
     // What the verdict rests on, when it is less than every budget and a ceiling written down.
