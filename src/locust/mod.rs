@@ -592,6 +592,13 @@ pub fn summarise(plan: &Plan, files: &Files) -> Import {
          shown."
             .to_string(),
     );
+    if plan.level.as_ref().is_some_and(|l| l.window.is_some()) {
+        notes.push(
+            "Per-window latency checks need per-second latencies, which Locust's files do not \
+             hold: only the error rate is judged per window."
+                .to_string(),
+        );
+    }
     if !unmatched.is_empty() {
         notes.push(format!(
             "Locust rows that match no SLA endpoint (in Locust's Aggregated figures only): {}.",
