@@ -339,11 +339,16 @@ pub fn summarise(plan: &Plan, files: &Files) -> Import {
     let mut unmatched = Vec::new();
     let mut seen = Vec::new();
     let mut take = |i: Option<usize>, method: &str, name: &str, requests: u64, st| {
-        seen.push(format!("{method} {name}"));
+        // Names are shown in notes and diagnostics: masked like everything else shown.
+        let shown = plan
+            .secrets
+            .redact(&format!("{method} {name}"))
+            .into_owned();
         match i {
             Some(i) if endpoints[i].is_none() => endpoints[i] = Some(st),
-            _ => unmatched.push(format!("{method} {name} ({requests} requests)")),
+            _ => unmatched.push(format!("{shown} ({requests} requests)")),
         }
+        seen.push(shown);
     };
     if let Some(json) = &files.json {
         for e in json {

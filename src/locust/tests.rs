@@ -449,3 +449,66 @@ fn every_format_says_the_load_was_locusts_and_that_there_is_no_interval() {
         assert!(text.contains("No interval: Locust"), "{format}");
     }
 }
+
+/// `judge --csv PREFIX` writes Locust's own figures back: the percentile columns exactly, and
+/// Average, Min and Max to the nanosecond (not the synthesised histogram's).
+#[test]
+fn the_csv_report_of_a_judged_run_gives_back_locusts_figures() {
+    use crate::report::Reporter;
+    let run = judged("degraded/run", None);
+    let ours = String::from_utf8(crate::report::csv::CsvStats.render(&run).unwrap()).unwrap();
+    let (theirs, _) = read::stats_rows(Path::new("s"), &text("degraded/run_stats.csv")).unwrap();
+    let (back, agg) = read::stats_rows(Path::new("ours"), &ours).unwrap();
+    assert_eq!(back.len(), theirs.len());
+    for (a, b) in back.iter().zip(&theirs) {
+        assert_eq!(
+            (&a.method, &a.name, a.requests, a.failures),
+            (&b.method, &b.name, b.requests, b.failures)
+        );
+        assert_eq!(a.percentiles, b.percentiles, "{}", a.name);
+        for (x, y, what) in [
+            (a.average_ms, b.average_ms, "average"),
+            (a.min_ms, b.min_ms, "min"),
+            (a.max_ms, b.max_ms, "max"),
+        ] {
+            assert!(
+                (x - y).abs() < 1e-6,
+                "{} {what}: {x} against Locust's {y}",
+                a.name
+            );
+        }
+    }
+    assert_eq!(agg.unwrap().requests, 1683);
+}
+
+/// Locust's Error text and its row names are shown: the plan's secrets are masked in them.
+#[test]
+fn secrets_in_locust_texts_are_masked() {
+    let mut plan = medium();
+    plan.secrets.add_always("tok3n-s3cret");
+    let mut files = read(Some(&fixture("degraded/run")), None).unwrap();
+    files.failures[0].error =
+        "HTTPError('503 Server Error: for url: /optimize/run?key=tok3n-s3cret')".into();
+    files.stats[0].name = "/stray?key=tok3n-s3cret".into();
+    let import = summarise(&plan, &files);
+    let optimize = plan
+        .endpoints
+        .iter()
+        .position(|e| e.name == "/optimize/run")
+        .unwrap();
+    let example = import.summary.endpoints[optimize].failures_by_kind[0]
+        .example
+        .as_ref()
+        .unwrap();
+    assert!(!example.text.contains("tok3n-s3cret"), "{}", example.text);
+    assert!(example.text.contains(crate::plan::MASK), "{}", example.text);
+    let notes = import.notes.join("\n");
+    assert!(notes.contains("/stray?key=***"), "{notes}");
+    assert!(!notes.contains("tok3n-s3cret"), "{notes}");
+    assert!(
+        import
+            .unseen
+            .iter()
+            .all(|(_, t)| !t.contains("tok3n-s3cret"))
+    );
+}
