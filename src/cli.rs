@@ -281,8 +281,10 @@ pub struct JudgeArgs {
     pub locust_json: Option<PathBuf>,
     /// The profile whose level is judged (min_rps, max_error_rate, windows): a name
     /// (profiles/NAME.toml beside the SLA file) or a path. Its load shape did not drive Locust.
+    /// Without it, the one profile beside the SLA file whose users match the user count of
+    /// Locust's history (exit 2 if none or several do, or there is no history).
     #[arg(short = 'p', long, value_name = "NAME|PATH")]
-    pub profile: String,
+    pub profile: Option<String>,
     /// The SLA file.
     #[arg(long, default_value = "sla.toml", value_name = "FILE")]
     pub sla: PathBuf,

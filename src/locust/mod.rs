@@ -146,6 +146,18 @@ pub fn check_budgets(plan: &Plan, files: &Files) -> Result<(), LocustError> {
     }
 }
 
+/// Locust's user count when its run ended: the last non-zero count of its history's
+/// Aggregated rows; `None` without a history.
+pub fn final_users(files: &Files) -> Option<u32> {
+    files
+        .history
+        .iter()
+        .flatten()
+        .filter(|r| r.method.is_empty() && r.name == "Aggregated")
+        .map(|r| r.users)
+        .rfind(|&u| u > 0)
+}
+
 /// Whether a Locust row (Type, Name) is this endpoint's.
 fn matches(ep: &Endpoint, base_path: &str, method: &str, name: &str) -> bool {
     let path = ep.path_and_query.as_str();
@@ -518,11 +530,7 @@ pub fn summarise(plan: &Plan, files: &Files) -> Import {
             _ => Duration::ZERO,
         }
     };
-    let users = aggregated_history
-        .iter()
-        .rev()
-        .map(|r| r.users)
-        .find(|&u| u > 0);
+    let users = final_users(files);
     let window = match (aggregated_history.first(), aggregated_history.last(), users) {
         (Some(_), Some(last), Some(final_users)) => {
             let from = aggregated_history

@@ -183,3 +183,80 @@ fn a_healthy_service_under_locust_passes_or_is_inconclusive_for_want_of_samples(
         assert_eq!(strict.status.code(), Some(4), "{}", stdout(&strict));
     }
 }
+
+/// The checked-in degraded run (no Locust needed): without --profile, the profile whose users
+/// are Locust's 50 is judged; every report format is written, and the exit code is 1.
+#[test]
+fn the_checked_in_degraded_run_picks_the_profile_with_locusts_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = repo().join("fixtures/locust/degraded/run");
+    let mut args = vec!["judge".to_string(), "--locust".into()];
+    args.push(prefix.to_string_lossy().into_owned());
+    args.extend(crate::report_flags(dir.path()));
+    let out = slagate(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no --profile: judging profile medium, whose 50 users are Locust's"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        failing_rows(&text).contains(&"/analysis/ p99".to_string()),
+        "{text}"
+    );
+    for file in [
+        "run.json",
+        "run_stats.csv",
+        "report.html",
+        "junit.xml",
+        "summary.md",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+}
+
+/// Bad input is a diagnostic with the file and line, exit 2, and every report path says so.
+#[test]
+fn a_file_that_is_not_locusts_is_exit_2_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good =
+        std::fs::read_to_string(repo().join("fixtures/locust/degraded/run_stats.csv")).unwrap();
+    std::fs::write(
+        dir.path().join("bad_stats.csv"),
+        good.replacen(",662,", ",six,", 1),
+    )
+    .unwrap();
+    let prefix = dir.path().join("bad");
+    let json = dir.path().join("out.json");
+    let out = slagate(&[
+        "judge",
+        "--locust",
+        prefix.to_str().unwrap(),
+        "--profile",
+        "medium",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad_stats.csv:3: `Request Count` is \"six\", not a number"),
+        "{}",
+        stderr(&out)
+    );
+    let doc = std::fs::read_to_string(&json).unwrap();
+    assert!(doc.contains("slagate.not-run/v1"), "{doc}");
+    let missing = slagate(&[
+        "judge",
+        "--locust",
+        "/nonexistent/run",
+        "--profile",
+        "medium",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("/nonexistent/run_stats.csv"),
+        "{}",
+        stderr(&missing)
+    );
+}
