@@ -512,3 +512,28 @@ fn secrets_in_locust_texts_are_masked() {
             .all(|(_, t)| !t.contains("tok3n-s3cret"))
     );
 }
+
+/// slagate's INVALID rules judge its own generator; a Locust run has no such data, and no
+/// profile (closed or open) makes them fire on its absence.
+#[test]
+fn no_profile_makes_a_locust_run_invalid_for_want_of_generator_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sla = config::load_sla(&root.join("sla.toml")).unwrap();
+    for path in config::profile_paths(&root.join("sla.toml")).unwrap() {
+        let profile = config::load_profile(&path).unwrap();
+        let plan = plan::build(&sla, &profile, &Overrides::default()).unwrap();
+        let files = read(Some(&fixture("healthy/run")), None).unwrap();
+        let import = summarise(&plan, &files);
+        let v = verdict::judge(&plan, &import.summary);
+        assert!(v.invalid.is_empty(), "{}: {:?}", path.display(), v.invalid);
+        let run = crate::report::RunReport::new(
+            &plan,
+            Default::default(),
+            import.summary,
+            v,
+            false,
+            false,
+        );
+        assert!(run.arrivals.is_none(), "{}", path.display());
+    }
+}
