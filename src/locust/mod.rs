@@ -430,9 +430,13 @@ pub fn summarise(plan: &Plan, files: &Files) -> Import {
         s
     };
     let us = |ms: u64| Some(ms * 1000);
+    // A history row at T counts the requests up to T: its deltas are the second that ends at
+    // T, slot T − t0 − 1 (slot i covers [i s, i+1 s), as in a run of slagate's own, and as
+    // --json's per-second counts, keyed by each request's whole second).
+    let slot = |t: u64| t.saturating_sub(t0).saturating_sub(1);
     let mut prev = (0u64, 0u64);
     for r in &aggregated_history {
-        let s = point(&mut timeline, r.timestamp.saturating_sub(t0));
+        let s = point(&mut timeline, slot(r.timestamp));
         let p = &mut timeline[s];
         p.users = r.users;
         p.total.requests += r.total_requests.saturating_sub(prev.0);
@@ -473,7 +477,7 @@ pub fn summarise(plan: &Plan, files: &Files) -> Import {
             let Some(i) = find(&r.method, &r.name) else {
                 continue;
             };
-            let s = point(&mut timeline, r.timestamp.saturating_sub(t0));
+            let s = point(&mut timeline, slot(r.timestamp));
             let second = &mut timeline[s].endpoints[i];
             second.requests += r.total_requests.saturating_sub(prev[i].0);
             second.failures += r.total_failures.saturating_sub(prev[i].1);
