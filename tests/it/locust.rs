@@ -1,5 +1,5 @@
 //! `slagate judge` on real Locust runs: Locust (tests/locust/locustfile.py, the guide's
-//! Resource Agent user) drives the simulator on an ephemeral port for 20 s, headless, and
+//! Resource Agent user, 30 users) drives the simulator on an ephemeral port for 20 s, headless, and
 //! slagate judges what it wrote. Needs `locust`: $SLAGATE_LOCUST, else `locust` on PATH, else
 //! the venv `.ci/run` makes under target/. Without it the tests say so loudly on stderr and
 //! return; under CI (`$CI` or `$SLAGATE_REQUIRE_LOCUST` set, as `.ci/run` does) a missing
@@ -48,9 +48,15 @@ fn locust_or_skip(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// One Locust run at a time: a Python process driving 30 users takes a good part of a core,
+/// and two at once beside the suite's timing-sensitive runs would starve those (a starved
+/// slagate run is rightly INVALID).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A headless Locust run of the locustfile against `mode`, writing `DIR/run_*.csv` and
-/// `DIR/run.json`.
+/// `DIR/run.json`: 30 users (about 55 req/s, above the medium level's 40), for 20 s.
 fn run_locust(locust: &Path, mode: Mode, dir: &Path) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let fixture = Fixture::start(0, mode).unwrap();
     let json = std::fs::File::create(dir.join("run.json")).unwrap();
     let out = Command::new(locust)
@@ -61,7 +67,7 @@ fn run_locust(locust: &Path, mode: Mode, dir: &Path) {
             "--headless",
             "--only-summary",
         ])
-        .args(["-u", "50", "-r", "25", "-t", "20s", "--host"])
+        .args(["-u", "30", "-r", "30", "-t", "20s", "--host"])
         .arg(fixture.base_url())
         .arg("--csv")
         .arg(dir.join("run"))
@@ -126,7 +132,7 @@ fn a_degraded_service_under_locust_fails_its_analysis_p99_and_the_report_re_rend
         "{text}"
     );
     assert!(
-        text.contains("the load was made by Locust, with 50 users"),
+        text.contains("the load was made by Locust, with 30 users"),
         "{text}"
     );
     assert!(text.contains("SLA FAILED"), "{text}");
