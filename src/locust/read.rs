@@ -142,7 +142,23 @@ pub fn read(prefix: Option<&Path>, json: Option<&Path>) -> Result<Files, LocustE
     }
     if let Some(path) = json {
         let text = read_text(path)?;
-        files.json = Some(json_entries(path, &text)?);
+        let entries = json_entries(path, &text)?;
+        if entries.is_empty() {
+            // Locust resets each entry as it serialises it: with --json and --json-file, the
+            // file is `[]` (locust-formats.md §3).
+            return Err(LocustError::Format(Box::new(FormatError {
+                path: path.display().to_string(),
+                line: 1,
+                message: "no entries: Locust's --json output is empty".to_string(),
+                help: "with --json and --json-file both given, Locust writes `[]` to the \
+                       --json-file (printing to stdout empties its entries first): pass what \
+                       --json printed, or run with --json-file alone"
+                    .to_string(),
+                src: NamedSource::new(path.display().to_string(), text.clone()),
+                span: SourceSpan::new(0.into(), text.len().clamp(1, 2)),
+            })));
+        }
+        files.json = Some(entries);
         files.read.push(path.to_path_buf());
     }
     Ok(files)

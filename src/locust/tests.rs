@@ -371,6 +371,14 @@ fn bad_input_names_the_file_and_line() {
     );
     let e = read::json_entries(Path::new("j.json"), "{}").unwrap_err();
     assert!(e.to_string().starts_with("j.json:1: not the array"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.json"), "[]\n").unwrap();
+    let e = read(None, Some(&dir.path().join("empty.json"))).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("empty.json:1: no entries: Locust's --json output is empty"),
+        "{e}"
+    );
     let e = read(Some(Path::new("/nonexistent/run")), None).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/run_stats.csv"), "{e}");
 }
