@@ -1,6 +1,7 @@
 //! The only place that calls every stage in order: config → plan → engine → stats → verdict →
 //! report, with compare beside it. This file is the table of contents: each subcommand is a
-//! short sequence of stage calls, in `check` (a load: `check`, `demo`) and `saved` (what reads
+//! short sequence of stage calls, in `check` (a load: `check`, `demo`), `judge` (a Locust run's
+//! files in place of the load: locust → stats → verdict → report) and `saved` (what reads
 //! files and sends nothing: `validate`, `profiles`, `report`, `compare`, and the `fixture`
 //! server). The stages own their work (files: `report::Outputs`; text: `report::term`;
 //! signals: `engine::signals`). Maps each way a command can end to its `Exit`.
@@ -9,6 +10,7 @@
 //! once and left in every requested report file, so that no file shows an older run's verdict.
 
 mod check;
+mod judge;
 mod saved;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::check(args),
         Command::Demo(args) => check::demo(args),
+        Command::Judge(args) => judge::judge(args),
         Command::Validate { sla } => saved::validate(&sla),
         Command::Profiles { sla } => saved::profiles(&sla),
         Command::Fixture { port, mode } => saved::fixture(port, simulator(mode)),

@@ -55,6 +55,12 @@ pub enum Command {
     /// Start the embedded simulator on an ephemeral port and run `check` against it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// Judge an existing Locust run against the SLA, without sending any load: what `locust
+    /// --csv PREFIX` wrote (PREFIX_stats.csv; PREFIX_stats_history.csv and
+    /// PREFIX_failures.csv when present) and/or what `locust --json` printed. The same checks,
+    /// reports and exit codes as `check`; the profile chooses the level judged.
+    #[command(after_help = EXIT_CODES)]
+    Judge(JudgeArgs),
     /// Re-render reports from a saved `--json` run, without sending any load.
     Report {
         /// A file written by `slagate check --json FILE`.
@@ -256,6 +262,35 @@ pub struct CheckArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// The PREFIX given to `locust --csv PREFIX`: reads PREFIX_stats.csv (required), and
+    /// PREFIX_stats_history.csv (the time series and the measured window: from when the user
+    /// count reached its final value) and PREFIX_failures.csv when present. Rows are matched
+    /// to SLA endpoints by Locust's Name (the endpoint's name or path) and Type (its method).
+    #[arg(long, value_name = "PREFIX", required_unless_present = "locust_json")]
+    pub locust: Option<PathBuf>,
+    /// What `locust --json` printed: every endpoint's whole response-time distribution (at
+    /// Locust's bucketing), so any percentile and its 95% interval can be judged. Alone, or
+    /// with --locust PREFIX (whose history and failures are then still read).
+    #[arg(long, value_name = "FILE")]
+    pub locust_json: Option<PathBuf>,
+    /// The profile whose level is judged (min_rps, max_error_rate, windows): a name
+    /// (profiles/NAME.toml beside the SLA file) or a path. Its load shape did not drive Locust.
+    /// Without it, the one profile beside the SLA file whose users match the user count of
+    /// Locust's history (exit 2 if none or several do, or there is no history).
+    #[arg(short = 'p', long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+    /// The SLA file.
+    #[arg(long, default_value = "sla.toml", value_name = "FILE")]
+    pub sla: PathBuf,
+    /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub reports: ReportArgs,
 }

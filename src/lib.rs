@@ -22,7 +22,8 @@
 //! Who may import whom (`use crate::…`): `config`, `stats`, `fixture` and `units` nothing of
 //! ours (anyone may import `units`); `plan` config; `engine` and `verdict` plan and stats;
 //! `report` plan, stats, verdict and units; `compare` plan, stats, verdict, report and units;
-//! `cli` units; `app` everything; `main` cli and app.
+//! `cli` units; `locust` (reading a Locust run for `slagate judge`, an input stage beside
+//! `config` that produces the `Summary`) stats and plan; `app` everything; `main` cli and app.
 
 pub mod app;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod compare;
 pub mod config;
 pub mod engine;
 pub mod fixture;
+pub mod locust;
 pub mod plan;
 pub mod report;
 pub mod stats;

@@ -44,7 +44,7 @@ fn overrides(
 }
 
 /// Where a check's configuration comes from.
-enum Source<'a> {
+pub(super) enum Source<'a> {
     /// An sla file on disk and a profile name or path beside it.
     Files { sla: &'a Path, profile: &'a str },
     /// The Resource Agent SLA and profiles compiled into the binary.
@@ -52,7 +52,10 @@ enum Source<'a> {
 }
 
 /// Read and validate everything a check needs; on any mistake, print every diagnostic.
-fn load_plan(source: Source<'_>, overrides: &Overrides) -> Result<(Plan, Provenance), Stop> {
+pub(super) fn load_plan(
+    source: Source<'_>,
+    overrides: &Overrides,
+) -> Result<(Plan, Provenance), Stop> {
     let (sla, profile) = match source {
         Source::Files { sla, profile } => {
             let sla_file = config::load_sla(sla).map_err(Stop::bad_input)?;
@@ -204,7 +207,7 @@ fn profile_line(plan: &Plan) -> String {
 /// Files first (an interrupted or failing run must still leave its reports behind), then the
 /// step summary, the terminal, the annotations and the baseline (against `runs`, each run of
 /// a `--repeat`, or the run itself when empty). The exit code.
-fn report_run(
+pub(super) fn report_run(
     run: &RunReport,
     runs: &[RunReport],
     outputs: &Outputs,
@@ -380,7 +383,7 @@ fn progress(p: &engine::Progress, tty: bool) {
 
 /// `check --baseline`: the saved base runs and what a regression does, loaded and checked
 /// against the plan before any load is sent.
-struct Baseline {
+pub(super) struct Baseline {
     runs: Vec<RunReport>,
     tolerances: plan::Tolerances,
     mode: RegressionMode,

@@ -40,13 +40,13 @@ use serde::{Deserialize, Serialize};
 
 use super::table::LOCUST_PERCENTILES;
 use super::{
-    Arrivals, EndpointReport, FlowReport, NotRun, ProfileInfo, Provenance, RenderError, Reporter,
-    RunOutcome, RunReport,
+    Arrivals, EndpointReport, FlowReport, Imported, NotRun, ProfileInfo, Provenance, RenderError,
+    Reporter, RunOutcome, RunReport,
 };
 use crate::plan::{Closed, LoadModel, Location, Metric, Open, Quantile, Stage, ThinkTime};
 use crate::stats::{
     Connections, EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse,
-    TimelinePoint, Window, new_histogram,
+    TimelinePoint, Window, Written, new_histogram,
 };
 use crate::units;
 use crate::verdict::{
@@ -266,6 +266,9 @@ struct RunDoc {
     /// Open model only (v4): the schedule asked of the generator and how it kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     arrivals: Option<ArrivalsDoc>,
+    /// `slagate judge`: the load was made by another tool (Locust), judged from its files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    imported: Option<ImportedDoc>,
     provenance: ProvenanceDoc,
     checks: Vec<CheckDoc>,
     endpoints: Vec<EndpointDoc>,
@@ -635,6 +638,55 @@ struct EndpointDoc {
     service_time: Option<Percentiles>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     service_histogram: String,
+    /// `slagate judge`: the figures the tool wrote, which the percentiles above show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    written: Option<WrittenDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ImportedDoc {
+    tool: String,
+    users: Option<u32>,
+    notes: Vec<String>,
+}
+
+/// An imported run's own figures (`stats::Written`), ms: `percentiles` as [quantile, ms]
+/// pairs, empty when the histogram is the tool's whole distribution.
+#[derive(Serialize, Deserialize)]
+struct WrittenDoc {
+    percentiles: Vec<(f64, f64)>,
+    min: Option<f64>,
+    max: Option<f64>,
+    mean: Option<f64>,
+}
+
+impl WrittenDoc {
+    fn of(w: &Written) -> WrittenDoc {
+        WrittenDoc {
+            percentiles: w
+                .percentiles
+                .iter()
+                .map(|&(q, d)| (q, units::ms(d)))
+                .collect(),
+            min: w.min.map(units::ms),
+            max: w.max.map(units::ms),
+            mean: w.mean.map(units::ms),
+        }
+    }
+
+    fn into_written(self, what: &str) -> Result<Written, LoadError> {
+        let d = |x: Option<f64>| x.map(|x| from_millis(x, what)).transpose();
+        Ok(Written {
+            percentiles: self
+                .percentiles
+                .into_iter()
+                .map(|(q, x)| Ok((q, from_millis(x, what)?)))
+                .collect::<Result<_, LoadError>>()?,
+            min: d(self.min)?,
+            max: d(self.max)?,
+            mean: d(self.mean)?,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -827,6 +879,11 @@ impl RunDoc {
             },
             profile: ProfileDoc::of(p)?,
             arrivals: run.arrivals.as_ref().map(ArrivalsDoc::of).transpose()?,
+            imported: run.imported.as_ref().map(|i| ImportedDoc {
+                tool: i.tool.clone(),
+                users: i.users,
+                notes: i.notes.clone(),
+            }),
             target: TargetDoc {
                 base_url: run.target.clone(),
             },
@@ -1161,6 +1218,7 @@ impl EndpointDoc {
             } else {
                 encode_histogram(&s.service)?
             },
+            written: s.written.as_ref().map(WrittenDoc::of),
         })
     }
 }
@@ -1293,6 +1351,11 @@ impl RunDoc {
                 VerdictDoc::Interrupted => RunOutcome::Interrupted,
             },
             strict: self.strict,
+            imported: self.imported.map(|i| Imported {
+                tool: i.tool,
+                users: i.users,
+                notes: i.notes,
+            }),
         })
     }
 }
@@ -1300,6 +1363,7 @@ impl RunDoc {
 impl EndpointDoc {
     fn into_stats(self) -> Result<EndpointStats, LoadError> {
         let name = self.name;
+        let written = self.written;
         let failures_by_kind = self
             .failures_by_kind
             .into_iter()
@@ -1349,6 +1413,7 @@ impl EndpointDoc {
                         .ok_or_else(|| invalid(format!("{name}: {code:?} is not a status code")))
                 })
                 .collect::<Result<_, _>>()?,
+            written: written.map(|w| w.into_written(&name)).transpose()?,
         })
     }
 }

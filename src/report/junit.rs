@@ -98,6 +98,10 @@ impl Reporter for Junit {
         if let Some(warning) = super::table::insecure_warning(run) {
             out = format!("{warning}\n{out}");
         }
+        let imported = super::table::imported_lines(run);
+        if !imported.is_empty() {
+            out = format!("{}\n{out}", imported.join("\n"));
+        }
         suite.set_system_out(out);
 
         let mut report = Report::new(SUITE);

@@ -111,6 +111,12 @@ pub fn render(run: &RunReport) -> String {
         units::length(w.length()),
         escape(&run.slagate_version),
     );
+    for line in super::table::imported_lines(run) {
+        let _ = writeln!(out, "> {}  ", escape(&line));
+    }
+    if run.imported.is_some() {
+        let _ = writeln!(out);
+    }
     let arrivals = super::table::arrival_lines(run);
     if !arrivals.is_empty() {
         for line in &arrivals {

@@ -18,7 +18,8 @@ pub mod term;
 pub mod testdata;
 
 pub use model::{
-    Arrivals, EndpointReport, FlowReport, NotRun, ProfileInfo, Provenance, RunOutcome, RunReport,
+    Arrivals, EndpointReport, FlowReport, Imported, NotRun, ProfileInfo, Provenance, RunOutcome,
+    RunReport,
 };
 pub use outputs::{Format, OutputError, Outputs};
 

@@ -162,6 +162,20 @@ pub struct RunReport {
     pub outcome: RunOutcome,
     /// Run with `--strict`: an INCONCLUSIVE verdict exits 4 instead of 0.
     pub strict: bool,
+    /// Set when another tool made the load (`slagate judge` of a Locust run): every format
+    /// says so, with what that tool's files could not give.
+    pub imported: Option<Imported>,
+}
+
+/// A run whose load another tool made, judged from that tool's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// "Locust".
+    pub tool: String,
+    /// The tool's user count when its run ended, when its files say.
+    pub users: Option<u32>,
+    /// Plain words: where the figures came from and what is missing (intervals, windows).
+    pub notes: Vec<String>,
 }
 
 /// An open run's delivery: arrivals asked for and sent in the measured window, and how late
@@ -257,6 +271,7 @@ impl RunReport {
             verdict,
             outcome,
             strict,
+            imported: None,
         }
     }
 

@@ -141,6 +141,10 @@ pub fn render(run: &RunReport) -> String {
 
 pub fn render_with(run: &RunReport, color: bool) -> String {
     let mut out = String::new();
+    let imported = imported_lines(run);
+    if !imported.is_empty() {
+        let _ = writeln!(out, "{}\n", imported.join("\n"));
+    }
     let w = run.window;
     let _ = writeln!(
         out,
@@ -512,6 +516,27 @@ pub fn connection_lines(run: &RunReport) -> Vec<String> {
     ]
 }
 
+/// What every format says first about a run whose load another tool made (`slagate judge`):
+/// who made it, with how many users, and what that tool's files could not give.
+pub fn imported_lines(run: &RunReport) -> Vec<String> {
+    let Some(i) = &run.imported else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "ⓘ Judged from a {} run: the load was made by {}, with {}; the profile's load shape \
+         ({}) was not what drove it.",
+        i.tool,
+        i.tool,
+        match i.users {
+            Some(u) => units::plural(u64::from(u), "user", "users"),
+            None => "an unknown number of users".to_string(),
+        },
+        run.profile.load.short()
+    )];
+    lines.extend(i.notes.iter().map(|n| format!("ⓘ {n}")));
+    lines
+}
+
 /// The warning every format carries when certificates were not verified.
 pub fn insecure_warning(run: &RunReport) -> Option<String> {
     (run.connections.verified == Some(false)).then(|| {
@@ -762,10 +787,21 @@ pub fn verdict_line(run: &RunReport) -> String {
     let failed = v.failed_count();
     let inconclusive = v.count(Status::Inconclusive);
     let marginal = v.marginal_count();
+    // An imported run's load was the other tool's, not the profile's shape.
+    let load = match &run.imported {
+        None => run.profile.load.short(),
+        Some(i) => match i.users {
+            Some(u) => format!(
+                "{} by {}",
+                units::plural(u64::from(u), "user", "users"),
+                i.tool
+            ),
+            None => format!("load by {}", i.tool),
+        },
+    };
     let mut context = format!(
-        "profile {}, {}, {} measured",
+        "profile {}, {load}, {} measured",
         run.profile.name,
-        run.profile.load.short(),
         units::length(run.window.length())
     );
     // What the verdict rests on, when it is less than every budget and a ceiling written down.

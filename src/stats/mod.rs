@@ -21,7 +21,7 @@ pub use outcome::{FailureKind, Outcome};
 pub use recorder::{Batch, Recorder, SlotEndpoint};
 pub use summary::{
     EndpointStats, FailureExample, KindStats, Recording, SecondStats, Slot, Summary, Timeline,
-    TimelinePoint, Window,
+    TimelinePoint, Window, Written,
 };
 
 use hdrhistogram::Histogram;

@@ -179,6 +179,37 @@ pub struct EndpointStats {
     pub failures_per_s: f64,
     /// Answers by HTTP status code, ascending, accepted or not.
     pub statuses: Vec<(u16, u64)>,
+    /// Figures another tool wrote (`slagate judge` of a Locust run), which win over the
+    /// histogram's; `None` for a run slagate measured.
+    pub written: Option<Written>,
+}
+
+/// An imported run's own figures, exact as the tool wrote them. With `percentiles` (Locust's
+/// CSV) latency is percentile points only: `latency` is then a histogram synthesised from
+/// them for the charts, and must never be read for a confidence interval. With none (Locust's
+/// `--json`), `latency` is the tool's whole distribution at its resolution.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Written {
+    /// (quantile, value), ascending: Locust's 50% … 100% columns.
+    pub percentiles: Vec<(f64, Duration)>,
+    pub min: Option<Duration>,
+    pub max: Option<Duration>,
+    pub mean: Option<Duration>,
+}
+
+impl Written {
+    /// The written value at quantile `q`, if `q` is one the tool wrote.
+    pub fn at(&self, q: f64) -> Option<Duration> {
+        self.percentiles
+            .iter()
+            .find(|(p, _)| (p - q).abs() < 1e-9)
+            .map(|&(_, d)| d)
+    }
+
+    /// Latency is percentile points only: no interval can be had from it.
+    pub fn points_only(&self) -> bool {
+        !self.percentiles.is_empty()
+    }
 }
 
 impl EndpointStats {
@@ -194,7 +225,14 @@ impl EndpointStats {
             rps: 0.0,
             failures_per_s: 0.0,
             statuses: Vec::new(),
+            written: None,
         }
+    }
+
+    /// Latency is an imported tool's percentile points only (Locust's CSV): no percentile of
+    /// it has a confidence interval.
+    pub fn points_only(&self) -> bool {
+        self.written.as_ref().is_some_and(Written::points_only)
     }
 
     /// Requests that got no answer at all (refused, reset, closed, timed out, …).
@@ -227,15 +265,25 @@ impl EndpointStats {
     }
 
     /// Latency at quantile `q` (0..=1); `None` without samples.
+    /// A written figure (imported run) wins at the quantiles the tool wrote.
     pub fn quantile(&self, q: f64) -> Option<Duration> {
+        if let Some(d) = self.written.as_ref().and_then(|w| w.at(q)) {
+            return Some(d);
+        }
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.value_at_quantile(q)))
     }
 
     pub fn max(&self) -> Option<Duration> {
+        if let Some(d) = self.written.as_ref().and_then(|w| w.max) {
+            return Some(d);
+        }
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.max()))
     }
 
     pub fn min(&self) -> Option<Duration> {
+        if let Some(d) = self.written.as_ref().and_then(|w| w.min) {
+            return Some(d);
+        }
         (!self.latency.is_empty()).then(|| Duration::from_micros(self.latency.min()))
     }
 
@@ -245,6 +293,9 @@ impl EndpointStats {
     }
 
     pub fn mean(&self) -> Option<Duration> {
+        if let Some(d) = self.written.as_ref().and_then(|w| w.mean) {
+            return Some(d);
+        }
         (!self.latency.is_empty()).then(|| Duration::from_secs_f64(self.latency.mean() / 1e6))
     }
 

@@ -495,7 +495,12 @@ fn latency_check(
         Metric::Max => st.max(),
         Metric::Percentile(q) => st.quantile(q.get()),
     };
-    if let Metric::Percentile(q) = metric {
+    // Percentile points another tool wrote (Locust's CSV) are figures without a sample
+    // behind them: no interval is computed from the histogram synthesised for the charts.
+    let points_only = st.points_only();
+    if let Metric::Percentile(q) = metric
+        && !points_only
+    {
         c.interval = confidence::interval(&st.latency, q.get());
     }
     c.measured = measured.map(Value::Latency);
@@ -523,6 +528,20 @@ fn latency_check(
     let headroom = 1.0 - m.as_secs_f64() / limit.as_secs_f64();
     c.headroom = Some(headroom);
     let estimate = fmt_estimate(m, c.interval);
+    if m >= limit && points_only {
+        let mut d = format!(
+            "{metric} was {estimate} against a budget of < {} ({:.0}% over), as Locust wrote \
+             it (its CSV gives percentiles only: no interval, and no count of the requests \
+             over the budget); the slowest took {}.",
+            units::duration(limit),
+            -headroom * 100.0,
+            st.max().map_or_else(|| "—".into(), units::duration),
+        );
+        append_failures(&mut d, st);
+        c.status = Status::Fail;
+        c.diagnostic = d;
+        return c;
+    }
     if m >= limit {
         let over = st.count_at_or_above(limit);
         let mut d = format!(
@@ -541,6 +560,11 @@ fn latency_check(
         return c;
     }
     match (metric, c.interval) {
+        // Enough requests that an interval would exist, but Locust kept only the point: a
+        // pass on the written figure, never marginal (there is no interval to reach the
+        // budget); the reports say that it has no interval.
+        (Metric::Percentile(q), None)
+            if points_only && samples >= confidence::samples_needed(q.get()) => {}
         (Metric::Percentile(q), None) => {
             let needs = Needs::at_rate(confidence::samples_needed(q.get()), st.rps);
             c.status = Status::Inconclusive;

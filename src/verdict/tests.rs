@@ -607,3 +607,46 @@ fn connect_budgets_judge_every_connection_set_up() {
         .unwrap();
     assert_eq!(max.samples, 5);
 }
+
+/// Percentile points only (Locust's CSV, `stats::Written`): judged on the written figure, with
+/// no interval ever; INCONCLUSIVE below the samples that would bound the percentile, never
+/// marginal above them. The histogram beside the points is deliberately wrong (all 1 ms): a
+/// check that read it would pass everything.
+#[test]
+fn percentile_points_only_table() {
+    use Status::*;
+    // (samples, metric, written value ms, limit ms, expected)
+    let cases: Vec<(u64, Metric, u64, u64, Status)> = vec![
+        (299, p(0.99), 40, 50, Pass),
+        (298, p(0.99), 40, 50, Inconclusive),
+        (10, p(0.99), 60, 50, Fail),
+        (59, p(0.95), 49, 50, Pass),
+        (58, p(0.95), 49, 50, Inconclusive),
+        (5, p(0.5), 20, 50, Pass),
+        (4, p(0.5), 20, 50, Inconclusive),
+        // At the limit is over it (budgets are strict), interval or not.
+        (1000, p(0.99), 50, 50, Fail),
+    ];
+    for (n, metric, value, limit, expected) in cases {
+        let plan = plan(vec![vec![budget(metric, limit)]], None);
+        let mut s = summary(1, &vec![(0, 1, false); n as usize]);
+        let Metric::Percentile(q) = metric else {
+            unreachable!()
+        };
+        s.endpoints[0].written = Some(crate::stats::Written {
+            percentiles: vec![(q.get(), ms(value))],
+            min: Some(ms(1)),
+            max: Some(ms(value)),
+            mean: Some(ms(value)),
+        });
+        let v = judge(&plan, &s);
+        let c = &v.checks[0];
+        assert_eq!(
+            c.status, expected,
+            "n={n} {metric} {value} ms < {limit} ms: {c:?}"
+        );
+        assert_eq!(c.interval, None, "n={n} {metric}");
+        assert!(!c.marginal, "n={n} {metric}");
+        assert_eq!(c.measured, Some(Value::Latency(ms(value))));
+    }
+}

@@ -195,7 +195,8 @@ fn percentile_cells(requests: u64, times: &Times) -> impl Iterator<Item = String
 }
 
 fn stats_row(method: &str, name: &str, st: &EndpointStats) -> Vec<String> {
-    let t = Times::of(&st.latency, &percents());
+    let mut t = Times::of(&st.latency, &percents());
+    written_times(&mut t, st);
     let mut row = vec![
         method.to_string(),
         name.to_string(),
@@ -211,6 +212,38 @@ fn stats_row(method: &str, name: &str, st: &EndpointStats) -> Vec<String> {
     ];
     row.extend(percentile_cells(st.requests, &t));
     row
+}
+
+/// An imported run (`slagate judge`): Locust's own exact Average, Min and Max rather than the
+/// histogram's, which for percentile points only is synthesised and would invent them; the
+/// median clamped to them as Locust clamps it.
+fn written_times(t: &mut Times, st: &EndpointStats) {
+    let Some(w) = &st.written else { return };
+    if st.latency.is_empty() {
+        return;
+    }
+    let ms = |d: std::time::Duration| d.as_nanos() as f64 / 1e6;
+    if let Some(mean) = w.mean {
+        t.avg = PyNum::Float(ms(mean));
+    }
+    if let (Some(lo), Some(hi)) = (w.min, w.max) {
+        let (lo, hi) = (ms(lo), ms(hi));
+        t.min = if lo == 0.0 {
+            PyNum::Int(0)
+        } else {
+            PyNum::Float(lo)
+        };
+        t.max = PyNum::Float(hi);
+        // The 50% column is the first of Locust's percentiles.
+        let m = t.percentiles[0];
+        t.median = if m as f64 > hi {
+            PyNum::Float(hi)
+        } else if (m as f64) < lo {
+            PyNum::Float(lo)
+        } else {
+            PyNum::Int(m)
+        };
+    }
 }
 
 fn stats_rows(run: &RunReport) -> Vec<Vec<String>> {

@@ -133,6 +133,11 @@ fn alerts(run: &RunReport) -> Markup {
         @if let Some(warning) = insecure_warning(run) {
             section #insecure .alert.invalid { p { (warning) } }
         }
+        @if run.imported.is_some() {
+            section #imported .alert.warn {
+                @for line in super::table::imported_lines(run) { p { (line) } }
+            }
+        }
     }
 }
 
