@@ -10,20 +10,8 @@ use serde::Deserialize;
 
 use super::{FormatError, LocustError};
 
-/// Locust's percentile columns (`PERCENTILES_TO_REPORT`), as quantiles and as headers.
-pub const PERCENTILES: [(f64, &str); 11] = [
-    (0.50, "50%"),
-    (0.66, "66%"),
-    (0.75, "75%"),
-    (0.80, "80%"),
-    (0.90, "90%"),
-    (0.95, "95%"),
-    (0.98, "98%"),
-    (0.99, "99%"),
-    (0.999, "99.9%"),
-    (0.9999, "99.99%"),
-    (1.0, "100%"),
-];
+/// Locust's percentile columns, as quantiles and as headers.
+pub use crate::stats::LOCUST_PERCENTILES as PERCENTILES;
 
 /// One row of `PREFIX_stats.csv`. Times in ms, as Locust wrote them.
 #[derive(Debug, Clone, PartialEq)]

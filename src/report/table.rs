@@ -18,19 +18,7 @@ use crate::units;
 use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value, fmt_estimate};
 
 /// Locust's percentile columns.
-pub const LOCUST_PERCENTILES: [(f64, &str); 11] = [
-    (0.50, "50%"),
-    (0.66, "66%"),
-    (0.75, "75%"),
-    (0.80, "80%"),
-    (0.90, "90%"),
-    (0.95, "95%"),
-    (0.98, "98%"),
-    (0.99, "99%"),
-    (0.999, "99.9%"),
-    (0.9999, "99.99%"),
-    (1.0, "100%"),
-];
+pub use crate::stats::LOCUST_PERCENTILES;
 
 /// The terminal format. `color` is the caller's decision (a terminal, and `NO_COLOR` unset):
 /// the reporter itself reads no environment.

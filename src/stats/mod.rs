@@ -31,6 +31,22 @@ pub const LOWEST_US: u64 = 1;
 pub const HIGHEST_US: u64 = 3_600_000_000;
 pub const SIGFIG: u8 = 3;
 
+/// Locust's percentile columns (`PERCENTILES_TO_REPORT`), as quantiles and as headers: what
+/// every Locust-shaped table and file shows, and all that Locust's CSV holds.
+pub const LOCUST_PERCENTILES: [(f64, &str); 11] = [
+    (0.50, "50%"),
+    (0.66, "66%"),
+    (0.75, "75%"),
+    (0.80, "80%"),
+    (0.90, "90%"),
+    (0.95, "95%"),
+    (0.98, "98%"),
+    (0.99, "99%"),
+    (0.999, "99.9%"),
+    (0.9999, "99.99%"),
+    (1.0, "100%"),
+];
+
 /// A histogram with slagate's bounds. Values above one hour saturate at the top bucket.
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGFIG)
