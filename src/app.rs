@@ -11,6 +11,7 @@
 
 mod check;
 mod judge;
+mod live;
 mod saved;
 
 use std::path::{Path, PathBuf};

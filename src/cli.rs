@@ -167,6 +167,32 @@ pub struct ReportArgs {
     pub markdown: Option<PathBuf>,
 }
 
+/// What the run shows while it goes, on stderr (stdout keeps the tables).
+#[derive(Debug, Args, Clone)]
+pub struct LiveArgs {
+    /// Off a terminal (a CI log), print one plain status line this often (0: none); on a
+    /// terminal a status block is redrawn every second (0: none).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_interval)]
+    pub progress_interval: Duration,
+}
+
+impl Default for LiveArgs {
+    fn default() -> Self {
+        LiveArgs {
+            progress_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `--progress-interval`: a duration, or 0 for none.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e} (write a duration such as 10s or 1m, or 0 for none)"))
+}
+
 /// Load-shape overrides, named as Locust names them so the guide's commands translate 1:1.
 #[derive(Debug, Args, Clone, Default)]
 pub struct LoadArgs {
@@ -264,6 +290,8 @@ pub struct CheckArgs {
     pub transport: TransportArgs,
     #[command(flatten)]
     pub reports: ReportArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +356,8 @@ pub struct DemoArgs {
     pub transport: TransportArgs,
     #[command(flatten)]
     pub reports: ReportArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

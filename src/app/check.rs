@@ -3,6 +3,7 @@
 //! `--repeat` times), and reports the run, judging it against a baseline if one was given.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{
     Stop, check_outputs, gate, load_runs, regression_exit, report_files, show, step_summary,
@@ -76,6 +77,8 @@ pub(super) fn load_plan(
 struct RunOptions {
     strict: bool,
     repeat: u32,
+    /// `--progress-interval` (zero: no live view).
+    progress_interval: Duration,
 }
 
 pub(super) fn check(args: CheckArgs) -> Exit {
@@ -113,6 +116,7 @@ pub(super) fn check(args: CheckArgs) -> Exit {
         let options = RunOptions {
             strict: args.strict,
             repeat: args.repeat,
+            progress_interval: args.live.progress_interval,
         };
         execute(&plan, provenance, &outputs, &options, baseline.as_ref())
     })
@@ -153,6 +157,7 @@ pub(super) fn demo(args: DemoArgs) -> Exit {
         let options = RunOptions {
             strict: args.strict,
             repeat: args.repeat,
+            progress_interval: args.live.progress_interval,
         };
         execute(&plan, provenance, &outputs, &options, None)
     })
@@ -245,15 +250,13 @@ pub(super) fn report_run(
 fn run_once(
     plan: &Plan,
     reached: &engine::Preflight,
+    options: &RunOptions,
 ) -> Result<(Summary, bool, Option<String>), Stop> {
-    let tty = term::stderr_is_terminal();
+    let mut live = super::live::Live::new(options.progress_interval, term::stderr_is_terminal());
     let run = engine::run(plan, reached, &engine::Options::default(), |p| {
-        progress(p, tty)
+        live.show(plan, p)
     })
     .map_err(Stop::engine)?;
-    if tty {
-        term::errln("");
-    }
     let summary = Summary::new(&run.recording, plan.profile.window_start());
     let never = verdict::never_reached(&summary).map(|why| {
         format!(
@@ -284,7 +287,7 @@ fn measure(
         if n > 1 {
             term::note(format!("run {k} of {n}"));
         }
-        let (summary, run_interrupted, never) = run_once(plan, reached)?;
+        let (summary, run_interrupted, never) = run_once(plan, reached, options)?;
         match never {
             // Nothing was measured in the only run, or the first: there is nothing to judge.
             Some(reason) if runs.is_empty() => return Err(Stop::said(Exit::NotRun, reason)),
@@ -337,48 +340,6 @@ fn measure(
     );
     term::out(report::repeat::combined_header(&head, &combined.spreads));
     Ok((combined.summary, combined.verdict, interrupted, reports))
-}
-
-fn progress(p: &engine::Progress, tty: bool) {
-    let secs = p.elapsed.as_secs();
-    // A terminal gets a live line; a CI log gets one line every 10 s.
-    if !tty && !secs.is_multiple_of(10) {
-        return;
-    }
-    let load = match &p.arrivals {
-        // Open model: the schedule against what went out, what the service holds, what was
-        // dropped.
-        Some(a) => format!(
-            "{}/{} arrivals/s · {} in flight (max {}) · {} dropped",
-            units::rate(a.achieved_rps),
-            units::rate(a.requested_rps),
-            p.users,
-            p.target_users,
-            a.dropped
-        ),
-        None => format!("{}/{} users", p.users, p.target_users),
-    };
-    let p95 = p
-        .recent_p95
-        .map_or_else(String::new, |d| format!(" · p95 {}", units::duration(d)));
-    let line = format!(
-        "[{} / {}] {load} · {} requests ({}/s) · {} failures{p95}{}",
-        units::offset(p.elapsed),
-        units::offset(p.run_time),
-        p.requests,
-        units::rate(p.recent_rps),
-        p.failures,
-        if p.interrupted {
-            " · interrupted: finishing requests in flight (Ctrl-C again to stop now)"
-        } else {
-            ""
-        }
-    );
-    if tty {
-        term::err(format!("\r\x1b[2K{line}"));
-    } else {
-        term::errln(line);
-    }
 }
 
 /// `check --baseline`: the saved base runs and what a regression does, loaded and checked

@@ -127,6 +127,9 @@ pub struct Progress {
     pub arrivals: Option<ArrivalProgress>,
     /// The p95 latency over the last few complete seconds, all endpoints.
     pub recent_p95: Option<Duration>,
+    /// Per endpoint (plan order), the last few complete seconds: latencies, requests and
+    /// failures, for a live view to read percentiles and budgets at risk off.
+    pub recent: Vec<RecentEndpoint>,
     pub requests: u64,
     pub failures: u64,
     /// Requests per second over the last few complete seconds.
@@ -134,6 +137,14 @@ pub struct Progress {
     pub interrupted: bool,
     /// An `abort_when` rule stopped the run (the reason is in `Recording::aborted`).
     pub aborted: bool,
+}
+
+/// One endpoint's last few complete seconds (see [`Progress::recent`]).
+#[derive(Debug, Clone)]
+pub struct RecentEndpoint {
+    pub latency: hdrhistogram::Histogram<u64>,
+    pub requests: u64,
+    pub failures: u64,
 }
 
 /// The open model's part of a progress line.
@@ -515,6 +526,7 @@ pub fn run(
                         .as_ref()
                         .map(|(schedule, _)| arrival_progress(&recording, schedule, slot)),
                     recent_p95: recent_p95(&recording, slot),
+                    recent: recent_endpoints(&recording, slot),
                     requests,
                     failures,
                     recent_rps: recent_rps(&recording, slot),
@@ -617,6 +629,27 @@ fn recent_p95(rec: &Recording, now: u32) -> Option<Duration> {
         }
     }
     (!hist.is_empty()).then(|| Duration::from_micros(hist.value_at_quantile(0.95)))
+}
+
+fn recent_endpoints(rec: &Recording, now: u32) -> Vec<RecentEndpoint> {
+    let seconds = recent(rec, now);
+    (0..rec.endpoints)
+        .map(|e| {
+            let mut r = RecentEndpoint {
+                latency: crate::stats::new_histogram(),
+                requests: 0,
+                failures: 0,
+            };
+            for se in seconds.iter().filter_map(|s| s.endpoints.get(e)) {
+                for part in &se.latencies {
+                    part.add_to(&mut r.latency);
+                }
+                r.requests += se.requests;
+                r.failures += se.failures;
+            }
+            r
+        })
+        .collect()
 }
 
 fn arrival_progress(rec: &Recording, schedule: &Schedule, now: u32) -> ArrivalProgress {

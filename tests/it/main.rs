@@ -18,6 +18,7 @@ mod generator;
 mod ground_truth;
 mod honesty;
 mod html_browser;
+mod live;
 mod locust;
 mod open_model;
 mod repeat;
