@@ -110,6 +110,22 @@ pub fn split_template(text: &str) -> Result<Vec<Piece<'_>>, String> {
     Ok(pieces)
 }
 
+/// `text` with every `{{name}}` written as `x`: what is around the references, to check as a
+/// path. A text with a malformed reference comes back as it is (the reference is reported on
+/// its own).
+pub fn blank_references(text: &str) -> String {
+    match split_template(text) {
+        Ok(pieces) => pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => *t,
+                Piece::Var(_) => "x",
+            })
+            .collect(),
+        Err(_) => text.to_string(),
+    }
+}
+
 /// Capture names: what `{{name}}` may hold.
 pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();

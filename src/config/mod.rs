@@ -66,7 +66,9 @@ pub use builtin::load_builtin;
 pub(crate) use error::Problems;
 pub use error::{ConfigError, Problem, ProblemKind};
 pub(crate) use expand::Lookup;
-pub use flow::{CaptureSource, CaptureSpec, FlowSpec, Piece, is_name, split_template};
+pub use flow::{
+    CaptureSource, CaptureSpec, FlowSpec, Piece, blank_references, is_name, split_template,
+};
 pub(crate) use pem::{PemError, check_key_matches, read_certificates, read_private_key};
 pub use secrets::{MASK, Secrets};
 pub(crate) use sla::parse_base_url;

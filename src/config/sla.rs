@@ -565,22 +565,6 @@ fn parse_method(text: &str) -> Result<Method, (String, String)> {
     Err((format!("`{text}` is not a method slagate can send"), help))
 }
 
-/// `text` with each `{{name}}` reference written as a plain value, to check what is around
-/// them (the captured values are percent-encoded when sent); malformed references are left as
-/// they are, and reported by the flow checks.
-fn filled(text: &str) -> String {
-    match super::flow::split_template(text) {
-        Ok(pieces) => pieces
-            .iter()
-            .map(|p| match p {
-                super::flow::Piece::Text(t) => *t,
-                super::flow::Piece::Var(_) => "x",
-            })
-            .collect(),
-        Err(_) => text.to_string(),
-    }
-}
-
 /// An endpoint path (with an optional query): starts with `/`, and is valid in a request line.
 /// `from_name` says the path was defaulted from `name`, which changes what to suggest.
 fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool) -> Option<String> {
@@ -606,7 +590,9 @@ fn check_path(p: &mut Problems, text: &str, span: Range<usize>, from_name: bool)
                 ),
         );
         return None;
-    } else if text.contains('#') || http::uri::PathAndQuery::from_str(&filled(text)).is_err() {
+    } else if text.contains('#')
+        || http::uri::PathAndQuery::from_str(&super::flow::blank_references(text)).is_err()
+    {
         Some((
             format!("path `{text}` is not valid in a request"),
             "percent-encode spaces and special characters (a space is %20), and leave out any \

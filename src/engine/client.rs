@@ -34,6 +34,8 @@ pub(crate) struct Template {
     pub(super) captures: Vec<Capture>,
     /// A capture reads the body (json, regex).
     pub(super) needs_body: bool,
+    /// A capture reads a response header.
+    pub(super) needs_headers: bool,
 }
 
 impl Template {
@@ -51,14 +53,7 @@ impl Template {
         let path = split(&ep.path_and_query)?;
         // A templated path is checked with its references blank; what is sent is built per user.
         let literal = match &path {
-            Some(_) => crate::plan::split_template(&ep.path_and_query)
-                .map_err(|e| format!("endpoint `{}`: {e}", ep.name))?
-                .iter()
-                .map(|p| match p {
-                    crate::plan::Piece::Text(t) => *t,
-                    crate::plan::Piece::Var(_) => "x",
-                })
-                .collect::<String>(),
+            Some(_) => crate::plan::blank_references(&ep.path_and_query),
             None => ep.path_and_query.clone(),
         };
         let uri_h1: Uri = literal.parse().map_err(bad)?;
@@ -119,6 +114,10 @@ impl Template {
             url,
             templated,
             needs_body: ep.captures.iter().any(|c| needs_body(&c.source)),
+            needs_headers: ep
+                .captures
+                .iter()
+                .any(|c| matches!(c.source, crate::plan::CaptureSource::Header(_))),
             captures: ep.captures.clone(),
         })
     }
@@ -153,6 +152,7 @@ impl Template {
             templated: self.templated.clone(),
             captures: self.captures.clone(),
             needs_body: self.needs_body,
+            needs_headers: self.needs_headers,
         }
     }
 

@@ -243,16 +243,23 @@ impl Session {
         (self.built[i].as_ref(), &mut self.body)
     }
 
-    /// The URL endpoint `i` was last sent to by this user (for the cookie jar).
-    pub(crate) fn url_of<'a>(
-        &'a self,
+    /// Keep the `Set-Cookie`s of an answer to endpoint `i`, matched against the URL this user
+    /// last sent it to.
+    pub(crate) fn store_cookies(
+        &mut self,
         i: usize,
-        template: &'a super::client::Template,
-    ) -> &'a url::Url {
-        self.built
+        template: &super::client::Template,
+        headers: &HeaderMap,
+    ) {
+        let Some(jar) = &mut self.jar else {
+            return;
+        };
+        let url = self
+            .built
             .get(i)
             .and_then(Option::as_ref)
-            .map_or(&template.url, |b| &b.url)
+            .map_or(&template.url, |b| &b.url);
+        jar.store(headers, url);
     }
 
     /// `secrets` and everything this user holds that may be secret: its captured values and

@@ -441,10 +441,7 @@ pub fn run(
         .with_flows(plan.flows.len());
     // A login run once per user happens as the user starts: judge it on the whole run.
     recording.whole_run = (0..plan.endpoints.len())
-        .filter(|&e| {
-            plan.flows.iter().any(|f| f.once.contains(&e))
-                && !plan.flows.iter().any(|f| f.steps.contains(&e))
-        })
+        .filter(|&e| plan.once_only(e))
         .collect();
     recording.set_service_from(profile.window_start());
     let mut interrupted = false;

@@ -26,7 +26,6 @@ use super::flow::{Choice, Iteration, Next, Session};
 use super::health::WorkerHealth;
 use super::transport::{Connected, Connector, Protocol, Sender};
 use super::{Shared, Stop, think_time};
-use crate::plan::CaptureSource;
 use crate::stats::{ConnectionRecorder, FailureKind, Opened, Outcome, Recorder};
 
 /// What one worker's users share (single-threaded: `Rc`, `RefCell`).
@@ -333,12 +332,7 @@ pub(super) async fn hit(
                 Instant::now(),
             )
     };
-    let headers = !template.captures.is_empty()
-        && template
-            .captures
-            .iter()
-            .any(|c| matches!(c.source, CaptureSource::Header(_)))
-        || session.as_ref().is_some_and(|s| s.jar.is_some());
+    let headers = template.needs_headers || session.as_ref().is_some_and(|s| s.jar.is_some());
 
     let mut retried = false;
     let attempt = {
@@ -476,16 +470,11 @@ fn record(
     };
     // Cookies are kept from every answer, whatever its status (a 302 to a login page sets
     // them too).
-    if let Some(s) = session.as_deref_mut()
-        && let (Some(headers), Some(_)) = (&resp.headers, &s.jar)
-    {
-        let url = s.url_of(endpoint, template).clone();
-        if let Some(jar) = &mut s.jar {
-            jar.store(headers, &url);
-        }
+    if let (Some(s), Some(headers)) = (session.as_deref_mut(), &resp.headers) {
+        s.store_cookies(endpoint, template, headers);
     }
     let outcome = if template.expect.accepts(resp.status) {
-        match capture(shared, template, &resp, session.as_deref_mut()) {
+        match capture(template, &resp, session.as_deref_mut()) {
             Ok(()) => Outcome::Success,
             Err(missing) => {
                 let kind = FailureKind::Capture;
@@ -528,7 +517,6 @@ fn record(
 /// Fill the user's values from a successful answer; `Err(i)`: capture `i` found nothing (the
 /// values taken before it are kept, those after it are not looked for).
 fn capture(
-    shared: &super::Shared,
     template: &Template,
     resp: &client::Response,
     session: Option<&mut Session>,
@@ -536,29 +524,27 @@ fn capture(
     if template.captures.is_empty() {
         return Ok(());
     }
-    let empty = Vec::new();
-    // A free endpoint's captures check the answer (and fail on it) but keep nothing.
-    let mut scratch_values = None;
-    let (values, body) = match session {
-        Some(s) => (&mut s.values, &s.body),
-        None => (
-            scratch_values.insert(super::flow::Values::new(shared.vars.len())),
-            &empty,
-        ),
+    // A free endpoint without a session: its captures check the answer (and fail on it) but
+    // keep nothing.
+    let (mut values, body): (Option<&mut super::flow::Values>, &[u8]) = match session {
+        Some(s) => (Some(&mut s.values), &s.body),
+        None => (None, &[]),
     };
     let body: &[u8] = if template.needs_body { body } else { &[] };
     for (i, c) in template.captures.iter().enumerate() {
         let (mut digits, mut scratch) = ([0u8; 3], String::new());
-        match super::flow::extract(
+        let found = super::flow::extract(
             &c.source,
             resp.status,
             resp.headers.as_ref(),
             body,
             &mut digits,
             &mut scratch,
-        ) {
-            Some(v) => values.store(c.var, v),
-            None => return Err(i),
+        );
+        match (found, values.as_deref_mut()) {
+            (None, _) => return Err(i),
+            (Some(v), Some(values)) => values.store(c.var, v),
+            (Some(_), None) => {}
         }
     }
     Ok(())

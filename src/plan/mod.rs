@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-pub use crate::config::{CaptureSource, MASK, Piece, Secrets, split_template};
+pub use crate::config::{CaptureSource, MASK, Piece, Secrets, blank_references, split_template};
 pub use build::{Overrides, build};
 pub use regression::{LatencyStat, Tolerances, tolerances};
 pub use schedule::Schedule;
@@ -84,6 +84,13 @@ impl Plan {
             weights += f64::from(e.weight);
         }
         (weights > 0.0).then(|| Duration::from_secs_f64(sum / weights))
+    }
+
+    /// Whether endpoint `i` is sent only as a flow's `once` step (a login): once per user, as
+    /// the user starts, so it is measured over the whole run rather than the window.
+    pub fn once_only(&self, i: usize) -> bool {
+        self.flows.iter().any(|f| f.once.contains(&i))
+            && !self.flows.iter().any(|f| f.steps.contains(&i))
     }
 
     /// The error ceiling this run is judged against (see [`ErrorCeiling`]).

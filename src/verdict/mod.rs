@@ -269,8 +269,7 @@ pub fn judge(plan: &Plan, summary: &Summary) -> Verdict {
     });
     let mut checks = Vec::new();
     for (i, (ep, st)) in plan.endpoints.iter().zip(&summary.endpoints).enumerate() {
-        let once_only = plan.flows.iter().any(|f| f.once.contains(&i))
-            && !plan.flows.iter().any(|f| f.steps.contains(&i));
+        let once_only = plan.once_only(i);
         for (b, budget) in ep.budgets.iter().enumerate() {
             let subject = Subject::Endpoint(i);
             let mut c = latency_check(subject, budget.metric, budget.limit, st, &budget.location);
