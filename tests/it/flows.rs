@@ -238,3 +238,32 @@ fn open_model_arrivals_draw_logged_in_sessions_from_a_pool() {
     );
     assert_eq!(iterations["failures"], 0, "{iterations}");
 }
+
+#[test]
+fn captured_tokens_and_cookies_a_target_echoes_back_are_masked() {
+    let server = TestServer::start(Behaviour::Auth {
+        delay: Duration::from_millis(2),
+    });
+    let sla = sla(&server.url(), "$.access_token").replace(
+        "steps = [\"profile\", \"orders\"]",
+        "steps = [\"profile\", \"orders\", \"echo\"]",
+    ) + "\n[[endpoint]]\nname = \"echo\"\npath = \"/v1/echo\"\n\
+         headers = { authorization = \"Bearer {{token}}\" }\nbudget = { p95 = \"100ms\" }\n";
+    let scratch = Scratch::new(&sla, CLOSED);
+    let (code, text, run) = scratch.run();
+    assert_eq!(code, Some(1), "the echo answers 500:\n{text}");
+    let echo = endpoint(&run, "echo");
+    let example = echo["failures_by_kind"][0]["example"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(example.contains("HTTP 500"), "{example}");
+    // The cookie's name may show; its value and the token may not.
+    assert!(
+        example.contains("cookie sid=*** authorization Bearer ***"),
+        "the cookie and the captured token are masked: {example}"
+    );
+    let md = std::fs::read_to_string(scratch.path("run.md")).unwrap();
+    for out in [&text, &md] {
+        assert!(!out.contains("tok-") && !out.contains("sid=1"), "{out}");
+    }
+}

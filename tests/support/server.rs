@@ -91,7 +91,9 @@ pub enum Behaviour {
     /// `sid=N; Path=/v1` (N counts logins from 1); `GET /v1/profile` with
     /// `authorization: Bearer tok-N` answers `{"account_id":"acct-N"}`; `GET
     /// /v1/accounts/acct-N/orders` wants the same token and the cookie `sid=N`. Anything else
-    /// is 401 (no or unknown token, wrong cookie) or 404 (another account), counted as refused.
+    /// is 401 (no or unknown token, wrong cookie) or 404 (another account), counted as refused,
+    /// except `GET /v1/echo` with a token: a 500 whose body repeats the request's cookie and
+    /// authorization.
     /// Each answer takes `delay`.
     Auth { delay: Duration },
 }
@@ -551,6 +553,17 @@ async fn auth(shared: &Shared, req: Request<Incoming>) -> Response<TestBody> {
     let Some(n) = token else {
         return refuse(StatusCode::UNAUTHORIZED);
     };
+    if path == "/v1/echo" {
+        // A careless error page that repeats the session it was sent.
+        return json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "{{\"error\":\"cookie {} authorization {}\"}}",
+                cookie.as_deref().unwrap_or(""),
+                header("authorization").unwrap_or_default()
+            ),
+        );
+    }
     if path == "/v1/profile" {
         return json(StatusCode::OK, format!("{{\"account_id\":\"acct-{n}\"}}"));
     }
