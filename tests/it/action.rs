@@ -814,12 +814,12 @@ fn failing_budgets_are_annotated_at_their_line_in_github_actions() {
     let col = budget.find("p99 = ").unwrap() + "p99 = ".len() + 1;
     assert!(annotation.contains(&format!(",col={col},")), "{annotation}");
     assert!(annotation.contains(" vs budget < 2 s"), "{annotation}");
-    // The error rate fails too: an error annotation at the level's line.
-    assert_eq!(
-        text.lines().filter(|l| l.starts_with("::error ")).count(),
-        2,
-        "{text}"
-    );
+    // The error rate fails too: an error annotation at the level's line. One annotation per
+    // failing check: with few /analysis/ samples in a short window (a busy machine), its one
+    // slow answer can fail p95 as well as p99.
+    let annotations = text.lines().filter(|l| l.starts_with("::error ")).count();
+    assert!(annotations >= 2, "{text}");
+    assert_eq!(annotations, crate::failing_rows(&text).len(), "{text}");
 
     // Outside GitHub Actions (`check` removes its variables), no workflow commands.
     let out = smoke().run();
