@@ -12,6 +12,7 @@
 mod check;
 mod judge;
 mod live;
+mod merge;
 mod saved;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Fixture { port, mode } => saved::fixture(port, simulator(mode)),
         Command::Report { run, reports } => saved::rerender(&run, &reports),
         Command::Compare(args) => saved::compare_runs(args),
+        Command::Merge(args) => merge::merge(args),
     }
 }
 

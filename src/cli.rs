@@ -1,7 +1,7 @@
 //! The command line. The doc comments here are `--help`.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -74,6 +74,37 @@ pub enum Command {
     /// [regression] tolerance at 95 % confidence.
     #[command(after_help = COMPARE_EXIT_CODES)]
     Compare(CompareArgs),
+    /// Add the saved runs of a sharded check (`check --shard K/N --json FILE`, one per shard)
+    /// into one run, exactly (histograms added, second by second), and judge it against the
+    /// SLA as `check` judges one process's run: the same checks, reports and exit codes.
+    /// Refuses (exit 2) shards that are not all of one run: one missing or given twice, of
+    /// another run id or profile, or whose windows do not overlap.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' saved runs; a folder means every *.json directly inside it (a merged run
+    /// found there is skipped).
+    #[arg(value_name = "SHARD.json|DIR", num_args = 1.., required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The SLA file whose budgets judge the merged run.
+    #[arg(long, default_value = "sla.toml", value_name = "FILE")]
+    pub sla: PathBuf,
+    /// The profile the shards ran (default: the one they name, profiles/NAME.toml beside the
+    /// SLA file, else the path they recorded). It must be the file they ran, byte for byte.
+    #[arg(short = 'p', long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+    /// Release sign-off: exit 4, not 0, when a check is INCONCLUSIVE.
+    #[arg(long)]
+    pub strict: bool,
+    /// Shards that started further apart than this did not run the same seconds: the merged
+    /// run is INVALID (exit 4).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub max_skew: Duration,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 const COMPARE_EXIT_CODES: &str = "\
@@ -292,6 +323,82 @@ pub struct CheckArgs {
     pub reports: ReportArgs,
     #[command(flatten)]
     pub live: LiveArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// Scale-out: one process (a pod, a CI leg) makes one shard of the profile; `slagate merge`
+/// judges the shards' saved runs as one.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ShardArgs {
+    /// Make shard K of N of the profile (1 ≤ K ≤ N): closed model, every N-th user from the
+    /// K-th, each at its own spawn time; open model, every N-th arrival of the one schedule.
+    /// `auto/N` takes K from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's, 0-based). A
+    /// shard judges nothing: it exits 0 when it ran (3 when it could not) and its --json is
+    /// for `slagate merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<ShardSpec>,
+    /// Wait, then start the load on this wall-clock instant, so that shards started apart
+    /// line up second by second: RFC 3339 (2026-12-02T18:30:00Z) or +DURATION from now (+30s).
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
+    /// Name the run the shards belong to, so `slagate merge` refuses a shard of another
+    /// (default: $SLAGATE_RUN_ID, else $GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT in GitHub Actions).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Seed the choice of endpoints and think times, so a run (or each shard) makes the same
+    /// choices again (default: from the clock).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// `--shard K/N`, or `auto/N` for the index of a Kubernetes Indexed Job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardSpec {
+    Fixed { k: u32, n: u32 },
+    Auto { n: u32 },
+}
+
+/// The most shards of one run: beyond it a typo (`--shard 1/40000`) is more likely than a fleet.
+pub const MAX_SHARDS: u32 = 1000;
+
+fn parse_shard(s: &str) -> Result<ShardSpec, String> {
+    let usage =
+        "write K/N with 1 ≤ K ≤ N, e.g. 2/4, or auto/N to take K from $JOB_COMPLETION_INDEX";
+    let (k, n) = s.trim().split_once('/').ok_or_else(|| usage.to_string())?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("N must be a whole number: {usage}"))?;
+    if !(1..=MAX_SHARDS).contains(&n) {
+        return Err(format!("N must be between 1 and {MAX_SHARDS}"));
+    }
+    if k.trim() == "auto" {
+        return Ok(ShardSpec::Auto { n });
+    }
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("K must be a whole number or auto: {usage}"))?;
+    if !(1..=n).contains(&k) {
+        return Err(format!("K must be between 1 and N ({n}): {usage}"));
+    }
+    Ok(ShardSpec::Fixed { k, n })
+}
+
+/// `--start-at`: RFC 3339, or `+DURATION` from now.
+fn parse_start_at(s: &str) -> Result<SystemTime, String> {
+    let s = s.trim();
+    if let Some(after) = s.strip_prefix('+') {
+        let d = humantime::parse_duration(after.trim())
+            .map_err(|e| format!("{e} (write +30s, +2m, or an RFC 3339 time)"))?;
+        return Ok(SystemTime::now() + d);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(SystemTime::from)
+        .map_err(|e| {
+            format!("{e}: write an RFC 3339 time such as 2026-12-02T18:30:00Z, or +30s from now")
+        })
 }
 
 #[derive(Debug, Args)]

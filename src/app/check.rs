@@ -3,17 +3,19 @@
 //! `--repeat` times), and reports the run, judging it against a baseline if one was given.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{
     Stop, check_outputs, gate, load_runs, regression_exit, report_files, show, step_summary,
     stop_if_interrupted, terminal, tolerances,
 };
-use crate::cli::{CheckArgs, DemoArgs, LoadArgs, RegressionMode, TransportArgs};
+use crate::cli::{
+    CheckArgs, DemoArgs, LoadArgs, RegressionMode, ShardArgs, ShardSpec, TransportArgs,
+};
 use crate::engine::signals;
 use crate::fixture::Fixture;
-use crate::plan::{Overrides, Plan};
-use crate::report::{Outputs, Provenance, RunReport, term};
+use crate::plan::{Overrides, Plan, Shard};
+use crate::report::{Outputs, Provenance, RunOutcome, RunReport, ShardInfo, term};
 use crate::stats::Summary;
 use crate::units::{self, Exit};
 use crate::{compare, config, engine, plan, report, verdict};
@@ -74,11 +76,67 @@ pub(super) fn load_plan(
 }
 
 /// How a check runs, beyond its plan.
+#[derive(Default)]
 struct RunOptions {
     strict: bool,
     repeat: u32,
     /// `--progress-interval` (zero: no live view).
     progress_interval: Duration,
+    /// `--seed` (`None`: from the clock).
+    seed: Option<u64>,
+    /// `--start-at`: the load starts on this instant.
+    start_at: Option<SystemTime>,
+    /// `--shard`: the run is one shard, saved for `slagate merge` rather than judged.
+    run_id: Option<String>,
+}
+
+/// The env var a Kubernetes Indexed Job sets to each pod's index (0-based).
+pub const JOB_COMPLETION_INDEX: &str = "JOB_COMPLETION_INDEX";
+
+/// `--shard`: K/N as given, or `auto/N` with K from the Indexed Job's index.
+fn shard_of(spec: ShardSpec) -> Result<Shard, Stop> {
+    let (k, n) = match spec {
+        ShardSpec::Fixed { k, n } => (k, n),
+        ShardSpec::Auto { n } => {
+            let raw = std::env::var(JOB_COMPLETION_INDEX).map_err(|_| {
+                Stop::said(
+                    Exit::BadInput,
+                    format!(
+                        "--shard auto/{n} takes the shard from ${JOB_COMPLETION_INDEX} (set by a \
+                         Kubernetes Indexed Job), which is not set: give --shard K/{n}"
+                    ),
+                )
+            })?;
+            let index: u32 = raw.trim().parse().map_err(|_| {
+                Stop::said(
+                    Exit::BadInput,
+                    format!("${JOB_COMPLETION_INDEX} is {raw:?}, not a whole number"),
+                )
+            })?;
+            (index.saturating_add(1), n)
+        }
+    };
+    Shard::new(k, n).ok_or_else(|| {
+        Stop::said(
+            Exit::BadInput,
+            format!(
+                "shard {k} of {n} does not exist (${JOB_COMPLETION_INDEX} is 0-based: the Job's \
+                 completions must equal N = {n})"
+            ),
+        )
+    })
+}
+
+/// `--run-id`, else `$SLAGATE_RUN_ID`, else the GitHub Actions run and attempt.
+fn run_id(args: &ShardArgs) -> Option<String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    args.run_id
+        .clone()
+        .or_else(|| env("SLAGATE_RUN_ID"))
+        .or_else(|| {
+            env("GITHUB_RUN_ID")
+                .map(|id| format!("{id}-{}", env("GITHUB_RUN_ATTEMPT").unwrap_or("1".into())))
+        })
 }
 
 pub(super) fn check(args: CheckArgs) -> Exit {
@@ -91,7 +149,30 @@ pub(super) fn check(args: CheckArgs) -> Exit {
             profile: &args.profile,
         };
         let given = overrides(args.host, &args.load, &args.headers, &args.transport);
-        let (plan, provenance) = load_plan(source, &given)?;
+        let (mut plan, provenance) = load_plan(source, &given)?;
+        if let Some(spec) = args.shard.shard {
+            let shard = shard_of(spec)?;
+            // A shard's figures are only worth what the merge can read of them.
+            if args.reports.json.is_none() {
+                return Err(Stop::said(
+                    Exit::BadInput,
+                    format!(
+                        "--shard {shard} needs --json FILE: `slagate merge` judges the shards \
+                         from their saved runs"
+                    ),
+                ));
+            }
+            if args.repeat > 1 || !args.baseline.is_empty() {
+                return Err(Stop::said(
+                    Exit::BadInput,
+                    "--shard makes one part of a run, judged by `slagate merge`: --repeat and \
+                     --baseline apply to the merged run, not to a shard",
+                ));
+            }
+            plan = plan
+                .with_shard(shard)
+                .map_err(|e| Stop::said(Exit::BadInput, e))?;
+        }
         let baseline = if args.baseline.is_empty() {
             None
         } else {
@@ -117,6 +198,9 @@ pub(super) fn check(args: CheckArgs) -> Exit {
             strict: args.strict,
             repeat: args.repeat,
             progress_interval: args.live.progress_interval,
+            seed: args.shard.seed,
+            start_at: args.shard.start_at,
+            run_id: run_id(&args.shard),
         };
         execute(&plan, provenance, &outputs, &options, baseline.as_ref())
     })
@@ -158,6 +242,7 @@ pub(super) fn demo(args: DemoArgs) -> Exit {
             strict: args.strict,
             repeat: args.repeat,
             progress_interval: args.live.progress_interval,
+            ..RunOptions::default()
         };
         execute(&plan, provenance, &outputs, &options, None)
     })
@@ -180,9 +265,31 @@ fn execute(
     let reached = engine::preflight(plan).map_err(Stop::engine)?;
     stop_if_interrupted()?;
     term::note(format!("{} — {}", profile_line(plan), reached.describe()));
+    if let Some(at) = options.start_at {
+        wait_until(plan, at)?;
+    }
     let (summary, verdict, interrupted, runs) =
         measure(plan, &reached, options, &provenance, outputs)?;
-    let run = RunReport::new(
+    let shard = plan.shard.map(|shard| ShardInfo {
+        shard,
+        run_id: options.run_id.clone(),
+        start_at: options.start_at,
+        load: summary.load.clone(),
+        reached: summary.reached,
+        aborted: summary.aborted.clone(),
+    });
+    if let (Some(info), Some(at)) = (&shard, options.start_at) {
+        let late = summary.started_at.duration_since(at).unwrap_or_default();
+        if late > Duration::from_millis(100) {
+            term::warning_diagnostic(format!(
+                "shard {} started {} after --start-at: `slagate merge` calls the run INVALID \
+                 when its shards started more than --max-skew (default 1 s) apart",
+                info.shard,
+                units::duration(late)
+            ));
+        }
+    }
+    let mut run = RunReport::new(
         plan,
         provenance,
         summary,
@@ -190,7 +297,35 @@ fn execute(
         interrupted,
         options.strict,
     );
+    if shard.is_some() {
+        if !interrupted {
+            run.outcome = RunOutcome::Shard;
+        }
+        run.shard = shard;
+    }
     Ok(report_run(&run, &runs, outputs, baseline))
+}
+
+/// `--start-at`: wait for the instant (Ctrl-C ends the wait, exit 3); an instant already past
+/// starts at once, and the shard's report says how late it was.
+fn wait_until(plan: &Plan, at: SystemTime) -> Result<(), Stop> {
+    let who = plan
+        .shard
+        .map(|s| format!("shard {s}"))
+        .unwrap_or_else(|| "the load".to_string());
+    let Ok(wait) = at.duration_since(SystemTime::now()) else {
+        return Ok(());
+    };
+    term::note(format!(
+        "{who} starts at {} (in {})",
+        humantime::format_rfc3339_millis(at),
+        units::length(wait)
+    ));
+    while let Ok(left) = at.duration_since(SystemTime::now()) {
+        stop_if_interrupted()?;
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+    stop_if_interrupted()
 }
 
 /// "profile smoke — 1 user, 1/s spawn rate, think 100–300 ms, 1m run time — against URL".
@@ -253,10 +388,12 @@ fn run_once(
     options: &RunOptions,
 ) -> Result<(Summary, bool, Option<String>), Stop> {
     let mut live = super::live::Live::new(options.progress_interval, term::stderr_is_terminal());
-    let run = engine::run(plan, reached, &engine::Options::default(), |p| {
-        live.show(plan, p)
-    })
-    .map_err(Stop::engine)?;
+    let mut engine_options = engine::Options::default();
+    if let Some(seed) = options.seed {
+        engine_options.seed = seed;
+    }
+    let run = engine::run(plan, reached, &engine_options, |p| live.show(plan, p))
+        .map_err(Stop::engine)?;
     let summary = Summary::new(&run.recording, plan.profile.window_start());
     let never = verdict::never_reached(&summary).map(|why| {
         format!(
@@ -294,7 +431,16 @@ fn measure(
             Some(reason) => term::note(reason),
             None => {}
         }
-        let verdict = verdict::judge(plan, &summary);
+        // A shard is not judged (the merge judges the shards together); only its delivery is,
+        // so that its report says at once when its part of the load was not made.
+        let verdict = if plan.shard.is_some() {
+            verdict::Verdict {
+                checks: Vec::new(),
+                invalid: verdict::validity::validity(plan, &summary),
+            }
+        } else {
+            verdict::judge(plan, &summary)
+        };
         if n == 1 {
             return Ok((summary, verdict, run_interrupted, Vec::new()));
         }

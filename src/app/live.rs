@@ -92,8 +92,14 @@ fn figures(plan: &Plan, p: &Progress) -> Figures {
             units::percent(failures as f64 / requests as f64)
         )
     };
+    // A shard says which it is: its figures are its part, and a log of several shards (or one
+    // pod's) must tell them apart.
+    let shard = plan
+        .shard
+        .map(|s| format!("shard {s} "))
+        .unwrap_or_default();
     let head = format!(
-        "[{} / {}] {load} · {} requests ({}/s) · {} failures{errors}{}",
+        "{shard}[{} / {}] {load} · {} requests ({}/s) · {} failures{errors}{}",
         units::offset(p.elapsed),
         units::offset(p.run_time),
         p.requests,

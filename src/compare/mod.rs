@@ -432,6 +432,7 @@ fn warnings(base: &[RunReport], head: &[RunReport]) -> Vec<String> {
                     "was INVALID: the load generator did not deliver its profile"
                 }
                 RunOutcome::Interrupted => "was INTERRUPTED before its run time was over",
+                RunOutcome::Shard => "is one shard of a sharded run (merge the shards first)",
             };
             let name = if runs.len() > 1 {
                 format!("{which} run {}", k + 1)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::plan::Profile;
+use crate::plan::{Profile, Shard};
 use crate::stats::{LoadHealth, OpenHealth, Sparse, new_histogram};
 
 /// One worker's evidence of how punctual it was. Owned by the worker thread; returned from it.
@@ -55,6 +55,7 @@ impl WorkerHealth {
 pub(crate) fn merge(
     workers: impl IntoIterator<Item = WorkerHealth>,
     profile: &Profile,
+    shard: Shard,
     cores: u32,
     cpu: Vec<f64>,
 ) -> LoadHealth {
@@ -72,7 +73,10 @@ pub(crate) fn merge(
         peak += w.peak_in_flight;
     }
     LoadHealth {
-        users_planned: profile.closed().map_or(0, |c| c.users),
+        // This shard's users; its part of the cap.
+        users_planned: profile.closed().map_or(0, |c| {
+            u32::try_from(shard.share(u64::from(c.users))).unwrap_or(u32::MAX)
+        }),
         users_started,
         worst_spawn_delay,
         wake_delay: Sparse::from_histogram(&wake),
@@ -80,7 +84,7 @@ pub(crate) fn merge(
         cores,
         open: profile.open().map(|o| OpenHealth {
             send_lag: Sparse::from_histogram(&lag),
-            max_in_flight: o.max_in_flight,
+            max_in_flight: shard.part(o.max_in_flight),
             peak_in_flight: u32::try_from(peak).unwrap_or(u32::MAX),
         }),
     }
@@ -229,7 +233,7 @@ mod tests {
             .users(4)
             .build()
             .profile;
-        let h = merge([a, b], &profile, 2, vec![0.5]);
+        let h = merge([a, b], &profile, Shard::WHOLE, 2, vec![0.5]);
         assert_eq!(h.users_planned, 4);
         assert_eq!(h.users_started, 3);
         assert_eq!(h.worst_spawn_delay, Duration::from_millis(40));

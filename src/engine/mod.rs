@@ -38,7 +38,7 @@ use rand::rngs::SmallRng;
 use rustls::RootCertStore;
 use tokio::sync::watch;
 
-use crate::plan::{LoadModel, Plan, Schedule, Secrets, ThinkTime};
+use crate::plan::{LoadModel, Plan, Schedule, Secrets, Shard, ThinkTime};
 use crate::stats::{Abort, ConnectionRecorder, Connections, Recorder, Recording};
 use crate::units;
 use client::Template;
@@ -191,8 +191,10 @@ struct Shared {
     /// The plan's capture names.
     vars: Vec<String>,
     cookies: bool,
-    /// Open model: flow sessions, all workers.
+    /// Open model: flow sessions, all workers (this shard's part).
     sessions: u32,
+    /// `--shard`: which of the profile's events this process makes.
+    shard: Shard,
     think: ThinkTime,
     timeout: Duration,
     start: Instant,
@@ -358,12 +360,19 @@ pub fn run(
     }
 
     let profile = &plan.profile;
+    let shard = plan.shard();
     let _ = raise_fd_limit();
+    // No more workers than this shard has users (or in-flight slots): an idle worker would
+    // only dilute the CPU figure.
+    let concurrency = match &profile.load {
+        LoadModel::Closed(c) => u32::try_from(shard.share(u64::from(c.users))).unwrap_or(u32::MAX),
+        LoadModel::Open(o) => shard.part(o.max_in_flight),
+    };
     let workers = match opts.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .clamp(1, profile.concurrency().max(1) as usize);
+    .clamp(1, concurrency.max(1) as usize);
     // Each worker is single-threaded: with fewer workers than cores, the workers are all the
     // CPU the load can use.
     let cores = std::thread::available_parallelism()
@@ -395,7 +404,8 @@ pub fn run(
         names: plan.endpoints.iter().map(|e| e.name.clone()).collect(),
         vars: plan.vars.clone(),
         cookies: plan.target.cookies,
-        sessions: profile.sessions,
+        sessions: shard.part(profile.sessions),
+        shard,
         think: profile.closed().map_or(
             ThinkTime {
                 min: Duration::ZERO,
@@ -411,9 +421,12 @@ pub fn run(
         spawn: profile
             .closed()
             .map(|c| pacer::Spawn::of(c, profile.run_time)),
-        schedule: profile
-            .open()
-            .map(|o| (Schedule::new(o, profile.run_time), o.max_in_flight)),
+        schedule: profile.open().map(|o| {
+            (
+                Schedule::new(o, profile.run_time),
+                shard.part(o.max_in_flight),
+            )
+        }),
         seed: opts.seed,
         active: AtomicU32::new(0),
         in_flight: (0..workers).map(|_| InFlight::default()).collect(),
@@ -517,11 +530,11 @@ pub fn run(
                     elapsed,
                     run_time: profile.run_time,
                     users: running,
-                    target_users: profile.concurrency(),
+                    target_users: concurrency,
                     arrivals: shared
                         .schedule
                         .as_ref()
-                        .map(|(schedule, _)| arrival_progress(&recording, schedule, slot)),
+                        .map(|(schedule, _)| arrival_progress(&recording, schedule, shard, slot)),
                     recent_p95: recent_p95(&recording, slot),
                     recent: recent_endpoints(&recording, slot),
                     requests,
@@ -561,7 +574,7 @@ pub fn run(
     for batch in batch_rx.try_iter() {
         recording.add(batch);
     }
-    recording.load = health::merge(healths, profile, cores, cpu);
+    recording.load = health::merge(healths, profile, shard, cores, cpu);
     recording.finished_at = start.elapsed();
     Ok(Run {
         recording,
@@ -649,12 +662,20 @@ fn recent_endpoints(rec: &Recording, now: u32) -> Vec<RecentEndpoint> {
         .collect()
 }
 
-fn arrival_progress(rec: &Recording, schedule: &Schedule, now: u32) -> ArrivalProgress {
+fn arrival_progress(
+    rec: &Recording,
+    schedule: &Schedule,
+    shard: Shard,
+    now: u32,
+) -> ArrivalProgress {
     let start = (now.saturating_sub(1) as usize).saturating_sub(5);
     let seconds = recent(rec, now);
     let n = seconds.len().max(1) as f64;
     let sent: u64 = seconds.iter().map(|s| s.arrivals).sum();
-    let asked = schedule.due_between(start as f64, (start + seconds.len()) as f64);
+    let asked = shard.share_between(
+        schedule.due_before(start as f64),
+        schedule.due_before((start + seconds.len()) as f64),
+    );
     ArrivalProgress {
         requested_rps: asked as f64 / n,
         achieved_rps: sent as f64 / n,
@@ -778,8 +799,7 @@ fn worker(
             let mut k = 0usize;
             pacer::pace(
                 spawn,
-                index,
-                workers,
+                pacer::Stripe::of(shared.shard, index, workers),
                 shared.start,
                 &mut stop_spawning,
                 |user, at, _| {

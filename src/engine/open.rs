@@ -94,15 +94,16 @@ pub(super) async fn arrivals(
         .max(1),
     });
     let mut tasks = JoinSet::new();
-    let mut rng =
-        SmallRng::seed_from_u64(shared.seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    // Each shard's workers draw their own sequence: shards of one seed do not repeat each
+    // other's choices (shard 1/1 draws what an unsharded run does).
+    let stream = u64::from(shared.shard.index) * workers as u64 + index as u64;
+    let mut rng = SmallRng::seed_from_u64(shared.seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407));
     let total_weight = *shared.cumulative.last().unwrap_or(&1);
     let mut stop = w.stop.clone();
     let in_flight = &shared.in_flight[index];
     pacer::pace(
         schedule,
-        index,
-        workers,
+        pacer::Stripe::of(shared.shard, index, workers),
         shared.start,
         &mut stop,
         |_, intended, now| {

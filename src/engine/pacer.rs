@@ -2,15 +2,17 @@
 //! of the event's index (vegeta's `Pacer`, and wrk2's fixed schedule): it never looks at the
 //! clock, so a late wake-up does not move any later event, and the arithmetic is tested apart
 //! from the engine. The closed model's events are user starts (user i at i / spawn_rate); the
-//! open model's are arrivals (the `plan::Schedule`). Worker w of W takes events w, w+W, w+2W…,
-//! so the workers together keep the one schedule.
+//! open model's are arrivals (the `plan::Schedule`). Shard k of N (`--shard`, 0-based k)
+//! takes the events ≡ k (mod N), and its worker w of W every W-th of those: events k + N·w,
+//! k + N·(w+W), … So the workers together keep the shard's part, and the shards the one
+//! schedule.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use super::Stop;
-use crate::plan::{Closed, Schedule};
+use crate::plan::{Closed, Schedule, Shard};
 
 pub(super) trait Pacer {
     /// When event `i` (over the whole run, all workers) is due from the start; `None` once the
@@ -51,19 +53,36 @@ impl Pacer for Schedule {
     }
 }
 
-/// Runs worker `index`'s share of `pacer`'s events from `start`: sleeps until the next is due,
+/// Which events of the whole run one worker makes: `first`, `first + step`, …
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stripe {
+    first: u64,
+    step: u64,
+}
+
+impl Stripe {
+    /// Worker `index` of `workers` of `shard`.
+    pub(super) fn of(shard: Shard, index: usize, workers: usize) -> Stripe {
+        let n = u64::from(shard.count);
+        Stripe {
+            first: u64::from(shard.index) + n * index as u64,
+            step: n * workers.max(1) as u64,
+        }
+    }
+}
+
+/// Runs one worker's stripe of `pacer`'s events from `start`: sleeps until the next is due,
 /// then hands `due(i, intended, now)` every event whose time has come (tokio's timers tick at
 /// 1 ms, so one wake-up may owe several). Ends when the schedule does, or when the run stops.
 pub(super) async fn pace(
     pacer: &impl Pacer,
-    index: usize,
-    workers: usize,
+    stripe: Stripe,
     start: Instant,
     stop: &mut watch::Receiver<Stop>,
     mut due: impl FnMut(u64, Instant, Instant),
 ) {
-    let step = workers.max(1) as u64;
-    let mut i = index as u64;
+    let step = stripe.step;
+    let mut i = stripe.first;
     while let Some(at) = pacer.at(i) {
         let intended = start + at;
         if intended > Instant::now() {
@@ -121,13 +140,51 @@ mod tests {
         let mut seen = Vec::new();
         for w in 0..3 {
             let mut stop = rx.clone();
-            pace(&schedule, w, 3, start, &mut stop, |i, intended, _now| {
-                seen.push((i, intended - start));
-            })
+            pace(
+                &schedule,
+                Stripe::of(Shard::WHOLE, w, 3),
+                start,
+                &mut stop,
+                |i, intended, _now| {
+                    seen.push((i, intended - start));
+                },
+            )
             .await;
         }
         seen.sort();
         assert_eq!(seen.len(), 50);
+        for (k, (i, at)) in seen.iter().enumerate() {
+            assert_eq!(*i, k as u64);
+            assert_eq!(*at, Duration::from_millis(k as u64));
+        }
+    }
+
+    /// Shards' workers together make every event once, each at its own time.
+    #[tokio::test]
+    async fn shards_and_their_workers_share_the_schedule() {
+        let schedule = Schedule::new(&Open::constant(1000.0, 10), Duration::from_millis(40));
+        let start = Instant::now();
+        let (_tx, rx) = watch::channel(Stop::Run);
+        let mut seen = Vec::new();
+        for k in 1..=3 {
+            let shard = Shard::new(k, 3).unwrap();
+            for w in 0..2 {
+                let mut stop = rx.clone();
+                pace(
+                    &schedule,
+                    Stripe::of(shard, w, 2),
+                    start,
+                    &mut stop,
+                    |i, intended, _| {
+                        assert!(shard.owns(i), "{i} is not shard {shard}'s");
+                        seen.push((i, intended - start));
+                    },
+                )
+                .await;
+            }
+        }
+        seen.sort();
+        assert_eq!(seen.len(), 40);
         for (k, (i, at)) in seen.iter().enumerate() {
             assert_eq!(*i, k as u64);
             assert_eq!(*at, Duration::from_millis(k as u64));
@@ -141,7 +198,14 @@ mod tests {
         let (tx, mut rx) = watch::channel(Stop::Run);
         let mut n = 0;
         tx.send(Stop::Finish).unwrap();
-        pace(&schedule, 0, 1, start, &mut rx, |_, _, _| n += 1).await;
+        pace(
+            &schedule,
+            Stripe::of(Shard::WHOLE, 0, 1),
+            start,
+            &mut rx,
+            |_, _, _| n += 1,
+        )
+        .await;
         // Arrival 0 is due at once, but the run had already stopped.
         assert_eq!(n, 0);
     }

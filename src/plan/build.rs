@@ -177,6 +177,7 @@ pub fn build(
         level,
         abort_when,
         secrets,
+        shard: None,
     })
 }
 

@@ -11,6 +11,7 @@ mod build;
 mod regression;
 mod schedule;
 mod secrets;
+mod shard;
 #[doc(hidden)]
 pub mod testing;
 mod transport;
@@ -27,6 +28,7 @@ pub use build::{Overrides, build};
 pub use regression::{LatencyStat, Tolerances, tolerances};
 pub use schedule::Schedule;
 pub use secrets::is_always_secret;
+pub use shard::Shard;
 
 /// Everything needed to run and judge one profile against one target.
 #[derive(Debug, Clone)]
@@ -49,6 +51,8 @@ pub struct Plan {
     /// the target URL) are already masked; what the run produces (failure examples) is masked
     /// with this before it is stored.
     pub secrets: Secrets,
+    /// `check --shard K/N`: make only that shard's part of the profile (`None`: all of it).
+    pub shard: Option<Shard>,
 }
 
 /// The error rate every run is judged against: the level's `max_error_rate`, or

@@ -85,12 +85,12 @@ impl Schedule {
 
     /// Arrivals whose intended time falls in [from, to) seconds, before the run time.
     pub fn due_between(&self, from: f64, to: f64) -> u64 {
-        self.count_before(to)
-            .saturating_sub(self.count_before(from))
+        self.due_before(to).saturating_sub(self.due_before(from))
     }
 
-    /// Arrivals intended strictly before `t` (and before the run time).
-    fn count_before(&self, t: f64) -> u64 {
+    /// Arrivals intended strictly before `t` (and before the run time): arrivals
+    /// `0..due_before(t)` of the whole run.
+    pub fn due_before(&self, t: f64) -> u64 {
         if t <= 0.0 {
             return 0;
         }

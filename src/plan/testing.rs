@@ -112,6 +112,7 @@ impl PlanBuilder {
                 level: None,
                 abort_when: None,
                 secrets: Default::default(),
+                shard: None,
             },
         }
     }

@@ -40,13 +40,13 @@ use serde::{Deserialize, Serialize};
 
 use super::table::LOCUST_PERCENTILES;
 use super::{
-    Arrivals, EndpointReport, FlowReport, Imported, NotRun, ProfileInfo, Provenance, RenderError,
-    Reporter, RunOutcome, RunReport,
+    Arrivals, EndpointReport, FlowReport, Imported, Merged, MergedShard, NotRun, ProfileInfo,
+    Provenance, RenderError, Reporter, RunOutcome, RunReport, ShardInfo,
 };
-use crate::plan::{Closed, LoadModel, Location, Metric, Open, Quantile, Stage, ThinkTime};
+use crate::plan::{Closed, LoadModel, Location, Metric, Open, Quantile, Shard, Stage, ThinkTime};
 use crate::stats::{
-    Connections, EndpointStats, FailureExample, FailureKind, KindStats, SecondStats, Sparse,
-    TimelinePoint, Window, Written, new_histogram,
+    Abort, Connections, EndpointStats, FailureExample, FailureKind, KindStats, LoadHealth,
+    OpenHealth, SecondStats, Sparse, TimelinePoint, Window, Written, new_histogram,
 };
 use crate::units;
 use crate::verdict::{
@@ -64,7 +64,7 @@ const SCHEMA_V2: &str = "slagate.run/v2";
 
 /// `Invalidity::cause`'s closed set, as the validity interface defines it (and the schema
 /// lists it).
-const INVALIDITY_CAUSES: [&str; 7] = [
+const INVALIDITY_CAUSES: [&str; 9] = [
     "spawn",
     "cpu",
     "wake",
@@ -72,6 +72,8 @@ const INVALIDITY_CAUSES: [&str; 7] = [
     "rate",
     "send_lag",
     "local_resources",
+    "skew",
+    "interrupted",
 ];
 
 /// The row label of the total, as Locust names it.
@@ -193,7 +195,13 @@ pub fn load(bytes: &[u8]) -> Result<RunReport, LoadError> {
     let run = doc.into_run()?;
     // A verdict is derived from the checks, never trusted on its own: an edited file must not
     // re-render a FAIL as a PASS.
-    let derived = RunOutcome::of(&run.verdict, run.outcome == RunOutcome::Interrupted);
+    let interrupted = run.outcome == RunOutcome::Interrupted;
+    let derived = if run.shard.is_some() && !interrupted {
+        // A shard is not judged: its verdict is always "shard", and only a shard's is.
+        RunOutcome::Shard
+    } else {
+        RunOutcome::of(&run.verdict, interrupted)
+    };
     if derived != run.outcome {
         return Err(invalid(format!(
             "its verdict \"{}\" contradicts its own checks, which make it \"{}\"",
@@ -269,6 +277,12 @@ struct RunDoc {
     /// `slagate judge`: the load was made by another tool (Locust), judged from its files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     imported: Option<ImportedDoc>,
+    /// `check --shard K/N`: this run is one shard, saved for `slagate merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardDoc>,
+    /// `slagate merge`: this run is its shards added together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merged: Option<MergedDoc>,
     provenance: ProvenanceDoc,
     checks: Vec<CheckDoc>,
     endpoints: Vec<EndpointDoc>,
@@ -277,6 +291,227 @@ struct RunDoc {
     flows: Vec<FlowDoc>,
     total: EndpointDoc,
     timeline: Vec<PointDoc>,
+}
+
+/// One shard's identity and its generator's evidence (`LoadHealth`), exact: what `slagate
+/// merge` needs to tell shards of one run apart from others and to judge each one's delivery.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardDoc {
+    /// 1-based, as written on the command line.
+    index: u32,
+    count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run_id: Option<String>,
+    /// `--start-at`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start_at: Option<String>,
+    /// Requests of the whole run that reached the target.
+    reached: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aborted: Option<AbortDoc>,
+    load: LoadDoc,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AbortDoc {
+    at_s: f64,
+    reason: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadDoc {
+    users_planned: u32,
+    users_started: u32,
+    worst_spawn_delay_us: u64,
+    /// Every think-time wake-up's lateness, µs.
+    wake_delay_histogram: String,
+    /// CPU of the busiest worker per second, as a fraction of its core.
+    cpu: Vec<f64>,
+    cores: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open: Option<OpenLoadDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenLoadDoc {
+    send_lag_histogram: String,
+    max_in_flight: u32,
+    peak_in_flight: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergedDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run_id: Option<String>,
+    skew_ms: f64,
+    max_skew_ms: f64,
+    shards: Vec<MergedShardDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergedShardDoc {
+    /// `K/N`.
+    shard: String,
+    started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    machine: Option<String>,
+    requests: u64,
+    /// Why its load was not the plan's (empty: it was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    invalid: Vec<String>,
+}
+
+impl ShardDoc {
+    fn of(s: &ShardInfo) -> Result<ShardDoc, RenderError> {
+        let l = &s.load;
+        let sparse = |x: &Sparse| {
+            let mut h = new_histogram();
+            x.add_to(&mut h);
+            encode_histogram(&h)
+        };
+        Ok(ShardDoc {
+            index: s.shard.index + 1,
+            count: s.shard.count,
+            run_id: s.run_id.clone(),
+            start_at: s.start_at.map(timestamp),
+            reached: s.reached,
+            aborted: s.aborted.as_ref().map(|a| AbortDoc {
+                at_s: secs(a.at),
+                reason: a.reason.clone(),
+            }),
+            load: LoadDoc {
+                users_planned: l.users_planned,
+                users_started: l.users_started,
+                worst_spawn_delay_us: u64::try_from(l.worst_spawn_delay.as_micros())
+                    .unwrap_or(u64::MAX),
+                wake_delay_histogram: sparse(&l.wake_delay)?,
+                cpu: l
+                    .cpu
+                    .iter()
+                    .map(|&f| finite(f, "cpu"))
+                    .collect::<Result<_, _>>()?,
+                cores: l.cores,
+                open: l
+                    .open
+                    .as_ref()
+                    .map(|o| {
+                        Ok::<_, RenderError>(OpenLoadDoc {
+                            send_lag_histogram: sparse(&o.send_lag)?,
+                            max_in_flight: o.max_in_flight,
+                            peak_in_flight: o.peak_in_flight,
+                        })
+                    })
+                    .transpose()?,
+            },
+        })
+    }
+
+    fn into_shard(self) -> Result<ShardInfo, LoadError> {
+        let shard = Shard::new(self.index, self.count).ok_or_else(|| {
+            invalid(format!(
+                "shard {}/{}: K must be between 1 and N",
+                self.index, self.count
+            ))
+        })?;
+        let sparse = |text: &str, what: &str| {
+            Ok::<_, LoadError>(Sparse::from_histogram(&decode_histogram(text, what)?))
+        };
+        let l = self.load;
+        if let Some(f) = l.cpu.iter().find(|f| !(0.0..=64.0).contains(*f)) {
+            return Err(invalid(format!(
+                "shard load cpu {f} is not a fraction of a core"
+            )));
+        }
+        Ok(ShardInfo {
+            shard,
+            run_id: self.run_id,
+            start_at: self
+                .start_at
+                .map(|t| parse_timestamp(&t, "shard start_at"))
+                .transpose()?,
+            reached: self.reached,
+            aborted: self
+                .aborted
+                .map(|a| {
+                    Ok::<_, LoadError>(Abort {
+                        at: from_secs(a.at_s, "shard aborted at")?,
+                        reason: a.reason,
+                    })
+                })
+                .transpose()?,
+            load: LoadHealth {
+                users_planned: l.users_planned,
+                users_started: l.users_started,
+                worst_spawn_delay: Duration::from_micros(l.worst_spawn_delay_us),
+                wake_delay: sparse(&l.wake_delay_histogram, "shard wake delay")?,
+                cpu: l.cpu,
+                cores: l.cores,
+                open: l
+                    .open
+                    .map(|o| {
+                        Ok::<_, LoadError>(OpenHealth {
+                            send_lag: sparse(&o.send_lag_histogram, "shard send lag")?,
+                            max_in_flight: o.max_in_flight,
+                            peak_in_flight: o.peak_in_flight,
+                        })
+                    })
+                    .transpose()?,
+            },
+        })
+    }
+}
+
+impl MergedDoc {
+    fn of(m: &Merged) -> Result<MergedDoc, RenderError> {
+        Ok(MergedDoc {
+            run_id: m.run_id.clone(),
+            skew_ms: finite(units::ms(m.skew), "skew")?,
+            max_skew_ms: finite(units::ms(m.max_skew), "max skew")?,
+            shards: m
+                .shards
+                .iter()
+                .map(|s| MergedShardDoc {
+                    shard: s.shard.to_string(),
+                    started_at: timestamp(s.started_at),
+                    machine: s.machine.clone(),
+                    requests: s.requests,
+                    invalid: s.invalid.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    fn into_merged(self) -> Result<Merged, LoadError> {
+        Ok(Merged {
+            run_id: self.run_id,
+            skew: from_millis(self.skew_ms, "merged skew_ms")?,
+            max_skew: from_millis(self.max_skew_ms, "merged max_skew_ms")?,
+            shards: self
+                .shards
+                .into_iter()
+                .map(|s| {
+                    let shard = s
+                        .shard
+                        .split_once('/')
+                        .and_then(|(k, n)| Shard::new(k.parse().ok()?, n.parse().ok()?))
+                        .ok_or_else(|| invalid(format!("merged shard {:?} is not K/N", s.shard)))?;
+                    Ok(MergedShard {
+                        shard,
+                        started_at: parse_timestamp(&s.started_at, "merged shard started_at")?,
+                        machine: s.machine,
+                        requests: s.requests,
+                        invalid: s.invalid,
+                    })
+                })
+                .collect::<Result<_, LoadError>>()?,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -298,6 +533,8 @@ enum VerdictDoc {
     Inconclusive,
     Invalid,
     Interrupted,
+    /// One shard of a sharded run: not judged (`slagate merge` judges the shards).
+    Shard,
 }
 
 impl VerdictDoc {
@@ -308,6 +545,7 @@ impl VerdictDoc {
             RunOutcome::Inconclusive => VerdictDoc::Inconclusive,
             RunOutcome::Invalid => VerdictDoc::Invalid,
             RunOutcome::Interrupted => VerdictDoc::Interrupted,
+            RunOutcome::Shard => VerdictDoc::Shard,
         }
     }
 
@@ -319,6 +557,7 @@ impl VerdictDoc {
             VerdictDoc::Inconclusive => "inconclusive",
             VerdictDoc::Invalid => "invalid",
             VerdictDoc::Interrupted => "interrupted",
+            VerdictDoc::Shard => "shard",
         }
     }
 }
@@ -884,6 +1123,8 @@ impl RunDoc {
                 users: i.users,
                 notes: i.notes.clone(),
             }),
+            shard: run.shard.as_ref().map(ShardDoc::of).transpose()?,
+            merged: run.merged.as_ref().map(MergedDoc::of).transpose()?,
             target: TargetDoc {
                 base_url: run.target.clone(),
             },
@@ -1349,6 +1590,7 @@ impl RunDoc {
                 VerdictDoc::Inconclusive => RunOutcome::Inconclusive,
                 VerdictDoc::Invalid => RunOutcome::Invalid,
                 VerdictDoc::Interrupted => RunOutcome::Interrupted,
+                VerdictDoc::Shard => RunOutcome::Shard,
             },
             strict: self.strict,
             imported: self.imported.map(|i| Imported {
@@ -1356,6 +1598,8 @@ impl RunDoc {
                 users: i.users,
                 notes: i.notes,
             }),
+            shard: self.shard.map(ShardDoc::into_shard).transpose()?,
+            merged: self.merged.map(MergedDoc::into_merged).transpose()?,
         })
     }
 }

@@ -42,6 +42,7 @@ impl Reporter for Junit {
             RunOutcome::Inconclusive => "inconclusive",
             RunOutcome::Invalid => "invalid",
             RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Shard => "shard",
         };
         let mut props = vec![
             ("verdict", verdict.to_string()),
@@ -98,9 +99,9 @@ impl Reporter for Junit {
         if let Some(warning) = super::table::insecure_warning(run) {
             out = format!("{warning}\n{out}");
         }
-        let imported = super::table::imported_lines(run);
-        if !imported.is_empty() {
-            out = format!("{}\n{out}", imported.join("\n"));
+        let origin = super::table::origin_lines(run);
+        if !origin.is_empty() {
+            out = format!("{}\n{out}", origin.join("\n"));
         }
         suite.set_system_out(out);
 

@@ -55,7 +55,7 @@ fn heading_mark(outcome: &RunOutcome) -> &'static str {
         RunOutcome::Pass => "✅",
         RunOutcome::Fail => "❌",
         // No verdict, or not enough of one: neither a pass nor an SLA failure.
-        RunOutcome::Inconclusive | RunOutcome::Interrupted => "⚠️",
+        RunOutcome::Inconclusive | RunOutcome::Interrupted | RunOutcome::Shard => "⚠️",
         RunOutcome::Invalid => "⛔",
     }
 }
@@ -111,10 +111,11 @@ pub fn render(run: &RunReport) -> String {
         units::length(w.length()),
         escape(&run.slagate_version),
     );
-    for line in super::table::imported_lines(run) {
-        let _ = writeln!(out, "> {}  ", escape(&line));
+    let origin = super::table::origin_lines(run);
+    for line in &origin {
+        let _ = writeln!(out, "> {}  ", escape(line));
     }
-    if run.imported.is_some() {
+    if !origin.is_empty() {
         let _ = writeln!(out);
     }
     let arrivals = super::table::arrival_lines(run);

@@ -18,8 +18,8 @@ pub mod term;
 pub mod testdata;
 
 pub use model::{
-    Arrivals, EndpointReport, FlowReport, Imported, NotRun, ProfileInfo, Provenance, RunOutcome,
-    RunReport,
+    Arrivals, EndpointReport, FlowReport, Imported, Merged, MergedShard, NotRun, ProfileInfo,
+    Provenance, RunOutcome, RunReport, ShardInfo,
 };
 pub use outputs::{Format, OutputError, Outputs};
 

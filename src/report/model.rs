@@ -2,8 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::plan::{LoadModel, Plan};
-use crate::stats::{Connections, EndpointStats, Sparse, Summary, Timeline, Window};
+use crate::plan::{LoadModel, Plan, Shard};
+use crate::stats::{
+    Abort, Connections, EndpointStats, LoadHealth, Sparse, Summary, Timeline, Window,
+};
 use crate::units::Exit;
 use crate::verdict::validity::delivery;
 use crate::verdict::{Delivery, Judgement, Verdict};
@@ -26,6 +28,9 @@ pub enum RunOutcome {
     Invalid,
     /// The run was cut short (exit 3); what was measured is still reported.
     Interrupted,
+    /// One shard of a sharded run (`check --shard K/N`): not judged on its own, `slagate
+    /// merge` judges the shards together (exit 0: it ran).
+    Shard,
 }
 
 impl RunOutcome {
@@ -38,6 +43,7 @@ impl RunOutcome {
             RunOutcome::Inconclusive => Exit::Pass,
             RunOutcome::Invalid => Exit::Undecided,
             RunOutcome::Interrupted => Exit::NotRun,
+            RunOutcome::Shard => Exit::Pass,
         }
     }
 
@@ -165,6 +171,51 @@ pub struct RunReport {
     /// Set when another tool made the load (`slagate judge` of a Locust run): every format
     /// says so, with what that tool's files could not give.
     pub imported: Option<Imported>,
+    /// Set for one shard of a sharded run (`check --shard K/N`): what `slagate merge` needs
+    /// beyond the figures.
+    pub shard: Option<ShardInfo>,
+    /// Set for the run `slagate merge` made of its shards.
+    pub merged: Option<Merged>,
+}
+
+/// One shard's identity and its generator's evidence, saved so that the merge can tell which
+/// shards belong together and judge each one's delivery as `check` would have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardInfo {
+    pub shard: Shard,
+    /// `--run-id` (or the CI's run id): shards of one run share it.
+    pub run_id: Option<String>,
+    /// `--start-at`: the instant every shard was asked to start on.
+    pub start_at: Option<SystemTime>,
+    /// How well this shard's generator delivered its part (the `INVALID` evidence).
+    pub load: LoadHealth,
+    /// Requests of the whole run that reached the target.
+    pub reached: u64,
+    /// Why an `abort_when` rule stopped this shard, if one did.
+    pub aborted: Option<Abort>,
+}
+
+/// What a merged run was made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    pub run_id: Option<String>,
+    /// In shard order, 1..N.
+    pub shards: Vec<MergedShard>,
+    /// Latest start minus earliest: how far the shards' seconds are apart at most.
+    pub skew: Duration,
+    /// The skew the merge allowed before calling the run INVALID.
+    pub max_skew: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedShard {
+    pub shard: Shard,
+    pub started_at: SystemTime,
+    /// The machine that made it (from its provenance).
+    pub machine: Option<String>,
+    pub requests: u64,
+    /// Its own verdict on delivery: why this shard's load was not the plan's, if it was not.
+    pub invalid: Vec<String>,
 }
 
 /// A run whose load another tool made, judged from that tool's files.
@@ -272,6 +323,8 @@ impl RunReport {
             outcome,
             strict,
             imported: None,
+            shard: None,
+            merged: None,
         }
     }
 

@@ -13,6 +13,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity};
 
 use super::{RenderError, Reporter, RunOutcome, RunReport};
+use crate::plan::LoadModel;
 use crate::stats::EndpointStats;
 use crate::units;
 use crate::verdict::{Check, CheckMetric, Invalidity, Status, Value, fmt_estimate};
@@ -129,9 +130,9 @@ pub fn render(run: &RunReport) -> String {
 
 pub fn render_with(run: &RunReport, color: bool) -> String {
     let mut out = String::new();
-    let imported = imported_lines(run);
-    if !imported.is_empty() {
-        let _ = writeln!(out, "{}\n", imported.join("\n"));
+    let origin = origin_lines(run);
+    if !origin.is_empty() {
+        let _ = writeln!(out, "{}\n", origin.join("\n"));
     }
     let w = run.window;
     let _ = writeln!(
@@ -221,31 +222,11 @@ pub fn render_with(run: &RunReport, color: bool) -> String {
         let _ = writeln!(out, "{t}\n");
     }
 
-    let _ = writeln!(out, "{}", sla_title(run));
-    let mut t = new_table(
-        vec![
-            "Endpoint",
-            "Metric",
-            "Budget",
-            MEASURED_HEADER,
-            "Headroom",
-            "Samples",
-            "Result",
-        ],
-        2,
-    );
-    for c in &run.verdict.checks {
-        t.add_row(vec![
-            run.subject_name(&c.subject).to_string(),
-            c.metric.to_string(),
-            budget_text(c.metric, c.budget),
-            measured_text(c),
-            headroom_text(c),
-            c.samples.to_string(),
-            result_text(c),
-        ]);
+    // A shard has no checks (the merge judges): no empty table, only its verdict line below.
+    if run.outcome != RunOutcome::Shard {
+        let _ = writeln!(out, "{}", sla_title(run));
+        let _ = writeln!(out, "{}", checks_table(run));
     }
-    let _ = writeln!(out, "{t}");
 
     let handler = GraphicalReportHandler::new_themed(if color {
         GraphicalTheme::unicode()
@@ -504,9 +485,63 @@ pub fn connection_lines(run: &RunReport) -> Vec<String> {
     ]
 }
 
-/// What every format says first about a run whose load another tool made (`slagate judge`):
-/// who made it, with how many users, and what that tool's files could not give.
-pub fn imported_lines(run: &RunReport) -> Vec<String> {
+/// What every format says first about where a run's load came from, when not from one
+/// slagate process: another tool's (`slagate judge`), one shard's part, or the shards'
+/// together (`slagate merge`).
+pub fn origin_lines(run: &RunReport) -> Vec<String> {
+    let mut lines = imported_lines(run);
+    if let Some(s) = &run.shard {
+        let (k, n) = (s.shard.index + 1, s.shard.count);
+        let every = format!("{k}, {}, {}, …", k + n, k + 2 * n);
+        let part = match &run.profile.load {
+            LoadModel::Closed(c) => format!(
+                "its part is users {every} ({} of {})",
+                s.shard.share(u64::from(c.users)),
+                c.users
+            ),
+            LoadModel::Open(_) => format!("its part is arrivals {every} of the one schedule"),
+        };
+        lines.push(format!(
+            "ⓘ Shard {}{} ({part}): not judged on its own; `slagate merge` judges the shards \
+             together.",
+            s.shard,
+            s.run_id
+                .as_ref()
+                .map(|id| format!(" of run {id}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(m) = &run.merged {
+        let shards: Vec<String> = m
+            .shards
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} ({})",
+                    s.shard,
+                    units::plural(s.requests, "request", "requests"),
+                    humantime::format_rfc3339_millis(s.started_at)
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "ⓘ Merged from {} shards{}, started within {} (INVALID beyond {}): {}.",
+            m.shards.len(),
+            m.run_id
+                .as_ref()
+                .map(|id| format!(" of run {id}"))
+                .unwrap_or_default(),
+            units::duration(m.skew),
+            units::duration(m.max_skew),
+            shards.join(", ")
+        ));
+    }
+    lines
+}
+
+/// Who made an imported run's load, with how many users, and what that tool's files could
+/// not give.
+fn imported_lines(run: &RunReport) -> Vec<String> {
     let Some(i) = &run.imported else {
         return Vec::new();
     };
@@ -737,6 +772,34 @@ pub fn inconclusive_warning(run: &RunReport) -> Option<String> {
     ))
 }
 
+/// The SLA checks table.
+fn checks_table(run: &RunReport) -> Table {
+    let mut t = new_table(
+        vec![
+            "Endpoint",
+            "Metric",
+            "Budget",
+            MEASURED_HEADER,
+            "Headroom",
+            "Samples",
+            "Result",
+        ],
+        2,
+    );
+    for c in &run.verdict.checks {
+        t.add_row(vec![
+            run.subject_name(&c.subject).to_string(),
+            c.metric.to_string(),
+            budget_text(c.metric, c.budget),
+            measured_text(c),
+            headroom_text(c),
+            c.samples.to_string(),
+            result_text(c),
+        ]);
+    }
+    t
+}
+
 pub fn sla_title(run: &RunReport) -> String {
     match &run.profile.level {
         Some(level) => format!("SLA checks — profile {}, level {level}", run.profile.name),
@@ -843,6 +906,25 @@ pub fn verdict_line(run: &RunReport) -> String {
             "RUN INTERRUPTED: no verdict; {failed} of {n} checks were failing on what was \
              measured ({context})"
         ),
+        RunOutcome::Shard => {
+            let shard = run
+                .shard
+                .as_ref()
+                .map(|s| format!(" {}", s.shard))
+                .unwrap_or_default();
+            let delivery = if v.invalid.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its load was not the plan's ({}), so the merged run will be INVALID",
+                    invalid_causes(&v.invalid)
+                )
+            };
+            format!(
+                "SHARD{shard}: not judged on its own — judge the shards together with `slagate \
+                 merge`{delivery} ({context})"
+            )
+        }
     }
 }
 

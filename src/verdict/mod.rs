@@ -30,6 +30,7 @@ pub mod confidence;
 // pub, not pub(crate): the integration tests drive explain in-process against the fixture.
 pub mod explain;
 pub mod repeat;
+pub mod shards;
 pub mod validity;
 mod windows;
 

@@ -258,7 +258,7 @@ pub fn merge(runs: &[&Summary]) -> Summary {
 
 /// Add one run's figures to the running merge; rates are accumulated as rate × window seconds
 /// (requests in the window) and divided by the combined window at the end.
-fn add_stats(
+pub(super) fn add_stats(
     into: &mut EndpointStats,
     run: &EndpointStats,
     window: Duration,
@@ -312,7 +312,7 @@ fn add_point(into: &mut TimelinePoint, other: &TimelinePoint) {
     into.total = add_second(&into.total, &other.total);
 }
 
-fn add_second(a: &SecondStats, b: &SecondStats) -> SecondStats {
+pub(super) fn add_second(a: &SecondStats, b: &SecondStats) -> SecondStats {
     let mut hist = new_histogram();
     a.latency.add_to(&mut hist);
     b.latency.add_to(&mut hist);

@@ -91,7 +91,7 @@ pub fn validity(plan: &Plan, summary: &Summary) -> Vec<Invalidity> {
     match &plan.profile.load {
         LoadModel::Closed(c) => {
             if load.users_planned > 0 {
-                found.extend(spawn(c, summary));
+                found.extend(spawn(plan, c, summary));
                 found.extend(cpu(summary));
                 found.extend(wake(c, load));
             }
@@ -119,8 +119,11 @@ fn drops(plan: &Plan, open: &Open, summary: &Summary) -> Option<Invalidity> {
     if dropped == 0 {
         return None;
     }
-    let rate = open.peak();
-    let cap = f64::from(open.max_in_flight);
+    // This shard's part of the peak rate and of the cap (the whole of both unsharded).
+    let shard = plan.shard();
+    let rate = open.peak() / f64::from(shard.count);
+    let max_in_flight = shard.part(open.max_in_flight);
+    let cap = f64::from(max_in_flight);
     // The service's own time per request, free of any wait for a slot.
     let service_p50 = summary.total.service_quantile(0.5);
     let need = service_p50.map(|p50| rate * p50.as_secs_f64());
@@ -139,9 +142,8 @@ fn drops(plan: &Plan, open: &Open, summary: &Summary) -> Option<Invalidity> {
         return None;
     }
     let figure = format!(
-        "{dropped} arrival{} dropped at max_in_flight {}",
+        "{dropped} arrival{} dropped at max_in_flight {max_in_flight}",
         if dropped == 1 { "" } else { "s" },
-        open.max_in_flight
     );
     let why = match (need, service_p50) {
         _ if generator_busy => format!(
@@ -152,11 +154,10 @@ fn drops(plan: &Plan, open: &Open, summary: &Summary) -> Option<Invalidity> {
         ),
         (Some(need), Some(p50)) => format!(
             "at {} arrivals/s a service answering in its measured {} (service-time p50) holds \
-             ≈ {} requests at once, more than the {} allowed",
+             ≈ {} requests at once, more than the {max_in_flight} allowed",
             units::number(rate),
             units::duration(p50),
             units::number(need.ceil()),
-            open.max_in_flight
         ),
         _ => "no request was answered, so the cap cannot be shown to have sufficed".to_string(),
     };
@@ -183,7 +184,8 @@ pub struct Delivery {
     pub seconds: f64,
 }
 
-/// [`Delivery`] for an open plan; `None` for a closed one or an empty window.
+/// [`Delivery`] for an open plan (of its shard's arrivals, when sharded); `None` for a closed
+/// one or an empty window.
 pub fn delivery(plan: &Plan, summary: &Summary) -> Option<Delivery> {
     let open = plan.profile.open()?;
     let schedule = Schedule::new(open, plan.profile.run_time);
@@ -197,7 +199,10 @@ pub fn delivery(plan: &Plan, summary: &Summary) -> Option<Delivery> {
         .iter()
         .filter(|p| p.second as usize >= first);
     Some(Delivery {
-        asked: schedule.due_between(start.as_secs_f64(), end.as_secs_f64()),
+        asked: plan.shard().share_between(
+            schedule.due_before(start.as_secs_f64()),
+            schedule.due_before(end.as_secs_f64()),
+        ),
         sent: seconds.clone().map(|p| p.arrivals).sum(),
         dropped: seconds.map(|p| p.dropped).sum(),
         seconds: (end - start).as_secs_f64(),
@@ -270,13 +275,14 @@ fn send_lag(open: &OpenHealth) -> Option<Invalidity> {
     })
 }
 
-fn spawn(closed: &Closed, summary: &Summary) -> Option<Invalidity> {
+fn spawn(plan: &Plan, closed: &Closed, summary: &Summary) -> Option<Invalidity> {
     let load = &summary.load;
     let profile = closed;
-    let users = load.users_planned;
-    // Users whose turn came before the load stopped (an abort or Ctrl-C ends spawning).
+    // Users whose turn came before the load stopped (an abort or Ctrl-C ends spawning), of
+    // the whole profile, then this shard's of them.
     let due = (summary.stopped_at.as_secs_f64() * profile.spawn_rate).ceil();
-    let due = (due.min(f64::from(users)) as u32).max(1);
+    let due = due.min(f64::from(profile.users)) as u64;
+    let due = (u32::try_from(plan.shard().share(due)).unwrap_or(u32::MAX)).max(1);
     if load.users_started < due {
         let figure = format!("{} of {due} users started", load.users_started);
         return Some(Invalidity {

@@ -76,6 +76,7 @@ pub fn render(run: &RunReport) -> Result<String, RenderError> {
         RunOutcome::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
         RunOutcome::Invalid => ("invalid", "INVALID"),
         RunOutcome::Interrupted => ("interrupted", "INTERRUPTED"),
+        RunOutcome::Shard => ("inconclusive", "SHARD (NOT JUDGED)"),
     };
     let title = format!(
         "SLA {word} · {} · {}",
@@ -133,9 +134,10 @@ fn alerts(run: &RunReport) -> Markup {
         @if let Some(warning) = insecure_warning(run) {
             section #insecure .alert.invalid { p { (warning) } }
         }
-        @if run.imported.is_some() {
+        @let origin = super::table::origin_lines(run);
+        @if !origin.is_empty() {
             section #imported .alert.warn {
-                @for line in super::table::imported_lines(run) { p { (line) } }
+                @for line in &origin { p { (line) } }
             }
         }
     }
