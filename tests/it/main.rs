@@ -24,6 +24,7 @@ mod open_model;
 mod repeat;
 mod reports;
 mod secrets;
+mod shards;
 mod tls_server;
 mod transport;
 
