@@ -1873,6 +1873,84 @@ mod tests {
         }
     }
 
+    /// Shard 2/3 of the sample run: no checks, its load health kept whole (an open model's,
+    /// so every optional part is there), and an abort.
+    fn shard_run() -> RunReport {
+        use crate::stats::{Abort, LoadHealth, OpenHealth, Sparse};
+        let mut run = sample_run();
+        run.verdict.checks.clear();
+        run.verdict.invalid.clear();
+        run.outcome = RunOutcome::Shard;
+        run.shard = Some(ShardInfo {
+            shard: Shard::new(2, 3).unwrap(),
+            run_id: Some("github-123-1".into()),
+            start_at: Some(run.started_at - Duration::new(0, 4_000_123)),
+            load: LoadHealth {
+                users_planned: 4,
+                users_started: 4,
+                worst_spawn_delay: Duration::from_micros(1_234),
+                wake_delay: Sparse(vec![(3, 10), (1_000, 2)]),
+                cpu: vec![0.1, 1.0 / 3.0, 0.95],
+                cores: 2,
+                open: Some(OpenHealth {
+                    send_lag: Sparse(vec![(200, 7)]),
+                    max_in_flight: 34,
+                    peak_in_flight: 9,
+                }),
+            },
+            reached: 1_234,
+            aborted: Some(Abort {
+                at: Duration::from_millis(12_500),
+                reason: "error rate 62% over the last 10 s (≥ 50%)".into(),
+            }),
+        });
+        run
+    }
+
+    /// The sample run as `slagate merge` reports three shards of it.
+    fn merged_run() -> RunReport {
+        use crate::report::{Merged, MergedShard};
+        let mut run = sample_run();
+        run.merged = Some(Merged {
+            run_id: None,
+            shards: (1..=3)
+                .map(|k| MergedShard {
+                    shard: Shard::new(k, 3).unwrap(),
+                    started_at: run.started_at + Duration::from_millis(u64::from(k)),
+                    machine: (k != 2).then(|| "host (2 cores, linux x86_64)".into()),
+                    requests: 100 * u64::from(k),
+                    invalid: if k == 3 {
+                        vec!["shard 3/3: cpu: its worker at 97% of a core for 4 s".into()]
+                    } else {
+                        Vec::new()
+                    },
+                })
+                .collect(),
+            skew: Duration::from_micros(2_500),
+            max_skew: Duration::from_secs(1),
+        });
+        run
+    }
+
+    #[test]
+    fn a_shard_says_so_and_is_never_read_as_judged() {
+        let shard = shard_run();
+        let text = text(&shard);
+        assert!(text.contains("\"verdict\": \"shard\""), "{text}");
+        // A file that claims to be a shard's verdict without its shard section, or a shard
+        // that claims a verdict, contradicts itself.
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut unsharded = doc.clone();
+        unsharded.as_object_mut().unwrap().remove("shard");
+        assert!(load(&serde_json::to_vec(&unsharded).unwrap()).is_err());
+        let mut judged = doc.clone();
+        judged["verdict"] = "pass".into();
+        assert!(load(&serde_json::to_vec(&judged).unwrap()).is_err());
+        let mut foreign = doc;
+        foreign["shard"]["index"] = 4.into();
+        assert!(load(&serde_json::to_vec(&foreign).unwrap()).is_err(), "shard 4/3");
+    }
+
     /// The sample run with a flow over its first two endpoints, its iterations failed by a
     /// capture, and a failing budget on it.
     fn flow_run() -> RunReport {
@@ -1941,8 +2019,14 @@ mod tests {
             inconclusive_run(true),
             invalid_run(),
             flow_run(),
+            shard_run(),
+            merged_run(),
         ] {
             let bytes = render(&run);
+            if run.shard.is_some() || run.merged.is_some() {
+                assert_eq!(load(&bytes).unwrap().shard, run.shard);
+                assert_eq!(load(&bytes).unwrap().merged, run.merged);
+            }
             let loaded = load(&bytes).expect("loads");
             assert_same_run(&run, &loaded);
             assert_eq!(
@@ -2154,6 +2238,8 @@ mod tests {
                 inconclusive_run(true),
                 invalid_run(),
                 super::flow_run(),
+                super::shard_run(),
+                super::merged_run(),
             ] {
                 let doc: serde_json::Value = serde_json::from_slice(&render(&run)).unwrap();
                 let errs = errors(&v, &doc);
