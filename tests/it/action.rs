@@ -1138,7 +1138,10 @@ fn merge_mode_merges_every_shard_given_and_gates_on_its_code() {
     let run = run_check_step(
         &[
             ("mode", "merge"),
-            ("shards", "shards/\n  extra/shard-1-of-4.json  more/*.json"),
+            (
+                "shards",
+                "shards/\n  extra/shard-1-of-4.json  profiles/*.toml",
+            ),
             ("strict", "true"),
             ("args", "--max-skew 2s"),
         ],
@@ -1152,8 +1155,8 @@ fn merge_mode_merges_every_shard_given_and_gates_on_its_code() {
             "merge",
             "shards/",
             "extra/shard-1-of-4.json",
-            // Passed as written, never expanded against the runner's files.
-            "more/*.json",
+            // Passed as written, never expanded against the runner's files (this one matches).
+            "profiles/*.toml",
             "--sla",
             "sla.toml",
             "--json",
