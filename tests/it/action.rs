@@ -358,6 +358,7 @@ struct ActionRun {
     /// Exit status of each step that ran, by id or `uses:`; skipped ones are absent.
     statuses: Vec<(String, Option<i32>)>,
     stdout: String,
+    stderr: String,
     summary: String,
     cargo_calls: String,
     /// The JSON report's bytes (its file goes with the temp dir).
@@ -490,6 +491,7 @@ fn run_action(with: &[(&str, &str)]) -> ActionRun {
         action_outputs: BTreeMap::new(),
         statuses: Vec::new(),
         stdout: String::new(),
+        stderr: String::new(),
         summary: String::new(),
         cargo_calls: String::new(),
         json: Vec::new(),
@@ -538,6 +540,7 @@ fn run_action(with: &[(&str, &str)]) -> ActionRun {
         }
         let out = cmd.output().unwrap();
         run.stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
         let mut outputs = BTreeMap::new();
         for line in std::fs::read_to_string(&output_file).unwrap().lines() {
             let (k, v) = line
@@ -1248,6 +1251,128 @@ fn install_mode_builds_and_runs_nothing() {
     assert_eq!(run.action_outputs["exit-code"], "");
     let binary = &run.action_outputs["binary"];
     assert!(binary.ends_with("slagate-root/bin/slagate"), "{binary}");
+}
+
+/// An RFC 3339 instant `secs` from now: a start-at every leg of a run shares.
+fn instant_in(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(secs),
+    )
+    .to_string()
+}
+
+/// N shard legs of the smoke profile against `url`, at once (each a run of the Action's
+/// steps, as a matrix leg would make it), then a folder holding every leg's JSON, as the
+/// merge job's download leaves it.
+fn shard_legs(url: &str, n: usize, args: &str) -> (Vec<ActionRun>, tempfile::TempDir) {
+    let start_at = instant_in(4);
+    let legs: Vec<ActionRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=n)
+            .map(|k| {
+                let start_at = &start_at;
+                scope.spawn(move || {
+                    let shard = format!("{k}/{n}");
+                    run_action(&[
+                        ("profile", "smoke"),
+                        ("host", url),
+                        ("shard", &shard),
+                        ("start-at", start_at),
+                        ("run-id", "local-1"),
+                        ("args", args),
+                    ])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let folder = tempfile::tempdir().unwrap();
+    for (i, leg) in legs.iter().enumerate() {
+        let k = i + 1;
+        assert_eq!(
+            leg.action_outputs["exit-code"], "0",
+            "leg {k}: {}\n{}",
+            leg.stdout, leg.stderr
+        );
+        assert_eq!(leg.action_outputs["verdict"], "ran", "leg {k}");
+        let json = Path::new(&leg.action_outputs["report-json"]);
+        assert_eq!(
+            json.file_name().unwrap().to_str(),
+            Some(format!("shard-{k}-of-{n}.json").as_str())
+        );
+        assert_eq!(leg.action_outputs["report-html"], "");
+        std::fs::write(folder.path().join(json.file_name().unwrap()), &leg.json).unwrap();
+    }
+    (legs, folder)
+}
+
+#[test]
+fn shard_legs_and_a_merge_gate_a_healthy_fixture_locally() {
+    let fixture = Fixture::start(0, Mode::Healthy).unwrap();
+    let (legs, folder) = shard_legs(&fixture.base_url(), 2, "-u 10 -r 100 -t 4s");
+    for leg in &legs {
+        assert_eq!(leg.statuses.last().unwrap(), &("gate".to_string(), Some(0)));
+    }
+    let merged = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+        ("profile", "smoke"),
+    ]);
+    let code = &merged.action_outputs["exit-code"];
+    assert_eq!(code, "0", "{}\n{}", merged.stdout, merged.stderr);
+    let verdict = &merged.action_outputs["verdict"];
+    assert!(verdict == "pass" || verdict == "inconclusive", "{verdict}");
+    assert!(merged.action_outputs["report-json"].ends_with("report.json"));
+    assert!(merged.action_outputs["report-html"].ends_with("report.html"));
+    assert_eq!(
+        merged.outputs["check"]["artifact"],
+        "slagate-sla-gate-merge-smoke"
+    );
+    assert_eq!(
+        merged.statuses.last().unwrap(),
+        &("gate".to_string(), Some(0))
+    );
+    // The merged run is one run of the whole profile: both shards' users.
+    let run: serde_json::Value = serde_json::from_slice(&merged.json).unwrap();
+    assert_ne!(run["verdict"], "not-run", "{run}");
+    assert!(fixture.requests_served() > 0);
+}
+
+#[test]
+fn a_merge_of_failing_shards_fails_the_gate_and_a_missing_shard_is_refused() {
+    let fixture = Fixture::start(0, Mode::Degraded).unwrap();
+    let (_, folder) = shard_legs(&fixture.base_url(), 2, "-u 10 -r 100 -t 6s");
+    let merged = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        merged.action_outputs["verdict"], "fail",
+        "{}",
+        merged.stdout
+    );
+    assert_eq!(merged.action_outputs["exit-code"], "1");
+    assert_eq!(
+        merged.statuses.last().unwrap(),
+        &("gate".to_string(), Some(1))
+    );
+
+    // Shard 2 of 2 missing (its leg failed, its artifact never came): refused, naming it.
+    std::fs::remove_file(folder.path().join("shard-2-of-2.json")).unwrap();
+    let refused = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        refused.action_outputs["exit-code"], "2",
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        refused.statuses.last().unwrap(),
+        &("gate".to_string(), Some(2))
+    );
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(said.contains("2/2") || said.contains("shard 2"), "{said}");
 }
 
 /// The line of sla.toml holding the `/analysis/` budget.
