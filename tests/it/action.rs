@@ -92,14 +92,14 @@ fn action_inputs_outputs_and_steps_are_consistent() {
     let inputs = action["inputs"].as_mapping().expect("inputs");
     let input_names: Vec<&str> = inputs.keys().filter_map(Value::as_str).collect();
     for name in [
-        "profile", "sla", "host", "strict", "baseline", "repeat", "args", "version",
+        "profile", "sla", "host", "strict", "baseline", "repeat", "args", "version", "mode",
+        "shard", "start-at", "run-id", "shards",
     ] {
         assert!(input_names.contains(&name), "input {name} missing");
     }
-    assert_eq!(
-        action["inputs"]["profile"]["required"].as_bool(),
-        Some(true)
-    );
+    // `profile` is not `required`: merge and install mode have none. Check mode refuses to
+    // run without one (check_mode_needs_a_profile_and_takes_no_shards).
+    assert_eq!(str_of(&action["inputs"]["mode"], "default"), Some("check"));
     assert_eq!(
         str_of(&action["inputs"]["sla"], "default"),
         Some("sla.toml")
@@ -122,7 +122,52 @@ fn action_inputs_outputs_and_steps_are_consistent() {
         );
     }
     // Inputs reach scripts through env only: a `${{ }}` inside `run:` would paste a value
-    // into shell code.
+    // into shell code. Nor is an input read anywhere else (a `with:` or an `if:`): each is
+    // exactly the value of an env variable.
+    for s in steps(&action) {
+        let mut outside_env = Vec::new();
+        for (key, value) in s.as_mapping().unwrap() {
+            if key.as_str() != Some("env") {
+                strings(value, &mut outside_env);
+            }
+        }
+        let outside_env = outside_env.join("\n");
+        assert!(
+            references(&outside_env, "inputs.").is_empty(),
+            "an input read outside env: {outside_env}"
+        );
+        for value in s
+            .get("env")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flat_map(|env| env.values())
+        {
+            let value = value.as_str().unwrap();
+            if !references(value, "inputs.").is_empty() {
+                let expr = expressions(value);
+                assert!(
+                    expr.len() == 1 && value == format!("${{{{ {} }}}}", expr[0]),
+                    "an input passed as part of a value: {value}"
+                );
+            }
+        }
+    }
+    // Every input reaches the script that runs slagate (or, for `version`, the install).
+    let check_env = &step(&action, "check")["env"];
+    let install_env = &step(&action, "install")["env"];
+    for name in &input_names {
+        let wanted = format!("${{{{ inputs.{name} }}}}");
+        let passed = |env: &Value| {
+            env.as_mapping()
+                .unwrap()
+                .values()
+                .any(|v| v.as_str() == Some(wanted.as_str()))
+        };
+        assert!(
+            passed(check_env) || (*name == "version" && passed(install_env)),
+            "input {name} does not reach the check step's env"
+        );
+    }
     for s in steps(&action) {
         if let Some(run) = str_of(s, "run") {
             assert!(expressions(run).is_empty(), "expression in a script: {run}");
@@ -313,6 +358,7 @@ struct ActionRun {
     /// Exit status of each step that ran, by id or `uses:`; skipped ones are absent.
     statuses: Vec<(String, Option<i32>)>,
     stdout: String,
+    stderr: String,
     summary: String,
     cargo_calls: String,
     /// The JSON report's bytes (its file goes with the temp dir).
@@ -445,6 +491,7 @@ fn run_action(with: &[(&str, &str)]) -> ActionRun {
         action_outputs: BTreeMap::new(),
         statuses: Vec::new(),
         stdout: String::new(),
+        stderr: String::new(),
         summary: String::new(),
         cargo_calls: String::new(),
         json: Vec::new(),
@@ -493,6 +540,7 @@ fn run_action(with: &[(&str, &str)]) -> ActionRun {
         }
         let out = cmd.output().unwrap();
         run.stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
         let mut outputs = BTreeMap::new();
         for line in std::fs::read_to_string(&output_file).unwrap().lines() {
             let (k, v) = line
@@ -534,7 +582,10 @@ fn run_action(with: &[(&str, &str)]) -> ActionRun {
         run.json = std::fs::read(p).unwrap();
     }
     let junit = temp.path().join("slagate-reports/junit.xml");
-    if run.action_outputs["verdict"] != "not-run" {
+    // A shard writes its JSON only; install mode runs nothing (no verdict).
+    let verdict = &run.action_outputs["verdict"];
+    let shard = run.action_outputs["report-json"].contains("/shard-");
+    if !shard && !["not-run", ""].contains(&verdict.as_str()) {
         assert!(
             std::fs::metadata(junit).is_ok_and(|m| m.len() > 0),
             "no JUnit report"
@@ -764,6 +815,564 @@ fn a_cached_build_is_not_rebuilt() {
     let out = run("slagate-Linux-def");
     assert!(!out.status.success());
     assert!(called.exists(), "a new key must rebuild");
+}
+
+/// What the `check` step's script did with a slagate stub in place of slagate.
+struct StepRun {
+    code: Option<i32>,
+    outputs: BTreeMap<String, String>,
+    stdout: String,
+    /// The stub's arguments, or None when the script never called it.
+    argv: Option<Vec<String>>,
+    reports: PathBuf,
+    _temp: tempfile::TempDir,
+}
+
+/// The `check` step's script alone, its env evaluated from these inputs (the action's
+/// defaults filled in) and `extra_env`, with slagate replaced by a stub that records its
+/// arguments, writes `{"verdict": VERDICT}` at its `--json` path (none when VERDICT is empty)
+/// and exits CODE: how every input becomes slagate's command line and the step's outputs,
+/// for modes whose CLI this test binary need not have.
+fn run_check_step(
+    with: &[(&str, &str)],
+    extra_env: &[(&str, &str)],
+    verdict: &str,
+    code: i32,
+) -> StepRun {
+    let action = yaml("action.yml");
+    let temp = tempfile::tempdir().unwrap();
+    let mut inputs = BTreeMap::new();
+    for (k, v) in action["inputs"].as_mapping().unwrap() {
+        let default = str_of(v, "default").unwrap_or_default();
+        inputs.insert(k.as_str().unwrap().to_string(), default.to_string());
+    }
+    for (k, v) in with {
+        assert!(inputs.contains_key(*k), "no input {k}");
+        inputs.insert(k.to_string(), v.to_string());
+    }
+    let ctx = Context {
+        inputs,
+        temp: temp.path().to_path_buf(),
+    };
+    let argv_file = temp.path().join("argv");
+    let stub = temp.path().join("slagate");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{argv}'\njson=\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = --json ]; then json=$2; fi\n  shift\ndone\nif [ -n \"$json\" ] && [ -n '{verdict}' ]; then\n  printf '{{\\n  \"verdict\": \"%s\"\\n}}\\n' '{verdict}' > \"$json\"\nfi\nexit {code}\n",
+            argv = argv_file.display(),
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "install".to_string(),
+        BTreeMap::from([("bin".to_string(), stub.display().to_string())]),
+    );
+    let check = step(&action, "check");
+    let output_file = temp.path().join("output");
+    std::fs::write(&output_file, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+        .arg(str_of(check, "run").unwrap())
+        .current_dir(repo())
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env("GITHUB_OUTPUT", &output_file)
+        .stdin(Stdio::null());
+    for (k, v) in check["env"].as_mapping().unwrap() {
+        cmd.env(
+            k.as_str().unwrap(),
+            ctx.substitute(v.as_str().unwrap(), &outputs),
+        );
+    }
+    cmd.envs(extra_env.iter().copied());
+    let out = cmd.output().unwrap();
+    let mut step_outputs = BTreeMap::new();
+    for line in std::fs::read_to_string(&output_file).unwrap().lines() {
+        let (k, v) = line.split_once('=').unwrap();
+        step_outputs.insert(k.to_string(), v.to_string());
+    }
+    let argv = std::fs::read_to_string(&argv_file)
+        .ok()
+        .map(|a| a.lines().map(str::to_string).collect());
+    StepRun {
+        code: out.status.code(),
+        outputs: step_outputs,
+        stdout: stdout(&out),
+        argv,
+        reports: temp.path().join("slagate-reports"),
+        _temp: temp,
+    }
+}
+
+impl StepRun {
+    fn argv(&self) -> Vec<String> {
+        self.argv
+            .clone()
+            .unwrap_or_else(|| panic!("slagate was not called: {}", self.stdout))
+    }
+
+    fn report(&self, name: &str) -> String {
+        self.reports.join(name).display().to_string()
+    }
+
+    /// Refused by the script itself: exit 2 with an error annotation, slagate never called.
+    fn assert_refused(&self, why: &str) {
+        assert_eq!(self.code, Some(2), "{}", self.stdout);
+        assert!(
+            self.stdout.contains("::error title=slagate::") && self.stdout.contains(why),
+            "{}",
+            self.stdout
+        );
+        assert!(self.argv.is_none(), "slagate was called: {:?}", self.argv);
+        assert!(
+            !self.outputs.contains_key("exit-code"),
+            "{:?}",
+            self.outputs
+        );
+    }
+}
+
+#[test]
+fn check_mode_without_a_shard_writes_every_format_as_before() {
+    let run = run_check_step(
+        &[("profile", "smoke"), ("host", "http://127.0.0.1:9")],
+        &[],
+        "pass",
+        0,
+    );
+    assert_eq!(
+        run.argv(),
+        [
+            "check",
+            "--profile",
+            "smoke",
+            "--sla",
+            "sla.toml",
+            "--json",
+            &run.report("report.json"),
+            "--html",
+            &run.report("report.html"),
+            "--junit",
+            &run.report("junit.xml"),
+            "--markdown",
+            &run.report("summary.md"),
+            "--host",
+            "http://127.0.0.1:9",
+        ]
+    );
+    assert_eq!(run.outputs["verdict"], "pass");
+    assert_eq!(run.outputs["report-html"], run.report("report.html"));
+    assert_eq!(run.outputs["artifact"], "slagate-sla-gate-smoke");
+}
+
+#[test]
+fn args_are_split_over_every_line() {
+    let run = run_check_step(
+        &[
+            ("profile", "smoke"),
+            ("args", "-t 2m\n--wait-for-ready  60s\n"),
+        ],
+        &[],
+        "pass",
+        0,
+    );
+    let argv = run.argv();
+    assert_eq!(
+        argv[argv.len() - 4..],
+        ["-t", "2m", "--wait-for-ready", "60s"]
+    );
+}
+
+#[test]
+fn a_shard_writes_only_shard_k_of_n_json_with_the_shard_flags() {
+    let run = run_check_step(
+        &[
+            ("profile", "medium"),
+            ("host", "https://staging.example.com"),
+            ("shard", "2/4"),
+            ("start-at", "2026-12-02T18:30:00Z"),
+            ("run-id", "123-1"),
+        ],
+        &[],
+        "pass",
+        0,
+    );
+    let json = run.report("shard-2-of-4.json");
+    assert_eq!(
+        run.argv(),
+        [
+            "check",
+            "--profile",
+            "medium",
+            "--sla",
+            "sla.toml",
+            "--shard",
+            "2/4",
+            "--json",
+            &json,
+            "--host",
+            "https://staging.example.com",
+            "--start-at",
+            "2026-12-02T18:30:00Z",
+            "--run-id",
+            "123-1",
+        ]
+    );
+    assert_eq!(run.outputs["exit-code"], "0");
+    assert_eq!(run.outputs["report-json"], json);
+    assert!(
+        !run.outputs.contains_key("report-html"),
+        "{:?}",
+        run.outputs
+    );
+    // A shard judges nothing: the step says it ran, and merge gives the verdict.
+    assert_eq!(run.outputs["verdict"], "ran");
+    assert_eq!(
+        run.outputs["artifact"],
+        "slagate-sla-gate-medium-shard-2-of-4"
+    );
+    assert!(!run.stdout.contains("::warning"), "{}", run.stdout);
+}
+
+#[test]
+fn every_leg_of_a_matrix_has_its_own_file_and_artifact() {
+    let mut files = Vec::new();
+    let mut artifacts = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let run = run_check_step(&[("profile", "smoke"), ("shard", &shard)], &[], "pass", 0);
+        let json = Path::new(&run.outputs["report-json"]);
+        files.push(json.file_name().unwrap().to_string_lossy().into_owned());
+        artifacts.push(run.outputs["artifact"].clone());
+        // The reports folder holds the shard's file alone: a merge job that downloads every
+        // leg's artifact into one folder gets the shards and nothing that could collide.
+        let listed: Vec<_> = std::fs::read_dir(&run.reports)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(listed, [files[k - 1].clone()]);
+    }
+    assert_eq!(
+        files,
+        [
+            "shard-1-of-3.json",
+            "shard-2-of-3.json",
+            "shard-3-of-3.json"
+        ]
+    );
+    artifacts.sort();
+    artifacts.dedup();
+    assert_eq!(artifacts.len(), 3, "{artifacts:?}");
+}
+
+#[test]
+fn an_auto_shard_is_named_by_job_completion_index_plus_one() {
+    let run = run_check_step(
+        &[("profile", "smoke"), ("shard", "auto/4")],
+        &[("JOB_COMPLETION_INDEX", "2")],
+        "pass",
+        0,
+    );
+    let argv = run.argv();
+    assert!(
+        argv.windows(2).any(|w| w == ["--shard", "auto/4"]),
+        "{argv:?}"
+    );
+    assert_eq!(run.outputs["report-json"], run.report("shard-3-of-4.json"));
+    // Without a numeric index slagate could not name its shard either: refused first.
+    for index in [None, Some(""), Some("two")] {
+        let env: Vec<(&str, &str)> = index
+            .map(|i| ("JOB_COMPLETION_INDEX", i))
+            .into_iter()
+            .collect();
+        run_check_step(
+            &[("profile", "smoke"), ("shard", "auto/4")],
+            &env,
+            "pass",
+            0,
+        )
+        .assert_refused("needs JOB_COMPLETION_INDEX");
+    }
+}
+
+#[test]
+fn a_malformed_shard_is_refused_before_slagate_runs() {
+    for shard in ["2", "2-4", "2/", "/4", "two/4", "2/4/8", " 2/4"] {
+        run_check_step(&[("profile", "smoke"), ("shard", shard)], &[], "pass", 0)
+            .assert_refused("input shard must be K/N or auto/N");
+    }
+}
+
+#[test]
+fn a_relative_start_at_on_a_shard_is_warned_about() {
+    let run = run_check_step(
+        &[("profile", "smoke"), ("shard", "1/2"), ("start-at", "+30s")],
+        &[],
+        "pass",
+        0,
+    );
+    assert!(
+        run.stdout
+            .contains("::warning title=slagate::start-at +30s"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.argv().windows(2).any(|w| w == ["--start-at", "+30s"]));
+}
+
+#[test]
+fn a_shard_that_could_not_run_is_not_run_and_keeps_its_code() {
+    let run = run_check_step(&[("profile", "smoke"), ("shard", "1/2")], &[], "not-run", 3);
+    assert_eq!(run.outputs["exit-code"], "3");
+    assert_eq!(run.outputs["verdict"], "not-run");
+    assert!(!run.outputs.contains_key("report-json"));
+    // Its not-run document is still uploaded, for merge to refuse by name.
+    assert_eq!(run.outputs["reports"], run.reports.display().to_string());
+}
+
+#[test]
+fn merge_mode_merges_every_shard_given_and_gates_on_its_code() {
+    let run = run_check_step(
+        &[
+            ("mode", "merge"),
+            (
+                "shards",
+                "shards/\n  extra/shard-1-of-4.json  profiles/*.toml",
+            ),
+            ("strict", "true"),
+            ("args", "--max-skew 2s"),
+        ],
+        &[],
+        "fail",
+        1,
+    );
+    assert_eq!(
+        run.argv(),
+        [
+            "merge",
+            "shards/",
+            "extra/shard-1-of-4.json",
+            // Passed as written, never expanded against the runner's files (this one matches).
+            "profiles/*.toml",
+            "--sla",
+            "sla.toml",
+            "--json",
+            &run.report("report.json"),
+            "--html",
+            &run.report("report.html"),
+            "--junit",
+            &run.report("junit.xml"),
+            "--markdown",
+            &run.report("summary.md"),
+            "--strict",
+            "--max-skew",
+            "2s",
+        ]
+    );
+    assert_eq!(run.outputs["exit-code"], "1");
+    assert_eq!(run.outputs["verdict"], "fail");
+    assert_eq!(run.outputs["report-json"], run.report("report.json"));
+    assert_eq!(run.outputs["report-html"], run.report("report.html"));
+    assert_eq!(run.outputs["artifact"], "slagate-sla-gate-merge");
+    let named = run_check_step(
+        &[
+            ("mode", "merge"),
+            ("shards", "shards"),
+            ("profile", "medium"),
+        ],
+        &[],
+        "pass",
+        0,
+    );
+    assert_eq!(named.outputs["artifact"], "slagate-sla-gate-merge-medium");
+    assert_eq!(named.outputs["verdict"], "pass");
+}
+
+#[test]
+fn merge_mode_refuses_what_belongs_to_check_mode() {
+    run_check_step(&[("mode", "merge")], &[], "pass", 0)
+        .assert_refused("merge mode needs input shards");
+    run_check_step(&[("mode", "merge"), ("shards", " \n ")], &[], "pass", 0)
+        .assert_refused("merge mode needs input shards");
+    for input in ["shard", "start-at", "run-id", "host", "baseline", "repeat"] {
+        run_check_step(
+            &[("mode", "merge"), ("shards", "shards"), (input, "1/2")],
+            &[],
+            "pass",
+            0,
+        )
+        .assert_refused(&format!("input {input} is for check mode"));
+    }
+}
+
+#[test]
+fn check_mode_needs_a_profile_and_takes_no_shards() {
+    run_check_step(&[], &[], "pass", 0).assert_refused("input profile is required");
+    run_check_step(
+        &[("profile", "smoke"), ("shards", "shards")],
+        &[],
+        "pass",
+        0,
+    )
+    .assert_refused("input shards is for merge mode");
+    run_check_step(&[("profile", "smoke"), ("mode", "judge")], &[], "pass", 0)
+        .assert_refused("input mode must be check, merge or install");
+}
+
+#[test]
+fn install_mode_builds_and_runs_nothing() {
+    let run = run_action(&[("mode", "install")]);
+    assert_eq!(run.cargo_calls.lines().count(), 1, "{}", run.cargo_calls);
+    let ran: Vec<(&str, Option<i32>)> =
+        run.statuses.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    // No code recorded: neither an upload nor a gate.
+    assert_eq!(
+        ran,
+        [
+            ("key", Some(0)),
+            ("actions/cache@v4", None),
+            ("install", Some(0)),
+            ("check", Some(0)),
+            ("actions/upload-artifact@v4", None),
+            ("gate", None),
+        ]
+    );
+    assert!(
+        run.stdout.contains("mode install: nothing is run"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.action_outputs["exit-code"], "");
+    let binary = &run.action_outputs["binary"];
+    assert!(binary.ends_with("slagate-root/bin/slagate"), "{binary}");
+}
+
+/// An RFC 3339 instant `secs` from now: a start-at every leg of a run shares.
+fn instant_in(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(secs),
+    )
+    .to_string()
+}
+
+/// N shard legs of the smoke profile against `url`, at once (each a run of the Action's
+/// steps, as a matrix leg would make it), then a folder holding every leg's JSON, as the
+/// merge job's download leaves it.
+fn shard_legs(url: &str, n: usize, args: &str) -> (Vec<ActionRun>, tempfile::TempDir) {
+    let start_at = instant_in(4);
+    let legs: Vec<ActionRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=n)
+            .map(|k| {
+                let start_at = &start_at;
+                scope.spawn(move || {
+                    let shard = format!("{k}/{n}");
+                    run_action(&[
+                        ("profile", "smoke"),
+                        ("host", url),
+                        ("shard", &shard),
+                        ("start-at", start_at),
+                        ("run-id", "local-1"),
+                        ("args", args),
+                    ])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let folder = tempfile::tempdir().unwrap();
+    for (i, leg) in legs.iter().enumerate() {
+        let k = i + 1;
+        assert_eq!(
+            leg.action_outputs["exit-code"], "0",
+            "leg {k}: {}\n{}",
+            leg.stdout, leg.stderr
+        );
+        assert_eq!(leg.action_outputs["verdict"], "ran", "leg {k}");
+        let json = Path::new(&leg.action_outputs["report-json"]);
+        assert_eq!(
+            json.file_name().unwrap().to_str(),
+            Some(format!("shard-{k}-of-{n}.json").as_str())
+        );
+        assert_eq!(leg.action_outputs["report-html"], "");
+        std::fs::write(folder.path().join(json.file_name().unwrap()), &leg.json).unwrap();
+    }
+    (legs, folder)
+}
+
+#[test]
+fn shard_legs_and_a_merge_gate_a_healthy_fixture_locally() {
+    let fixture = Fixture::start(0, Mode::Healthy).unwrap();
+    let (legs, folder) = shard_legs(&fixture.base_url(), 2, "-u 10 -r 100 -t 4s");
+    for leg in &legs {
+        assert_eq!(leg.statuses.last().unwrap(), &("gate".to_string(), Some(0)));
+    }
+    let merged = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+        ("profile", "smoke"),
+    ]);
+    let code = &merged.action_outputs["exit-code"];
+    assert_eq!(code, "0", "{}\n{}", merged.stdout, merged.stderr);
+    let verdict = &merged.action_outputs["verdict"];
+    assert!(verdict == "pass" || verdict == "inconclusive", "{verdict}");
+    assert!(merged.action_outputs["report-json"].ends_with("report.json"));
+    assert!(merged.action_outputs["report-html"].ends_with("report.html"));
+    assert_eq!(
+        merged.outputs["check"]["artifact"],
+        "slagate-sla-gate-merge-smoke"
+    );
+    assert_eq!(
+        merged.statuses.last().unwrap(),
+        &("gate".to_string(), Some(0))
+    );
+    // The merged run is one run of the whole profile: both shards' users.
+    let run: serde_json::Value = serde_json::from_slice(&merged.json).unwrap();
+    assert_ne!(run["verdict"], "not-run", "{run}");
+    assert!(fixture.requests_served() > 0);
+}
+
+#[test]
+fn a_merge_of_failing_shards_fails_the_gate_and_a_missing_shard_is_refused() {
+    let fixture = Fixture::start(0, Mode::Degraded).unwrap();
+    let (_, folder) = shard_legs(&fixture.base_url(), 2, "-u 10 -r 100 -t 6s");
+    let merged = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        merged.action_outputs["verdict"], "fail",
+        "{}",
+        merged.stdout
+    );
+    assert_eq!(merged.action_outputs["exit-code"], "1");
+    assert_eq!(
+        merged.statuses.last().unwrap(),
+        &("gate".to_string(), Some(1))
+    );
+
+    // Shard 2 of 2 missing (its leg failed, its artifact never came): refused, naming it.
+    std::fs::remove_file(folder.path().join("shard-2-of-2.json")).unwrap();
+    let refused = run_action(&[
+        ("mode", "merge"),
+        ("shards", folder.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        refused.action_outputs["exit-code"], "2",
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        refused.statuses.last().unwrap(),
+        &("gate".to_string(), Some(2))
+    );
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(said.contains("2/2") || said.contains("shard 2"), "{said}");
 }
 
 /// The line of sla.toml holding the `/analysis/` budget.

@@ -9,6 +9,7 @@ mod tls;
 mod action;
 mod cli;
 mod compare;
+mod deploy;
 mod e2e;
 mod edges;
 mod explain;
