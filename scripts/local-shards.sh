@@ -21,8 +21,12 @@ shift $(( $# >= 2 ? 2 : $# ))
 extra=("$@")
 [ ${#extra[@]} -eq 0 ] && extra=(-u 6 -r 6 -t 15s)
 
-bin=target/release/slagate
-[ -x "$bin" ] || cargo build --release --locked
+# SLAGATE=path/to/slagate uses that binary; by default the release build, brought up to date.
+bin=${SLAGATE:-}
+if [ -z "$bin" ]; then
+  cargo build --release --locked
+  bin=target/release/slagate
+fi
 out=target/local-shards
 rm -rf "$out"
 mkdir -p "$out/shards"
@@ -60,8 +64,8 @@ single_code=$?
 set -e
 
 # Figures off the terminal tables: the Aggregated request count and the verdict line.
-row() { grep -m1 "Aggregated" "$1" | tr -s ' ' | cut -d'┆' -f3 | tr -d ' '; }
-verdict() { grep -E '^(SLA|RUN) ' "$1" | tail -n 1; }
+row() { awk -F'┆' '/Aggregated/ { gsub(/ /, "", $3); print $3; exit }' "$1"; }
+verdict() { grep -E '^(SLA|RUN|SHARD) ' "$1" | tail -n 1; }
 printf '\n%-10s %12s  %s\n' "" "requests" "verdict (exit code)"
 for k in $(seq "$n"); do
   printf '%-10s %12s  %s\n' "shard $k" "$(row "$out/shard-$k.txt")" "$(verdict "$out/shard-$k.txt" | cut -c1-60)…"
