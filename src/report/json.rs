@@ -1948,7 +1948,10 @@ mod tests {
         assert!(load(&serde_json::to_vec(&judged).unwrap()).is_err());
         let mut foreign = doc;
         foreign["shard"]["index"] = 4.into();
-        assert!(load(&serde_json::to_vec(&foreign).unwrap()).is_err(), "shard 4/3");
+        assert!(
+            load(&serde_json::to_vec(&foreign).unwrap()).is_err(),
+            "shard 4/3"
+        );
     }
 
     /// The sample run with a flow over its first two endpoints, its iterations failed by a
