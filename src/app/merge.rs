@@ -12,7 +12,9 @@ use super::{Stop, check_outputs, gate, load_run, report_files};
 use crate::cli::MergeArgs;
 use crate::config;
 use crate::plan::{Overrides, Plan};
-use crate::report::{Merged, MergedShard, Outputs, RunOutcome, RunReport, ShardInfo, term};
+use crate::report::{
+    Merged, MergedShard, Outputs, Provenance, RunOutcome, RunReport, ShardInfo, term,
+};
 use crate::stats::Summary;
 use crate::units::{self, Exit};
 use crate::verdict::shards::{ShardRun, judge_shards, shard_validity};
@@ -31,7 +33,7 @@ pub(super) fn merge(args: MergeArgs) -> Exit {
         let shards = load_shards(&args.shards)?;
         let shards = together(shards, args.max_skew)?;
         let first = &shards[0];
-        let plan = whole_plan(&args, &first.run)?;
+        let (plan, mut provenance) = whole_plan(&args, &first.run)?;
         let summaries: Vec<Summary> = shards.iter().map(summary_of).collect();
         let skew = skew(&shards)?;
         let runs: Vec<ShardRun<'_>> = shards
@@ -63,7 +65,6 @@ pub(super) fn merge(args: MergeArgs) -> Exit {
             max_skew: args.max_skew,
         };
         let (summary, verdict) = judge_shards(&plan, &runs, skew, args.max_skew);
-        let (_, mut provenance) = load_plan(source(&args, &first.run)?, &Overrides::default())?;
         // The code and machines that made the load, not the merging machine's.
         provenance.git_commit = first.run.provenance.git_commit.clone();
         provenance.machine = Some(machines(&shards));
@@ -321,7 +322,7 @@ fn source<'a>(args: &'a MergeArgs, run: &'a RunReport) -> Result<Source<'a>, Sto
 
 /// The whole profile's plan, as the shards ran it: the SLA file's budgets, and the load the
 /// shards recorded (which carries any -u, -t or --rate they were given).
-fn whole_plan(args: &MergeArgs, run: &RunReport) -> Result<Plan, Stop> {
+fn whole_plan(args: &MergeArgs, run: &RunReport) -> Result<(Plan, Provenance), Stop> {
     let (mut plan, provenance) = load_plan(source(args, run)?, &Overrides::default())?;
     if provenance.profile_sha256 != run.provenance.profile_sha256 {
         return Err(Stop::said(
@@ -368,7 +369,7 @@ fn whole_plan(args: &MergeArgs, run: &RunReport) -> Result<Plan, Stop> {
             ),
         ));
     }
-    Ok(plan)
+    Ok((plan, provenance))
 }
 
 fn names(eps: &[(&str, String)]) -> String {

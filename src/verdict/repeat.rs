@@ -219,21 +219,12 @@ pub fn merge(runs: &[&Summary]) -> Summary {
         }
     }
     points.sort_by_key(|p| p.second);
-    let secs = length.as_secs_f64();
     for st in endpoints
         .iter_mut()
         .chain(flows.iter_mut())
         .chain(std::iter::once(&mut total))
     {
-        // add_stats accumulated rate × window seconds: turn them back into rates.
-        st.rps = if secs > 0.0 { st.rps / secs } else { 0.0 };
-        st.failures_per_s = if secs > 0.0 {
-            st.failures_per_s / secs
-        } else {
-            0.0
-        };
-        st.failures_by_kind
-            .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+        finish(st, length);
     }
     Summary {
         started_at: first.started_at,
@@ -300,6 +291,20 @@ pub(super) fn add_stats(
             None => into.failures_by_kind.push(moved),
         }
     }
+}
+
+/// After every `add_stats`: the accumulated rate × window seconds back into rates over the
+/// combined `window`, and the failure kinds most frequent first.
+pub(super) fn finish(st: &mut EndpointStats, window: Duration) {
+    let secs = window.as_secs_f64();
+    st.rps = if secs > 0.0 { st.rps / secs } else { 0.0 };
+    st.failures_per_s = if secs > 0.0 {
+        st.failures_per_s / secs
+    } else {
+        0.0
+    };
+    st.failures_by_kind
+        .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
 }
 
 /// Two points that landed on one second (a drain folded into a last second).

@@ -24,7 +24,7 @@ use crate::stats::{
 };
 use crate::units;
 
-use super::repeat::{add_second, add_stats};
+use super::repeat::{add_second, add_stats, finish};
 use super::validity::{Invalidity, validity};
 use super::{Verdict, judge};
 
@@ -66,21 +66,12 @@ pub fn overlay(shards: &[&Summary]) -> Summary {
         }
         add_stats(&mut total, &s.total, length, &same);
     }
-    let secs = window.length().as_secs_f64();
     for st in endpoints
         .iter_mut()
         .chain(flows.iter_mut())
         .chain(std::iter::once(&mut total))
     {
-        // add_stats accumulated rate × window seconds: back into a rate over the window.
-        st.rps = if secs > 0.0 { st.rps / secs } else { 0.0 };
-        st.failures_per_s = if secs > 0.0 {
-            st.failures_per_s / secs
-        } else {
-            0.0
-        };
-        st.failures_by_kind
-            .sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+        finish(st, window.length());
     }
     let seconds = shards.iter().map(|s| s.timeline.len()).max().unwrap_or(0);
     let mut timeline: Vec<TimelinePoint> = Vec::with_capacity(seconds);
